@@ -1,0 +1,86 @@
+/**
+ * `sctpdiag capture DIR`: save what a support case needs, laid out like /proc
+ * so that `--proc-root DIR` reads it back: net/sctp/{assocs,eps,remaddr,snmp},
+ * sys/net/sctp/*, sys/kernel/osrelease, `ss -S` output, and a small JSON file
+ * with HZ and where it came from.
+ */
+import { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { globals } from '../context.js';
+import { EXIT, SctpdiagError } from '../errors.js';
+import { CAPTURE_META, SCTP_FILES, readSctpTexts, readSnapshot, type CaptureMeta } from '../procfs/read.js';
+
+function runSs(): Promise<string | null> {
+  return new Promise((res) => {
+    const c = spawn('ss', ['-S', '-a', '-n', '-i', '-e', '-m', '-p'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    c.on('error', () => res(null));
+    c.on('close', (code) => res(code === 0 ? out : null));
+  });
+}
+
+export interface CaptureResult {
+  dir: string;
+  files: string[];
+  meta: CaptureMeta;
+}
+
+export async function capture(procRoot: string, target: string, netns: string | null, hz?: number): Promise<CaptureResult> {
+  const dir = resolve(target);
+  const existing = await readdir(dir).catch(() => null);
+  if (existing && existing.length > 0)
+    throw new SctpdiagError(`capture: ${dir} exists and is not empty`, EXIT.USAGE, 'name a new directory; nothing was written');
+  const texts = await readSctpTexts(procRoot); // fails before anything is written
+  const snap = await readSnapshot({ procRoot, netns, hz, owners: false });
+  // write into a temporary sibling, then rename: a half-written capture never looks complete
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const files: string[] = [];
+  const put = async (rel: string, text: string) => {
+    await mkdir(dirname(`${tmp}/${rel}`), { recursive: true });
+    await writeFile(`${tmp}/${rel}`, text);
+    files.push(rel);
+  };
+  try {
+    for (const f of SCTP_FILES) await put(`net/sctp/${f}`, texts[f]);
+    const keys = await readdir(`${procRoot}/sys/net/sctp`).catch(() => [] as string[]);
+    for (const k of keys.sort()) {
+      const v = await readFile(`${procRoot}/sys/net/sctp/${k}`, 'utf8').catch(() => null);
+      if (v !== null) await put(`sys/net/sctp/${k}`, v);
+    }
+    if (snap.kernelRelease) await put('sys/kernel/osrelease', snap.kernelRelease + '\n');
+    const ss = procRoot === '/proc' ? await runSs() : null;
+    if (ss !== null) await put('ss.txt', ss);
+    const meta: CaptureMeta = {
+      schemaVersion: 1,
+      capturedAt: snap.takenAt,
+      kernelRelease: snap.kernelRelease,
+      hz: snap.hz.value,
+      hzSource: `${snap.hz.source}: ${snap.hz.detail}`,
+      netns,
+      hostname: hostname(),
+    };
+    await put(CAPTURE_META, JSON.stringify(meta, null, 2) + '\n');
+    if (existing) await rm(dir, { recursive: true });
+    await rename(tmp, dir);
+    return { dir, files, meta };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export function captureCommand(): Command {
+  return new Command('capture')
+    .description('save the SCTP procfs files, sysctls, HZ and `ss -S` output to DIR for a support case')
+    .argument('<dir>', 'new directory to create (read it back with --proc-root DIR)')
+    .action(async (target: string, _o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await capture(g.procRoot, target, g.netns, g.hz);
+      if (g.json) process.stdout.write(JSON.stringify({ schemaVersion: 1, ...r }, null, 2) + '\n');
+      else process.stdout.write(`captured ${r.files.length} files to ${r.dir} (HZ ${r.meta.hz}, ${r.meta.hzSource})\n`);
+    });
+}

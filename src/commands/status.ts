@@ -1,0 +1,253 @@
+/**
+ * `sctpdiag status`: every association and its paths, in human units.
+ * collectStatus() returns the plain object that --json prints; printStatus()
+ * renders the same object as text.
+ */
+import { Command } from 'commander';
+import { hostname } from 'node:os';
+import { globals, type GlobalOptions } from '../context.js';
+import { readSnapshot } from '../procfs/read.js';
+import {
+  isEmptyFilter,
+  matchAssoc,
+  parseAssocId,
+  parsePeer,
+  parsePort,
+  parseStateFilter,
+  type AssocFilter,
+} from '../model/filter.js';
+import type { Association, Endpoint, Finding, Snapshot } from '../model/snapshot.js';
+import type { Hz } from '../kernel/hz.js';
+import type { ParseWarning } from '../procfs/parse.js';
+import { table, type Style } from '../render/style.js';
+import { listNetns, runInNetns } from '../netns.js';
+import { EXIT, SctpdiagError } from '../errors.js';
+
+export const STATUS_SCHEMA_VERSION = 1;
+
+export interface NamespaceStatus {
+  netns: string | null;
+  kernelRelease: string | null;
+  hz: Hz;
+  takenAt: string;
+  summary: StatusSummary;
+  associations: Association[];
+  endpoints: Endpoint[];
+  snmp: Record<string, number>;
+  warnings: ParseWarning[];
+}
+
+export interface StatusReport extends NamespaceStatus {
+  schemaVersion: typeof STATUS_SCHEMA_VERSION;
+  host: string;
+  filter: AssocFilter;
+  /** with --all-netns: one entry per namespace (the top-level fields describe the current one) */
+  namespaces?: NamespaceStatus[];
+}
+
+export interface StatusSummary {
+  associations: number;
+  established: number;
+  paths: Record<string, number>;
+  warnings: number;
+  failures: number;
+}
+
+export function summarise(assocs: readonly Association[]): StatusSummary {
+  const paths: Record<string, number> = {};
+  let warnings = 0;
+  let failures = 0;
+  for (const a of assocs) {
+    for (const p of a.paths) paths[p.state] = (paths[p.state] ?? 0) + 1;
+    for (const f of a.findings) {
+      if (f.severity === 'warn') warnings++;
+      if (f.severity === 'fail') failures++;
+    }
+  }
+  return {
+    associations: assocs.length,
+    established: assocs.filter((a) => a.state === 'ESTABLISHED').length,
+    paths,
+    warnings,
+    failures,
+  };
+}
+
+export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostname()): StatusReport {
+  const associations = snap.associations.filter((a) => matchAssoc(a, filter));
+  const endpoints = isEmptyFilter(filter)
+    ? snap.endpoints
+    : snap.endpoints.filter((e) => filter.port === undefined || e.localPort === filter.port);
+  return {
+    schemaVersion: STATUS_SCHEMA_VERSION,
+    host,
+    netns: snap.netns,
+    kernelRelease: snap.kernelRelease,
+    hz: snap.hz,
+    takenAt: snap.takenAt,
+    filter,
+    summary: summarise(associations),
+    associations,
+    endpoints,
+    snmp: snap.snmp,
+    warnings: snap.warnings,
+  };
+}
+
+function ownerText(owners: readonly { pid: number; comm: string }[]): string {
+  if (owners.length === 0) return '-';
+  const shown = owners.slice(0, 3).map((o) => `${o.comm}[${o.pid}]`);
+  return owners.length > 3 ? `${shown.join(',')},+${owners.length - 3}` : shown.join(',');
+}
+
+function findingLine(f: Finding, s: Style): string {
+  const tag = f.severity === 'fail' ? s.red('FAIL') : f.severity === 'warn' ? s.yellow('WARN') : s.dim('info');
+  return `  ${tag}  ${f.message}`;
+}
+
+function stateColour(state: string, s: Style): string {
+  if (state === 'ACTIVE' || state === 'ESTABLISHED') return s.green(state);
+  if (state === 'PF' || state === 'UNCONFIRMED') return s.yellow(state);
+  if (state === 'INACTIVE' || state === 'CLOSED') return s.red(state);
+  return state;
+}
+
+function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): string[] {
+  const out: string[] = [];
+  const ns = r.netns ? `netns ${r.netns}` : 'current netns';
+  out.push(
+    s.bold(`${ns} · kernel ${r.kernelRelease ?? 'unknown'} · HZ ${r.hz.value} (${r.hz.source}) · ${r.takenAt}`),
+  );
+  if (r.associations.length === 0) out.push('no SCTP associations');
+  for (const a of r.associations) {
+    out.push('');
+    const local = a.localAddresses.map((l) => (l.primarySource ? `${l.address}*` : l.address)).join(' ');
+    out.push(
+      `${s.bold(`assoc ${a.id}`)}  ${a.style}  ${stateColour(a.state, s)}  ` +
+        `:${a.localPort} → :${a.peerPort}  local ${local || '-'}  owner ${ownerText(a.owners)}`,
+    );
+    out.push(
+      `  hb ${a.heartbeatIntervalMs} ms · streams in/out ${a.inStreams}/${a.outStreams} · max retrans ${a.maxRetrans} · ` +
+        `retransmitted chunks ${a.retransmittedChunks} · queue tx/rx ${a.txQueue}/${a.rxQueue}`,
+    );
+    const rows: string[][] = [['  PATH', 'STATE', 'ROLE', 'RTO', 'HB', 'MAXRTX']];
+    for (const p of a.paths) {
+      const role = [p.primary ? 'primary' : '', p.active ? 'active' : ''].filter(Boolean).join(',') || '-';
+      rows.push([
+        `  ${p.address}`,
+        stateColour(p.state, s),
+        role,
+        `${p.rtoMs} ms`,
+        p.heartbeatArmed ? 'armed' : 'off',
+        String(p.maxPathRetrans),
+      ]);
+    }
+    out.push(...table(rows, new Set([3, 5])));
+    for (const f of a.findings) out.push(findingLine(f, s));
+  }
+  if (showEndpoints) {
+    out.push('', s.bold('endpoints'));
+    const rows: string[][] = [['  PORT', 'STYLE', 'STATE', 'ADDRESSES', 'OWNER']];
+    for (const e of r.endpoints)
+      rows.push([
+        `  ${e.localPort}`,
+        e.style,
+        e.socketState,
+        e.localAddresses.map((x) => x.address).join(' '),
+        ownerText(e.owners),
+      ]);
+    out.push(...(r.endpoints.length ? table(rows) : ['  none']));
+  }
+  const sum = r.summary;
+  const pathText = Object.entries(sum.paths)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out.push(
+    '',
+    `${sum.associations} association(s), ${sum.established} established; paths: ${pathText || 'none'}; ` +
+      `${sum.warnings} warning(s), ${sum.failures} failure(s)`,
+  );
+  return out;
+}
+
+export function printStatus(r: StatusReport, s: Style, showEndpoints = false): string {
+  const parts = r.namespaces ?? [r];
+  return parts.map((n) => printNamespace(n, s, showEndpoints).join('\n')).join('\n\n') + '\n';
+}
+
+/** Parse-time warnings go to stderr, naming file and line. */
+export function printParseWarnings(ws: readonly ParseWarning[]): void {
+  for (const w of ws) process.stderr.write(`sctpdiag: warning: ${w.file}:${w.line}: ${w.message}\n`);
+}
+
+interface StatusFlags {
+  assoc?: string;
+  port?: string;
+  peer?: string;
+  state?: string;
+  endpoints?: boolean;
+  allNetns?: boolean;
+}
+
+export function parseFilter(o: StatusFlags): AssocFilter {
+  const f: AssocFilter = {};
+  if (o.assoc !== undefined) f.assocId = parseAssocId(o.assoc);
+  if (o.port !== undefined) f.port = parsePort(o.port);
+  if (o.peer !== undefined) f.peer = parsePeer(o.peer);
+  if (o.state !== undefined) f.state = parseStateFilter(o.state);
+  return f;
+}
+
+/** --all-netns: the current namespace, then every named one, each read by a child inside it. */
+async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, argv: readonly string[]): Promise<StatusReport> {
+  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz }), filter);
+  const namespaces: NamespaceStatus[] = [here];
+  for (const name of await listNetns()) {
+    const res = await runInNetns({ kind: 'name', name }, [...argv, '--json'], true);
+    if (res.code !== EXIT.OK) {
+      process.stderr.write(`sctpdiag: warning: netns ${name}: ${(res.stderr ?? '').trim() || `exit ${res.code}`}\n`);
+      continue;
+    }
+    namespaces.push(JSON.parse(res.stdout ?? '') as StatusReport);
+  }
+  return { ...here, namespaces: namespaces.map(({ ...n }) => stripReport(n)) };
+}
+
+function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
+  const { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings } = n;
+  return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings };
+}
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('show SCTP associations and their paths')
+    .option('--assoc <id>', 'only this association id')
+    .option('--port <n>', 'only associations with this local or peer port')
+    .option('--peer <addr>', 'only associations with a path to this peer address')
+    .option('--state <state>', 'only associations in this state, or with a path in this state (ACTIVE, PF, INACTIVE…)')
+    .option('-e, --endpoints', 'also list SCTP endpoints (listening and bound sockets)')
+    .option('--all-netns', 'every named network namespace too (needs root)')
+    .action(async (o: StatusFlags, cmd: Command) => {
+      const g = globals(cmd);
+      const filter = parseFilter(o);
+      let report: StatusReport;
+      if (o.allNetns) {
+        if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
+        report = await collectAllNetns(g, filter, ['status', ...filterArgs(o)]);
+      } else {
+        const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz });
+        printParseWarnings(snap.warnings);
+        report = collectStatus(snap, filter);
+      }
+      process.stdout.write(g.json ? JSON.stringify(report, null, 2) + '\n' : printStatus(report, g.style, o.endpoints));
+    });
+}
+
+function filterArgs(o: StatusFlags): string[] {
+  const a: string[] = [];
+  if (o.assoc !== undefined) a.push('--assoc', o.assoc);
+  if (o.port !== undefined) a.push('--port', o.port);
+  if (o.peer !== undefined) a.push('--peer', o.peer);
+  if (o.state !== undefined) a.push('--state', o.state);
+  return a;
+}

@@ -1,0 +1,84 @@
+/**
+ * The event schema shared by `trace`, `top`, `metrics` and the NDJSON log.
+ * Every event is one flat JSON object; schema/event.schema.json documents it
+ * (keep both equal). Addresses are RFC 5952 text; times are ISO 8601 UTC.
+ */
+import type { Owner } from '../procfs/owners.js';
+
+export const EVENT_SCHEMA_VERSION = 1;
+
+export const EVENT_TYPES = [
+  /** a path changed state (ACTIVE / PF / INACTIVE / UNCONFIRMED) */
+  'path.state',
+  /** the association's primary path changed */
+  'path.primary',
+  /** a peer address was added to / removed from an association (ASCONF, or INIT) */
+  'peer.added',
+  'peer.removed',
+  /** a local address was added to / removed from an association */
+  'local.added',
+  'local.removed',
+  /** an ASCONF or ASCONF-ACK chunk was processed */
+  'asconf.received',
+  /** association lifecycle (COMM_UP, COMM_LOST/CANT_STR_ASSOC, RESTART, SHUTDOWN_COMP) */
+  'assoc.up',
+  'assoc.down',
+  'assoc.restart',
+  /** T3-rtx timer expired on a path */
+  'path.rtx_timeout',
+  /** heartbeat sent or acknowledged on a path */
+  'path.heartbeat',
+  /** SACK-driven path metrics aggregated in-kernel (cwnd, ssthresh, flight, pmtu, rwnd) */
+  'path.metrics',
+  /** the kernel or bpftrace dropped events */
+  'probe.lost_events',
+  /** the event source changed: bpf attached, bpftrace died/restarted, fell back to procfs */
+  'source.changed',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+export type EventSource = 'bpf' | 'procfs' | 'sctpdiag';
+export type EventSeverity = 'info' | 'warn' | 'fail';
+
+export interface AssocRef {
+  id: number;
+  localPort?: number;
+  peerPort?: number;
+  localAddresses?: string[];
+  owners?: Owner[];
+}
+
+export interface SctpEvent {
+  schemaVersion: typeof EVENT_SCHEMA_VERSION;
+  /** ISO 8601 time the event was observed (bpf: kernel time converted to wall clock) */
+  time: string;
+  type: EventType;
+  source: EventSource;
+  severity: EventSeverity;
+  /** the netns label sctpdiag runs in (null: the initial/current one) */
+  netns: string | null;
+  assoc?: AssocRef;
+  /** peer address of the path the event is about */
+  path?: string;
+  /** previous and new value (path states, primary addresses, source names) */
+  from?: string | null;
+  to?: string | null;
+  /** human-readable reason or detail */
+  reason?: string;
+  /** numeric details with units in their names (rttMs, rtoMs, cwndBytes, count…) */
+  metrics?: Record<string, number>;
+}
+
+export type EventListener = (e: SctpEvent) => void;
+
+/** A tiny synchronous bus: the pipeline publishes, sinks (stdout, log, top, metrics) subscribe. */
+export class EventBus {
+  private listeners = new Set<EventListener>();
+  subscribe(l: EventListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  publish(e: SctpEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The typed picture of SCTP in one network namespace at one moment, built from
+ * parsed procfs rows. Pure: no I/O. Everything later (status, trace's procfs
+ * fallback, top, doctor, metrics) reads this.
+ */
+import {
+  assocStateName,
+  isUpState,
+  pathStateName,
+  socketStateName,
+  socketStyleName,
+  type AssocState,
+  type PathState,
+  type SocketStyle,
+} from '../kernel/enums.js';
+import { jiffiesToMs, type Hz } from '../kernel/hz.js';
+import type { Address } from './addr.js';
+import type { AssocRow, EndpointRow, Parsed, ParseWarning, RemaddrRow } from '../procfs/parse.js';
+import type { Owner } from '../procfs/owners.js';
+
+export interface LocalAddress extends Address {
+  /** the source address toward the primary path (`*` in LADDRS) */
+  primarySource: boolean;
+}
+
+export interface Path extends Address {
+  state: PathState;
+  stateCode: number;
+  /** `*` in RADDRS: the configured primary path */
+  primary: boolean;
+  /** most likely carrying traffic now (inferred from states; see activePathSource) */
+  active: boolean;
+  rtoMs: number;
+  rtoJiffies: number;
+  heartbeatArmed: boolean;
+  /** configured limit (Path.Max.Retrans), not a counter */
+  maxPathRetrans: number;
+}
+
+export type Severity = 'ok' | 'info' | 'warn' | 'fail';
+
+export type FindingCode =
+  | 'locally-single-homed'
+  | 'primary-not-active'
+  | 'path-inactive'
+  | 'path-pf'
+  | 'path-unconfirmed'
+  | 'retransmissions'
+  | 'not-established'
+  | 'no-active-path';
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  message: string;
+  /** the peer address the finding is about, if any */
+  path?: string;
+}
+
+export interface Association {
+  /** stable identity for diffing: the ASSOC-ID, or a composite while the id is still 0 (handshake) */
+  key: string;
+  id: number;
+  style: SocketStyle;
+  state: AssocState;
+  stateCode: number;
+  socketState: string;
+  uid: number;
+  inode: number;
+  localPort: number;
+  peerPort: number;
+  localAddresses: LocalAddress[];
+  paths: Path[];
+  primaryPath: string | null;
+  activePath: string | null;
+  /** always "inferred" from procfs: the kernel does not print the active path */
+  activePathSource: 'inferred';
+  heartbeatIntervalMs: number;
+  inStreams: number;
+  outStreams: number;
+  /** configured Association.Max.Retrans */
+  maxRetrans: number;
+  initRetries: number;
+  shutdownRetries: number;
+  /** data chunks retransmitted (RTXC) */
+  retransmittedChunks: number;
+  txQueue: number;
+  rxQueue: number;
+  sendBuffer: number | null;
+  receiveBuffer: number | null;
+  owners: Owner[];
+  findings: Finding[];
+}
+
+export interface Endpoint {
+  style: SocketStyle;
+  socketState: string;
+  localPort: number;
+  uid: number;
+  inode: number;
+  localAddresses: Address[];
+  /** bound to the wildcard address (0.0.0.0 or ::) */
+  wildcard: boolean;
+  owners: Owner[];
+}
+
+export interface Snapshot {
+  takenAt: string;
+  netns: string | null;
+  kernelRelease: string | null;
+  hz: Hz;
+  endpoints: Endpoint[];
+  associations: Association[];
+  snmp: Record<string, number>;
+  warnings: ParseWarning[];
+}
+
+export interface SnapshotInput {
+  takenAt: Date;
+  netns: string | null;
+  kernelRelease: string | null;
+  hz: Hz;
+  assocs: Parsed<AssocRow>;
+  eps: Parsed<EndpointRow>;
+  remaddr: Parsed<RemaddrRow>;
+  snmp: { counters: Record<string, number>; warnings: ParseWarning[] };
+  owners?: ReadonlyMap<number, Owner[]>;
+}
+
+/**
+ * Join remaddr rows to associations by ASSOC_ID. The two files are read one
+ * after the other, so a path added in between still joins by id. During the
+ * handshake several associations may share id 0: the kernel prints both files
+ * in the same hash-walk order, each association's paths together, so those
+ * rows are handed out in order, each to the association whose RADDRS names it.
+ */
+function groupPaths(assocs: readonly AssocRow[], remaddr: readonly RemaddrRow[]): Map<AssocRow, RemaddrRow[]> {
+  const byId = new Map<number, RemaddrRow[]>();
+  for (const r of remaddr) {
+    const list = byId.get(r.assocId);
+    if (list) list.push(r);
+    else byId.set(r.assocId, [r]);
+  }
+  const idCount = new Map<number, number>();
+  for (const a of assocs) idCount.set(a.assocId, (idCount.get(a.assocId) ?? 0) + 1);
+  const out = new Map<AssocRow, RemaddrRow[]>();
+  for (const a of assocs) {
+    const rows = byId.get(a.assocId) ?? [];
+    if (idCount.get(a.assocId) === 1) {
+      out.set(a, rows);
+      continue;
+    }
+    const names = new Set(a.raddrs.map((x) => x.kernelAddress));
+    const mine: RemaddrRow[] = [];
+    while (rows.length > 0 && mine.length < names.size && names.has(rows[0]!.address.kernelAddress)) mine.push(rows.shift()!);
+    out.set(a, mine);
+  }
+  return out;
+}
+
+function inferActive(paths: readonly Path[]): string | null {
+  const primary = paths.find((p) => p.primary);
+  if (primary && (primary.state === 'ACTIVE' || primary.state === 'UNCONFIRMED')) return primary.address;
+  // the kernel moves to another ACTIVE path, or, if none, to a PF one
+  return (paths.find((p) => p.state === 'ACTIVE') ?? paths.find((p) => p.state === 'PF'))?.address ?? null;
+}
+
+export function deriveFindings(a: Omit<Association, 'findings'>): Finding[] {
+  const f: Finding[] = [];
+  const up = isUpState(a.state);
+  if (!up) {
+    f.push({ code: 'not-established', severity: 'info', message: `association is ${a.state}` });
+  }
+  if (a.localAddresses.length === 1 && a.paths.length > 1) {
+    f.push({
+      code: 'locally-single-homed',
+      severity: 'warn',
+      message: `locally single-homed: 1 local address (${a.localAddresses[0]!.address}) toward ${a.paths.length} peer addresses; a local link failure kills the association (bind the socket to every local address: sctp_bindx)`,
+    });
+  }
+  for (const p of a.paths) {
+    if (p.state === 'INACTIVE')
+      f.push({ code: 'path-inactive', severity: up ? 'warn' : 'info', message: `path ${p.address} is INACTIVE`, path: p.address });
+    else if (p.state === 'PF')
+      f.push({ code: 'path-pf', severity: 'warn', message: `path ${p.address} is potentially failed (PF)`, path: p.address });
+    else if (p.state === 'UNCONFIRMED' && up)
+      f.push({ code: 'path-unconfirmed', severity: 'info', message: `path ${p.address} is not yet confirmed by a heartbeat`, path: p.address });
+  }
+  const primary = a.paths.find((p) => p.primary);
+  if (up && primary && primary.state !== 'ACTIVE' && primary.state !== 'UNCONFIRMED') {
+    f.push({
+      code: 'primary-not-active',
+      severity: 'warn',
+      message: `primary path ${primary.address} is ${primary.state}: traffic runs on ${a.activePath ?? 'no path'}`,
+      path: primary.address,
+    });
+  }
+  if (up && a.paths.length > 0 && a.activePath === null) {
+    f.push({ code: 'no-active-path', severity: 'fail', message: 'no path is ACTIVE or PF: the association is about to be aborted' });
+  }
+  if (a.retransmittedChunks > 0) {
+    f.push({ code: 'retransmissions', severity: 'info', message: `${a.retransmittedChunks} data chunk(s) retransmitted (RTXC)` });
+  }
+  return f;
+}
+
+export function buildSnapshot(i: SnapshotInput): Snapshot {
+  const hz = i.hz.value;
+  const owners = i.owners ?? new Map<number, Owner[]>();
+  const pathsOf = groupPaths(i.assocs.rows, i.remaddr.rows);
+  const associations = i.assocs.rows.map((r): Association => {
+    const paths = (pathsOf.get(r) ?? []).map((p): Path => {
+      const fromAssoc = r.raddrs.find((x) => x.kernelAddress === p.address.kernelAddress);
+      return {
+        ...p.address,
+        state: pathStateName(p.state),
+        stateCode: p.state,
+        primary: fromAssoc?.primary ?? false,
+        active: false,
+        rtoMs: jiffiesToMs(p.rto, hz),
+        rtoJiffies: p.rto,
+        heartbeatArmed: p.hbActive,
+        maxPathRetrans: p.maxPathRtx,
+      };
+    });
+    const activePath = inferActive(paths);
+    for (const p of paths) p.active = p.address === activePath;
+    const firstPeer = r.raddrs[0]?.address ?? '';
+    const base: Omit<Association, 'findings'> = {
+      key: r.assocId !== 0 ? String(r.assocId) : `0:${r.inode}:${r.lport}:${r.rport}:${firstPeer}`,
+      id: r.assocId,
+      style: socketStyleName(r.sty),
+      state: assocStateName(r.st),
+      stateCode: r.st,
+      socketState: socketStateName(r.sst),
+      uid: r.uid,
+      inode: r.inode,
+      localPort: r.lport,
+      peerPort: r.rport,
+      localAddresses: r.laddrs.map(({ address, kernelAddress, family, primarySource }) => ({
+        address,
+        kernelAddress,
+        family,
+        primarySource,
+      })),
+      paths,
+      primaryPath: paths.find((p) => p.primary)?.address ?? r.raddrs.find((x) => x.primary)?.address ?? null,
+      activePath,
+      activePathSource: 'inferred',
+      heartbeatIntervalMs: jiffiesToMs(r.hbint, hz),
+      inStreams: r.ins,
+      outStreams: r.outs,
+      maxRetrans: r.maxrt,
+      initRetries: r.t1x,
+      shutdownRetries: r.t2x,
+      retransmittedChunks: r.rtxc,
+      txQueue: r.txQueue,
+      rxQueue: r.rxQueue,
+      sendBuffer: r.sndbuf ?? null,
+      receiveBuffer: r.rcvbuf ?? null,
+      owners: owners.get(r.inode) ?? [],
+    };
+    return { ...base, findings: deriveFindings(base) };
+  });
+  const endpoints = i.eps.rows.map(
+    (e): Endpoint => ({
+      style: socketStyleName(e.sty),
+      socketState: socketStateName(e.sst),
+      localPort: e.lport,
+      uid: e.uid,
+      inode: e.inode,
+      localAddresses: e.laddrs,
+      wildcard: e.laddrs.some((a) => a.address === '0.0.0.0' || a.address === '::'),
+      owners: owners.get(e.inode) ?? [],
+    }),
+  );
+  return {
+    takenAt: i.takenAt.toISOString(),
+    netns: i.netns,
+    kernelRelease: i.kernelRelease,
+    hz: i.hz,
+    endpoints,
+    associations,
+    snmp: i.snmp.counters,
+    warnings: [...i.assocs.warnings, ...i.eps.warnings, ...i.remaddr.warnings, ...i.snmp.warnings],
+  };
+}

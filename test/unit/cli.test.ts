@@ -1,0 +1,106 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, capture } from '../helpers.js';
+import { EXIT } from '../../src/errors.js';
+import { stripNetnsArgs } from '../../src/netns.js';
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', SCTPDIAG_NETNS: '', ...env },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('--version and --help exit 0', () => {
+  const v = run(['--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^\d+\.\d+\.\d+\n$/);
+  const h = run(['status', '--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.out, /--peer <addr>/);
+});
+
+test('no /proc/net/sctp: one clear line, exit 3, no stack trace', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'nosctp-'));
+  const r = run(['--proc-root', empty, 'status']);
+  assert.equal(r.code, EXIT.NO_SCTP);
+  assert.match(r.err, /SCTP is not available in this kernel/);
+  assert.match(r.err, /modprobe sctp/);
+  assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+});
+
+test('unknown --proc-root: exit 5; unknown option and bad values: exit 2', () => {
+  assert.equal(run(['--proc-root', '/nonexistent/dir', 'status']).code, EXIT.NOT_FOUND);
+  const u = run(['status', '--bogus']);
+  assert.equal(u.code, EXIT.USAGE);
+  assert.match(u.err, /unknown option '--bogus'/);
+  const p = run(['--proc-root', capture('two-path-a'), 'status', '--port', '99999']);
+  assert.equal(p.code, EXIT.USAGE);
+  assert.match(p.err, /--port: "99999" is not a port/);
+  assert.equal(run(['--hz', '123', 'status']).code, EXIT.USAGE);
+});
+
+test('--netns: hostile or unknown names are refused before anything runs', () => {
+  const bad = run(['--netns', 'a;reboot', 'status']);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.err, /invalid namespace name/);
+  assert.equal(run(['--netns', '../../etc', 'status']).code, EXIT.USAGE);
+  const missing = run(['--netns', 'no-such-ns-xyz', 'status'], { SCTPDIAG_NETNS: '' });
+  assert.equal(missing.code, EXIT.NOT_FOUND);
+  assert.match(missing.err, /does not exist/);
+  assert.equal(run(['--netns', 'a', '--proc-root', '/tmp', 'status']).code, EXIT.USAGE);
+  assert.equal(run(['--netns-pid', '1x', 'status']).code, EXIT.USAGE);
+});
+
+test('stripNetnsArgs removes only the namespace options', () => {
+  assert.deepEqual(stripNetnsArgs(['--netns', 'a', 'status', '--json', '--netns=b', '--all-netns', '--', '--netns']), [
+    'status',
+    '--json',
+    '--',
+    '--netns',
+  ]);
+});
+
+test('status --json on a capture: schemaVersion, paths, findings; warnings for a damaged capture go to stderr', () => {
+  const r = run(['--proc-root', capture('two-path-a-fail-t6'), '--json', 'status']);
+  assert.equal(r.code, 0);
+  const j = JSON.parse(r.out);
+  assert.equal(j.schemaVersion, 1);
+  assert.equal(j.hz.value, 250);
+  assert.equal(j.associations.length, 3);
+  const damaged = mkdtempSync(join(tmpdir(), 'damaged-'));
+  mkdirSync(join(damaged, 'net/sctp'), { recursive: true });
+  for (const f of ['eps', 'remaddr', 'snmp'])
+    writeFileSync(join(damaged, 'net/sctp', f), readFileSync(join(capture('two-path-a'), 'net/sctp', f)));
+  const lines = readFileSync(join(capture('two-path-a'), 'net/sctp/assocs'), 'utf8').split('\n');
+  lines[2] = lines[2]!.slice(0, 40);
+  writeFileSync(join(damaged, 'net/sctp/assocs'), lines.join('\n'));
+  const d = run(['--proc-root', damaged, '--hz', '250', 'status', '--json']);
+  assert.equal(d.code, 0);
+  assert.match(d.err, /warning: .*assocs:3: /);
+  assert.equal(JSON.parse(d.out).associations.length, 2);
+});
+
+test('capture writes a /proc-like copy that status reads back identically; refuses a non-empty dir', () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'cap-')), 'case-1');
+  const c = run(['--proc-root', capture('two-path-a'), 'capture', dir]);
+  assert.equal(c.code, 0, c.err);
+  assert.ok(readdirSync(join(dir, 'net/sctp')).includes('remaddr'));
+  assert.equal(readFileSync(join(dir, 'sys/net/sctp/rto_min'), 'utf8').trim(), '200');
+  const a = run(['--proc-root', capture('two-path-a'), '--json', 'status']);
+  const b = run(['--proc-root', dir, '--json', 'status']);
+  const strip = (s: string) => {
+    const j = JSON.parse(s);
+    delete j.takenAt;
+    return j;
+  };
+  assert.deepEqual(strip(b.out).associations, strip(a.out).associations);
+  const again = run(['--proc-root', capture('two-path-a'), 'capture', dir]);
+  assert.equal(again.code, EXIT.USAGE);
+  assert.match(again.err, /not empty/);
+});

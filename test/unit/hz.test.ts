@@ -1,0 +1,51 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { detectHz, hzFromConfig, inferHz, jiffiesToMs } from '../../src/kernel/hz.js';
+
+test('CONFIG_HZ from a kernel config text', () => {
+  assert.equal(hzFromConfig('CONFIG_HZ_250=y\nCONFIG_HZ=250\n'), 250);
+  assert.equal(hzFromConfig('# CONFIG_HZ is not set\n'), null);
+});
+
+test('inference: most common HBINT/hb_interval ratio, snapped to a value Linux allows', () => {
+  assert.equal(inferHz([250, 250, 250, 7500], 1000), 250); // one app set its own 30 s interval
+  assert.equal(inferHz([30000], 30000), 1000);
+  assert.equal(inferHz([3000], 30000), 100);
+  assert.equal(inferHz([123], 1000), null);
+  assert.equal(inferHz([], 1000), null);
+});
+
+test('jiffies to ms', () => {
+  assert.equal(jiffiesToMs(50, 250), 200);
+  assert.equal(jiffiesToMs(250, 250), 1000);
+  assert.equal(jiffiesToMs(126, 250), 504);
+});
+
+test('detection order: option, capture, /boot/config, /proc/config.gz, inferred, assumed', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'hz-'));
+  const boot = join(d, 'boot');
+  const proc = join(d, 'proc');
+  for (const x of [boot, proc]) (await import('node:fs')).mkdirSync(x);
+  const base = { release: '6.1.0-56-amd64', procRoot: proc, bootDir: boot };
+  assert.equal((await detectHz({ ...base, option: 1000, captured: 250 })).source, 'option');
+  assert.equal((await detectHz({ ...base, captured: 300 })).value, 300);
+  assert.deepEqual(await detectHz({ ...base }), {
+    value: 250,
+    source: 'assumed',
+    detail: 'no kernel config found; Debian default assumed',
+  });
+  assert.equal((await detectHz({ ...base, hbints: [30000], hbIntervalMs: 30000 })).source, 'inferred');
+  writeFileSync(join(proc, 'config.gz'), gzipSync('CONFIG_HZ=300\n'));
+  assert.deepEqual(await detectHz({ ...base, hbints: [30000], hbIntervalMs: 30000 }), {
+    value: 300,
+    source: 'proc-config.gz',
+    detail: `${proc}/config.gz`,
+  });
+  writeFileSync(join(boot, 'config-6.1.0-56-amd64'), 'CONFIG_HZ=1000\n');
+  assert.equal((await detectHz({ ...base })).source, 'boot-config');
+  assert.equal((await detectHz({ ...base })).value, 1000);
+});

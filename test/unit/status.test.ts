@@ -1,0 +1,56 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectStatus, parseFilter, printStatus } from '../../src/commands/status.js';
+import { readSnapshot } from '../../src/procfs/read.js';
+import { plain } from '../../src/render/style.js';
+import { SctpdiagError, EXIT } from '../../src/errors.js';
+import { capture, GOLDEN } from '../helpers.js';
+
+/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+function golden(name: string, actual: string): void {
+  const path = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, actual);
+  assert.equal(actual, readFileSync(path, 'utf8'), `differs from golden ${name}`);
+}
+
+for (const name of ['two-path-a', 'two-path-a-fail-t6', 'many-b']) {
+  test(`status text and JSON for capture ${name} match the golden files`, async () => {
+    const snap = await readSnapshot({ procRoot: capture(name), netns: null });
+    const report = collectStatus(snap, {}, 'testhost');
+    golden(`status-${name}.txt`, printStatus(report, plain, true));
+    golden(`status-${name}.json`, JSON.stringify(report, null, 2) + '\n');
+  });
+}
+
+test('filters: --assoc, --port (local or peer), --peer (normalised), --state (assoc or path state)', async () => {
+  const snap = await readSnapshot({ procRoot: capture('two-path-a-fail-t6'), netns: null });
+  const ids = (f: Record<string, string>) => collectStatus(snap, parseFilter(f)).associations.map((a) => a.id);
+  assert.deepEqual(ids({ assoc: '3' }), [3]);
+  assert.deepEqual(ids({ port: '5000' }), [5, 0]);
+  assert.deepEqual(ids({ port: '6001' }), [3]);
+  assert.deepEqual(ids({ peer: '10.1.0.2', state: 'inactive' }), [5, 3]);
+  assert.deepEqual(ids({ state: 'cookie-wait' }), [0]);
+  const v6 = await readSnapshot({ procRoot: capture('many-a'), netns: null });
+  assert.equal(collectStatus(v6, parseFilter({ peer: 'FD00:0003::0002' })).associations[0]?.localPort, 7001);
+});
+
+test('bad filters are refused with a usage error naming the option', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ assoc: '-1' }, /--assoc/],
+    [{ assoc: '3;reboot' }, /--assoc/],
+    [{ port: '70000' }, /--port/],
+    [{ port: '0' }, /--port/],
+    [{ peer: '10.1.0.300' }, /--peer/],
+    [{ peer: '$(id)' }, /--peer/],
+    [{ state: 'UPPISH' }, /--state/],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(
+      () => parseFilter(f),
+      (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.USAGE && re.test(e.message),
+      JSON.stringify(f),
+    );
+  }
+});
