@@ -54,3 +54,17 @@ test('bad filters are refused with a usage error naming the option', () => {
     );
   }
 });
+
+test('status JSON validates against the shipped schema/status.schema.json (and the checker catches drift)', async () => {
+  const { checkSchema } = await import('../schema-check.js');
+  const { ROOT } = await import('../helpers.js');
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'status.schema.json'), 'utf8'));
+  for (const name of ['two-path-a', 'two-path-a-fail-t6', 'many-a']) {
+    const report = collectStatus(await readSnapshot({ procRoot: capture(name), netns: null }), {}, 'h');
+    const json = JSON.parse(JSON.stringify(report));
+    assert.deepEqual(checkSchema(schema, json), [], name);
+    json.associations[0].paths[0].state = 'UP';
+    json.associations[0].surprise = 1;
+    assert.equal(checkSchema(schema, json).length, 2);
+  }
+});
