@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
+import { formatJson } from '../render/json.js';
 import { globals, type GlobalOptions } from '../context.js';
 import { readSnapshot } from '../procfs/read.js';
 import {
@@ -239,7 +240,7 @@ export function statusCommand(): Command {
         printParseWarnings(snap.warnings);
         report = collectStatus(snap, filter);
       }
-      process.stdout.write(g.json ? JSON.stringify(report, null, 2) + '\n' : printStatus(report, g.style, o.endpoints));
+      process.stdout.write(g.json ? formatJson(report) : printStatus(report, g.style, o.endpoints));
     });
 }
 
