@@ -1,0 +1,138 @@
+/**
+ * `sctpdiag failover-time`: the failover model (src/model/failover.ts) on
+ * arbitrary parameters: from a profile, the live sysctls or the kernel
+ * defaults, each overridable on the command line.
+ */
+import { Command } from 'commander';
+import { globals } from '../context.js';
+import { usageError } from '../errors.js';
+import { catalog, defaultFor, readKernelRelease, readSysctls } from '../kernel/sysctl-catalog.js';
+import { formatMs, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import { table, type Style } from '../render/style.js';
+import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
+
+export const FAILOVER_SCHEMA_VERSION = 1;
+
+export interface FailoverReport {
+  schemaVersion: typeof FAILOVER_SCHEMA_VERSION;
+  /** where the base parameters came from */
+  base: 'defaults' | 'live' | `profile:${string}`;
+  model: FailoverModel;
+}
+
+export interface FailoverOptions {
+  profile?: string;
+  live?: boolean;
+  rtoInitial?: number;
+  rtoMin?: number;
+  rtoMax?: number;
+  pathMaxRetrans?: number;
+  pfRetrans?: number;
+  pfEnable?: number;
+  hbInterval?: number;
+  associationMaxRetrans?: number;
+  paths?: number;
+  rtt?: number;
+  rttvar?: number;
+  rto0?: number;
+}
+
+export async function collectFailover(o: FailoverOptions, env: { procRoot: string; profileDirs?: ProfileDirs }): Promise<FailoverReport> {
+  const kernel = { release: await readKernelRelease(env.procRoot) };
+  const vals = new Map<string, string>();
+  for (const k of catalog) {
+    const d = defaultFor(k, kernel);
+    if (d !== null) vals.set(k.name, d);
+  }
+  let base: FailoverReport['base'] = 'defaults';
+  if (o.live) {
+    const live = await readSysctls(env.procRoot);
+    if (!live) throw usageError('--live: no net.sctp sysctls here (sctp module not loaded?)');
+    for (const [k, v] of live) vals.set(k, v);
+    base = 'live';
+  }
+  if (o.profile !== undefined) {
+    checkProfileName(o.profile);
+    const p = await loadProfile({ name: o.profile }, env.profileDirs ?? defaultProfileDirs(), kernel);
+    for (const [k, e] of p.values) vals.set(k, e.value);
+    base = `profile:${p.name}`;
+  }
+  const p: FailoverParams = paramsFromSysctls(vals, { paths: o.paths ?? 2, rttMs: o.rtt ?? 1 });
+  const over: Partial<FailoverParams> = {};
+  if (o.rtoInitial !== undefined) over.rtoInitial = o.rtoInitial;
+  if (o.rtoMin !== undefined) over.rtoMin = o.rtoMin;
+  if (o.rtoMax !== undefined) over.rtoMax = o.rtoMax;
+  if (o.pathMaxRetrans !== undefined) over.pathMaxRetrans = o.pathMaxRetrans;
+  if (o.pfRetrans !== undefined) over.pfRetrans = o.pfRetrans;
+  if (o.pfEnable !== undefined) over.pfEnable = o.pfEnable !== 0;
+  if (o.hbInterval !== undefined) over.hbInterval = o.hbInterval;
+  if (o.associationMaxRetrans !== undefined) over.associationMaxRetrans = o.associationMaxRetrans;
+  if (o.rttvar !== undefined) over.rttvarMs = o.rttvar;
+  const params = { ...p, ...over };
+  if (o.rto0 !== undefined) {
+    // a measured RTO (e.g. remaddr RTO column): model it as the RTT that yields exactly this RTO
+    params.rttMs = o.rto0;
+    params.rttvarMs = 0;
+    params.rtoMin = Math.min(params.rtoMin, o.rto0);
+  }
+  if (params.rtoMin < 1 || params.rtoMax < params.rtoMin) throw usageError(`need 1 ≤ rto_min (${params.rtoMin}) ≤ rto_max (${params.rtoMax})`);
+  if (params.pathMaxRetrans < 1) throw usageError('path_max_retrans must be ≥ 1');
+  if (params.paths < 1 || params.paths > 64) throw usageError('--paths must be 1..64');
+  return { schemaVersion: FAILOVER_SCHEMA_VERSION, base, model: modelFailover(params) };
+}
+
+export function printFailover(r: FailoverReport, s: Style): string {
+  const m = r.model;
+  const p = m.params;
+  const out = [
+    `${s.bold('Failover model')} (base: ${r.base}) rto_min ${p.rtoMin} rto_max ${p.rtoMax} rto_initial ${p.rtoInitial} path_max_retrans ${p.pathMaxRetrans} pf_retrans ${p.pfRetrans}${p.pfEnable ? '' : ' (pf off)'} hb_interval ${p.hbInterval} association_max_retrans ${p.associationMaxRetrans}, ${p.paths} paths, RTT ${p.rttMs} ms`,
+    `RTO₀ ${formatMs(m.rto0)}; timeouts ${m.rtoSeries.map((x) => formatMs(x)).join(' + ')}`,
+    '',
+  ];
+  const rows = [
+    ['EVENT', 'TIME', ''],
+    ['data path: traffic moves to another path', formatMs(m.dataPath.trafficMovesMs), m.pfEffective ? 'PF' : 'first retransmission goes to an alternate path'],
+    ['data path: PF', formatMs(m.dataPath.pfMs), m.pfEffective ? `Σ RTOᵢ, i=0..${p.pfRetrans}` : 'PF never entered'],
+    ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `Σ RTOᵢ, i=0..${p.pathMaxRetrans}`],
+    ['idle path (heartbeats): PF', m.idlePath.pf ? `${formatMs(m.idlePath.pf.min)} … ${formatMs(m.idlePath.pf.max)}` : '—', m.idlePath.pf ? `expected ${formatMs(m.idlePath.pf.expected)}` : ''],
+    ['idle path (heartbeats): INACTIVE', `${formatMs(m.idlePath.inactive.min)} … ${formatMs(m.idlePath.inactive.max)}`, `expected ${formatMs(m.idlePath.inactive.expected)}`],
+    ['association ABORT (all paths dead)', formatMs(m.abort.ms), `${m.abort.strikes} timeouts > association_max_retrans`],
+  ];
+  out.push(...table(rows));
+  for (const n of m.notes) out.push(s.yellow('! ' + n));
+  out.push(s.dim('Times run from the first unacknowledged DATA (data path) or from the cut (idle path); HB period = hb_interval + RTO·[0.5,1.5), hb_interval not added while PF.'));
+  return out.join('\n');
+}
+
+const int = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) throw usageError(`${name}: "${v}" is not a non-negative integer`);
+  return Number(v);
+};
+const dec = (name: string) => (v: string) => {
+  if (!/^\d+(\.\d+)?$/.test(v)) throw usageError(`${name}: "${v}" is not a number`);
+  return Number(v);
+};
+
+export function failoverTimeCommand(): Command {
+  return new Command('failover-time')
+    .description('model SCTP failure detection and failover times for given parameters')
+    .option('--profile <name>', 'take parameters from a profile (over the kernel defaults)')
+    .option('--live', 'take parameters from the live sysctls (over the kernel defaults)')
+    .option('--rto-initial <ms>', 'rto_initial', int('--rto-initial'))
+    .option('--rto-min <ms>', 'rto_min', int('--rto-min'))
+    .option('--rto-max <ms>', 'rto_max', int('--rto-max'))
+    .option('--path-max-retrans <n>', 'path_max_retrans', int('--path-max-retrans'))
+    .option('--pf-retrans <n>', 'pf_retrans', int('--pf-retrans'))
+    .option('--pf-enable <0|1>', 'pf_enable', int('--pf-enable'))
+    .option('--hb-interval <ms>', 'hb_interval', int('--hb-interval'))
+    .option('--association-max-retrans <n>', 'association_max_retrans', int('--association-max-retrans'))
+    .option('--paths <n>', 'number of peer paths', int('--paths'))
+    .option('--rtt <ms>', 'smoothed RTT of the path (default 1)', dec('--rtt'))
+    .option('--rttvar <ms>', 'RTT variance (default RTT/2)', dec('--rttvar'))
+    .option('--rto0 <ms>', 'use this RTO as RTO₀ (e.g. measured from remaddr)', dec('--rto0'))
+    .action(async function (this: Command) {
+      const g = globals(this);
+      const r = await collectFailover(this.opts<FailoverOptions>(), { procRoot: g.procRoot });
+      process.stdout.write((g.json ? JSON.stringify(r, null, 2) : printFailover(r, g.style)) + '\n');
+    });
+}

@@ -1,0 +1,226 @@
+/**
+ * Failover-time model for kernel SCTP (pure functions, no I/O).
+ *
+ * Data path (a path with outstanding DATA): each T3-rtx timeout is one strike;
+ * the RTO doubles after each one, capped at rto_max:
+ *   RTOᵢ = min(RTO₀·2ⁱ, rto_max),  RTO₀ = clamp(SRTT + 4·RTTVAR, rto_min, rto_max)
+ *   PF       after pf_retrans+1 strikes:       Σ_{i=0..pf_retrans} RTOᵢ
+ *   INACTIVE after path_max_retrans+1 strikes: Σ_{i=0..path_max_retrans} RTOᵢ
+ * (the kernel marks a path INACTIVE when error_count > path_max_retrans, PF when
+ * error_count > pf_retrans — PF only when pf_retrans < path_max_retrans and pf_enable).
+ *
+ * Idle path (heartbeats only): the heartbeat timer fires every
+ * hb_interval + RTO·U[0.5, 1.5) (hb_interval is not added while the path is PF);
+ * each unanswered heartbeat is a strike, and RTO backs off as for data.
+ * The cut happens at a uniformly random point of a heartbeat period, so the
+ * first heartbeat after the cut leaves after U[0, 1)·period.
+ *
+ * Association abort (every path dead, data outstanding): each timeout on any
+ * path adds one to the association error count; after association_max_retrans+1
+ * the association is aborted. Retransmissions rotate over the paths that are
+ * not INACTIVE (ACTIVE preferred), each path with its own RTO backoff.
+ *
+ * The kernel facts these formulas rest on live in src/kernel/sysctl-catalog.ts
+ * (keys, defaults); the arithmetic is here.
+ */
+
+export interface FailoverParams {
+  rtoInitial: number;
+  rtoMin: number;
+  rtoMax: number;
+  pathMaxRetrans: number;
+  pfRetrans: number;
+  pfEnable: boolean;
+  hbInterval: number;
+  associationMaxRetrans: number;
+  /** number of peer paths (for the abort and RFC 4960 §8.2) */
+  paths: number;
+  /** smoothed RTT on the path, ms (LAN ≈ 0.1–1) */
+  rttMs: number;
+  /** RTT variance, ms (default rtt/2, the value after the first sample) */
+  rttvarMs?: number;
+  /** no RTT sample yet: RTO₀ = rto_initial (e.g. a path that never carried data) */
+  unmeasured?: boolean;
+}
+
+export interface Range {
+  min: number;
+  expected: number;
+  max: number;
+}
+
+export interface FailoverModel {
+  params: FailoverParams;
+  /** RTO₀ actually used, ms */
+  rto0: number;
+  /** RTOᵢ for each strike i = 0..path_max_retrans */
+  rtoSeries: number[];
+  /** PF is reachable (pf_enable and pf_retrans < path_max_retrans) */
+  pfEffective: boolean;
+  dataPath: {
+    /** ms from the first unacknowledged DATA after the cut to PF (traffic moves to another path); null = no PF */
+    pfMs: number | null;
+    /** ms to INACTIVE */
+    inactiveMs: number;
+    /** ms until traffic uses another path: PF if effective, else INACTIVE (the retransmission itself goes to an alternate at the first timeout) */
+    trafficMovesMs: number;
+  };
+  idlePath: {
+    pf: Range | null;
+    inactive: Range;
+  };
+  abort: {
+    /** ms from the cut of every path (data outstanding) to ABORT */
+    ms: number;
+    strikes: number;
+  };
+  notes: string[];
+}
+
+export const DEFAULT_PARAMS: FailoverParams = {
+  rtoInitial: 3000,
+  rtoMin: 1000,
+  rtoMax: 60000,
+  pathMaxRetrans: 5,
+  pfRetrans: 0,
+  pfEnable: true,
+  hbInterval: 30000,
+  associationMaxRetrans: 10,
+  paths: 2,
+  rttMs: 1,
+};
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+
+export function initialRto(p: FailoverParams): number {
+  if (p.unmeasured) return clamp(p.rtoInitial, 1, Math.max(p.rtoMax, 1));
+  const rttvar = p.rttvarMs ?? p.rttMs / 2;
+  return clamp(p.rttMs + 4 * rttvar, p.rtoMin, p.rtoMax);
+}
+
+/** RTOᵢ for i = 0..n-1. */
+export function rtoSeries(rto0: number, rtoMax: number, n: number): number[] {
+  const out: number[] = [];
+  let r = rto0;
+  for (let i = 0; i < n; i++) {
+    out.push(Math.min(r, rtoMax));
+    r = Math.min(r * 2, rtoMax);
+  }
+  return out;
+}
+
+const sum = (a: readonly number[]) => a.reduce((s, x) => s + x, 0);
+
+/** Idle-path detection with jitter factor j ∈ [0.5, 1.5) and phase φ ∈ [0, 1) for the first heartbeat. */
+function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: number | null, j: number, phase: number): number {
+  // first heartbeat after the cut (the path is ACTIVE: hb_interval + RTO·j)
+  let t = phase * (p.hbInterval + rto0 * j);
+  let rto = rto0;
+  let inPf = false;
+  for (let k = 1; k <= strikes; k++) {
+    t += (inPf ? 0 : p.hbInterval) + rto * j;
+    rto = Math.min(rto * 2, p.rtoMax);
+    if (pfAfter !== null && k === pfAfter) inPf = true;
+  }
+  return t;
+}
+
+function abortTime(p: FailoverParams, rto0: number, pfEffective: boolean): { ms: number; strikes: number } {
+  const n = Math.max(1, Math.floor(p.paths));
+  const rto = Array.from({ length: n }, () => rto0);
+  const errors = Array.from({ length: n }, () => 0);
+  const state: Array<'ACTIVE' | 'PF' | 'INACTIVE'> = Array.from({ length: n }, () => 'ACTIVE');
+  let cur = 0;
+  let t = 0;
+  let strikes = 0;
+  // association aborted when overall error count > association_max_retrans
+  const limit = p.associationMaxRetrans + 1;
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    t += rto[cur]!;
+    errors[cur]!++;
+    strikes++;
+    rto[cur] = Math.min(rto[cur]! * 2, p.rtoMax);
+    if (errors[cur]! > p.pathMaxRetrans) state[cur] = 'INACTIVE';
+    else if (pfEffective && errors[cur]! > p.pfRetrans) state[cur] = 'PF';
+    if (strikes >= limit) return { ms: t, strikes };
+    // retransmit on the next path: ACTIVE first, then PF, else stay
+    let next = -1;
+    for (const want of ['ACTIVE', 'PF'] as const) {
+      for (let d = 1; d <= n && next < 0; d++) {
+        const c = (cur + d) % n;
+        if (state[c] === want) next = c;
+      }
+      if (next >= 0) break;
+    }
+    if (next >= 0) cur = next;
+  }
+  return { ms: t, strikes };
+}
+
+export function modelFailover(params: FailoverParams): FailoverModel {
+  const p = { ...params };
+  const notes: string[] = [];
+  const rto0 = initialRto(p);
+  const series = rtoSeries(rto0, p.rtoMax, p.pathMaxRetrans + 1);
+  const pfEffective = p.pfEnable && p.pfRetrans < p.pathMaxRetrans;
+  if (!p.pfEnable) notes.push('pf_enable=0: no PF state, traffic stays on a failing primary until it is INACTIVE');
+  else if (!pfEffective) notes.push(`pf_retrans (${p.pfRetrans}) ≥ path_max_retrans (${p.pathMaxRetrans}): PF is never entered`);
+  const inactiveMs = sum(series);
+  const pfMs = pfEffective ? sum(rtoSeries(rto0, p.rtoMax, p.pfRetrans + 1)) : null;
+
+  const strikes = p.pathMaxRetrans + 1;
+  const pfAfter = pfEffective ? p.pfRetrans + 1 : null;
+  const range = (k: number, pfA: number | null): Range => ({
+    min: idleStrikes(p, rto0, k, pfA, 0.5, 0),
+    expected: idleStrikes(p, rto0, k, pfA, 1, 0.5),
+    max: idleStrikes(p, rto0, k, pfA, 1.5, 1),
+  });
+  const idleInactive = range(strikes, pfAfter);
+  const idlePf = pfAfter !== null ? range(pfAfter, null) : null;
+  const abort = abortTime(p, rto0, pfEffective);
+  if (p.associationMaxRetrans > p.pathMaxRetrans * p.paths)
+    notes.push(`association_max_retrans > path_max_retrans × ${p.paths}: all paths can be INACTIVE before the association aborts (RFC 4960 §8.2)`);
+  if (p.associationMaxRetrans < p.pathMaxRetrans + 1 && p.paths > 1)
+    notes.push('association_max_retrans ≤ path_max_retrans: a single failing path can abort the association if no SACK arrives in between');
+  return {
+    params: p,
+    rto0,
+    rtoSeries: series,
+    pfEffective,
+    dataPath: { pfMs, inactiveMs, trafficMovesMs: pfMs ?? rto0 },
+    idlePath: { pf: idlePf, inactive: idleInactive },
+    abort,
+    notes,
+  };
+}
+
+/** Build model parameters from net.sctp values (short names), falling back to `base`. */
+export function paramsFromSysctls(
+  vals: Readonly<Record<string, string | undefined>> | ReadonlyMap<string, string>,
+  base: Partial<FailoverParams> = {},
+): FailoverParams {
+  const get = (k: string): string | undefined => (vals instanceof Map ? vals.get(k) : (vals as Record<string, string | undefined>)[k]);
+  const n = (k: string, d: number) => {
+    const s = get(k);
+    return s !== undefined && /^\d+$/.test(s.trim()) ? Number(s) : d;
+  };
+  const b = { ...DEFAULT_PARAMS, ...base };
+  return {
+    ...b,
+    rtoInitial: n('rto_initial', b.rtoInitial),
+    rtoMin: n('rto_min', b.rtoMin),
+    rtoMax: n('rto_max', b.rtoMax),
+    pathMaxRetrans: n('path_max_retrans', b.pathMaxRetrans),
+    pfRetrans: n('pf_retrans', b.pfRetrans),
+    pfEnable: n('pf_enable', b.pfEnable ? 1 : 0) !== 0,
+    hbInterval: n('hb_interval', b.hbInterval),
+    associationMaxRetrans: n('association_max_retrans', b.associationMaxRetrans),
+  };
+}
+
+/** "1.4 s", "200 ms" */
+export function formatMs(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
