@@ -1,0 +1,326 @@
+// Lab VM driver: boots the host's Debian kernel under QEMU (TCG) with the host
+// root shared read-only over 9p (plus a tmpfs overlay), runs a bash job inside
+// and collects its output. Guest side: test/lab/initramfs-init.sh, guest/init.sh,
+// guest/lib.sh. Nothing here depends on sctpdiag's own code.
+import { spawn } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LabStatus {
+  available: boolean;
+  reason?: string;
+  kernel?: string;
+}
+
+export interface GuestJob {
+  /** bash source; runs as root in the guest, cwd = repo root, lib.sh sourced */
+  script: string;
+  /** wall-clock limit for the VM (boot included, waiting for a slot excluded); default 180000 */
+  timeoutMs?: number;
+  /** guest RAM in MiB; default 1024 */
+  memMb?: number;
+  /** extra environment for the script (names must be shell identifiers) */
+  env?: Record<string, string>;
+}
+
+export interface GuestResult {
+  /** exit status of the script; null if it never finished (timeout, crash) */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** serial console (kernel messages, init diagnostics) */
+  console: string;
+  timedOut: boolean;
+  durationMs: number;
+  /** host dir shared with the guest as $LAB_OUT (same path in the guest); kept */
+  outDir: string;
+}
+
+const QEMU = 'qemu-system-x86_64';
+const MAX_CONSOLE = 4 * 1024 * 1024;
+
+/** Repo root: nearest ancestor of this file holding package.json (works from src and dist). */
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'lab', 'build-initramfs.sh'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('sctpdiag lab: cannot find the repo root from ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+export const repoRoot: string = findRepoRoot();
+const labDir = join(repoRoot, 'test', 'lab');
+
+function cacheDir(): string {
+  return process.env['SCTPDIAG_LAB_CACHE'] || join(repoRoot, '.lab-cache');
+}
+
+function onPath(bin: string): string | undefined {
+  for (const d of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (!d) continue;
+    const p = join(d, bin);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Newest /boot/vmlinuz-*-amd64 whose modules include net/sctp (or SCTPDIAG_LAB_KVER). */
+function findKernel(): string | undefined {
+  const forced = process.env['SCTPDIAG_LAB_KVER'];
+  if (forced) return forced;
+  let names: string[];
+  try {
+    names = readdirSync('/boot');
+  } catch {
+    return undefined;
+  }
+  const versions = names
+    .map((n) => /^vmlinuz-(.+-amd64)$/.exec(n)?.[1])
+    .filter((v): v is string => v !== undefined && existsSync(`/lib/modules/${v}/kernel/net/sctp`))
+    .sort(compareVersions);
+  return versions[versions.length - 1];
+}
+
+export function labStatus(): LabStatus {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return { available: false, reason: `lab needs linux/x64, this is ${process.platform}/${process.arch}` };
+  }
+  if (!onPath(QEMU)) return { available: false, reason: `${QEMU} not found (apt-get install qemu-system-x86)` };
+  const kernel = findKernel();
+  if (!kernel) {
+    return { available: false, reason: 'no /boot/vmlinuz-*-amd64 with an sctp module (apt-get install linux-image-amd64)' };
+  }
+  const vmlinuz = `/boot/vmlinuz-${kernel}`;
+  try {
+    accessSync(vmlinuz, constants.R_OK);
+  } catch {
+    return { available: false, reason: `${vmlinuz} missing or not readable`, kernel };
+  }
+  if (!existsSync(`/lib/modules/${kernel}/modules.dep`)) {
+    return { available: false, reason: `/lib/modules/${kernel}/modules.dep missing`, kernel };
+  }
+  if (!onPath('busybox')) return { available: false, reason: 'busybox not found (apt-get install busybox-static)', kernel };
+  if (!existsSync('/bin/bash')) return { available: false, reason: '/bin/bash missing', kernel };
+  return { available: true, kernel };
+}
+
+/** True when a missing lab must fail the tests instead of skipping them. */
+export function labRequired(): boolean {
+  return process.env['CI'] === 'true' || process.env['SCTPDIAG_LAB'] === 'required';
+}
+
+interface Proc {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) return reject(new Error('empty argv'));
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const builds = new Map<string, Promise<string>>();
+
+/** Build (or reuse) the initramfs for `kernel`; resolves to its path. */
+export function ensureInitramfs(kernel: string): Promise<string> {
+  const key = `${cacheDir()}\0${kernel}`;
+  let p = builds.get(key);
+  if (!p) {
+    p = run(['bash', join(labDir, 'build-initramfs.sh')], {
+      ...process.env,
+      SCTPDIAG_LAB_CACHE: cacheDir(),
+      SCTPDIAG_LAB_KVER: kernel,
+    }).then((r) => {
+      const path = r.stdout.trim().split('\n').pop() ?? '';
+      if (r.code !== 0 || !existsSync(path)) {
+        throw new Error(`build-initramfs.sh failed (exit ${r.code}):\n${r.stderr}`);
+      }
+      return path;
+    });
+    p.catch(() => builds.delete(key));
+    builds.set(key, p);
+  }
+  return p;
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED = new Set(['LAB_MODE', 'LAB_NODE_DIR', 'LAB_REPO', 'LAB_OUT', 'LAB_TIMEOUT_S']);
+
+/** Boot a fresh VM, run `job.script` in it, power off, collect results. */
+export async function runInGuest(job: GuestJob): Promise<GuestResult> {
+  const status = labStatus();
+  if (!status.available || !status.kernel) throw new Error(`sctpdiag lab unavailable: ${status.reason ?? 'unknown'}`);
+  const kernel = status.kernel;
+  const initrd = await ensureInitramfs(kernel);
+
+  // guest/init.sh exports each NUL-separated KEY=VALUE verbatim (no shell parsing)
+  const env: Record<string, string> = { ...(job.env ?? {}) };
+  for (const [k, v] of Object.entries(env)) {
+    if (!NAME.test(k) || RESERVED.has(k)) throw new Error(`runInGuest: bad env name ${JSON.stringify(k)}`);
+    if (v.includes('\0')) throw new Error(`runInGuest: NUL in env ${k}`);
+  }
+  const outDir = mkdtempSync(join(tmpdir(), 'sctpdiag-lab-'));
+  if (/\s/.test(outDir + repoRoot)) throw new Error('sctpdiag lab: repo and tmp paths must not contain whitespace');
+  writeFileSync(join(outDir, 'job.sh'), job.script, { mode: 0o644 });
+  env['LAB_MODE'] = 'job';
+  env['LAB_NODE_DIR'] = dirname(process.execPath);
+  // guest-side backstop: the job is killed (and the VM powers off) even if this
+  // process dies and nobody kills QEMU
+  const timeoutMs = job.timeoutMs ?? 180_000;
+  env['LAB_TIMEOUT_S'] = String(Math.ceil(timeoutMs / 1000));
+  writeFileSync(
+    join(outDir, 'lab.env'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\0`)
+      .join(''),
+  );
+
+  const argv = [
+    '-accel', 'tcg', '-cpu', 'max', '-smp', '2', '-m', String(job.memMb ?? 1024),
+    '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
+    '-kernel', `/boot/vmlinuz-${kernel}`, '-initrd', initrd,
+    '-append', `console=ttyS0 quiet panic=-1 LAB_REPO=${repoRoot} LAB_OUT=${outDir}`,
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${outDir},mount_tag=labout,security_model=none,multidevs=remap`,
+  ];
+
+  const release = await acquireSlot();
+  try {
+    return await boot(argv, outDir, timeoutMs);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Host-wide limit on concurrent VMs (TCG is CPU-bound: several VMs on a small
+ * host slow each other down until timeouts hit). Slots are lock files holding
+ * the owner's pid in <cache>/slots; stale ones (dead pid) are reclaimed.
+ * SCTPDIAG_LAB_JOBS overrides the default max(1, floor(cpus / 2)).
+ */
+async function acquireSlot(): Promise<() => void> {
+  const max = Number(process.env['SCTPDIAG_LAB_JOBS']) || Math.max(1, Math.floor(availableParallelism() / 2));
+  const dir = join(cacheDir(), 'slots');
+  mkdirSync(dir, { recursive: true });
+  for (;;) {
+    for (let i = 0; i < max; i++) {
+      const path = join(dir, `slot${i}`);
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return () => {
+          try {
+            unlinkSync(path);
+          } catch {
+            /* already gone */
+          }
+        };
+      } catch {
+        const pid = Number(readOr(path, '').trim());
+        if (pid > 0 && !alive(pid)) {
+          try {
+            unlinkSync(path);
+          } catch {
+            /* raced */
+          }
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function boot(argv: string[], outDir: string, timeoutMs: number): Promise<GuestResult> {
+  const started = Date.now();
+  let consoleText = '';
+  let timedOut = false;
+  const exit = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(QEMU, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (d: Buffer): void => {
+      if (consoleText.length < MAX_CONSOLE) consoleText += d.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    let kill: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (kill) clearTimeout(kill);
+      resolve(code);
+    });
+  });
+  void exit;
+
+  const code = readOr(join(outDir, 'exitcode'), '').trim();
+  return {
+    exitCode: /^\d+$/.test(code) ? Number(code) : null,
+    stdout: readOr(join(outDir, 'stdout'), ''),
+    stderr: readOr(join(outDir, 'stderr'), ''),
+    console: consoleText,
+    timedOut,
+    durationMs: Date.now() - started,
+    outDir,
+  };
+}
