@@ -89,15 +89,21 @@ function num(token: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** Split text into [lineNumber, tokens] for non-blank lines. */
-function tokenLines(text: string): Array<[number, string[]]> {
-  const out: Array<[number, string[]]> = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!.trim();
-    if (l !== '') out.push([i + 1, l.split(/\s+/)]);
+/**
+ * [lineNumber, tokens] for each non-blank line, one line at a time: at 10k
+ * associations an array of every line's tokens (≈400k strings) outlived two
+ * scavenges, was promoted to the old generation and drove peak RSS and GC.
+ */
+function* tokenLines(text: string): Generator<[number, string[]], void, undefined> {
+  let ln = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    ln++;
+    const l = text.slice(start, end).trim();
+    if (l !== '') yield [ln, l.split(/\s+/)];
+    start = end + 1;
   }
-  return out;
 }
 
 type NumericColumns<T> = { [K in keyof T]: T[K] extends number | undefined ? K : never }[keyof T];
@@ -167,13 +173,13 @@ function parseAddrList<T>(
 
 function checkHeader(
   file: string,
-  lines: Array<[number, string[]]>,
+  lines: Iterator<[number, string[]], void>,
   required: readonly string[],
   warnings: ParseWarning[],
 ): string[] | null {
-  const first = lines[0];
-  if (!first) return null;
-  const [ln, header] = first;
+  const first = lines.next();
+  if (first.done) return null;
+  const [ln, header] = first.value;
   const missing = required.filter((r) => !header.includes(r));
   if (missing.length > 0) {
     warnings.push({ file, line: ln, message: `header lacks ${missing.join(', ')}; file skipped` });
@@ -191,17 +197,22 @@ export function parseAssocs(text: string, file = 'assocs'): Parsed<AssocRow> {
   const iL = header.indexOf('LADDRS');
   const pre = header.slice(0, iL);
   const post = header.slice(header.indexOf('RADDRS') + 1);
-  for (const [ln, tokens] of lines.slice(1)) {
+  const hasW = { wmema: post.includes('wmema'), wmemq: post.includes('wmemq'), sndbuf: post.includes('sndbuf'), rcvbuf: post.includes('rcvbuf') };
+  const scratch: Partial<AssocRow> = {};
+  for (const [ln, tokens] of lines) {
     const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
     const arrow = tokens.indexOf('<->', iL);
     if (arrow < 0 || tokens.length < arrow + 2 + post.length) {
       bad(arrow < 0 ? 'no `<->` between local and remote addresses' : 'too few columns');
       continue;
     }
-    const row: Partial<AssocRow> = { line: ln };
-    const badPre = readColumns(pre, tokens, ASSOC_PRE, row);
+    // columns are stored by computed name into a reused scratch object; the row
+    // itself is one literal: 20+ keyed stores turned every row into a
+    // dictionary-mode object (~3 KB each, slow to read in buildSnapshot)
+    const v = scratch;
+    const badPre = readColumns(pre, tokens, ASSOC_PRE, v);
     const tail = tokens.slice(tokens.length - post.length);
-    const badPost = badPre ?? readColumns(post, tail, ASSOC_POST, row);
+    const badPost = badPre ?? readColumns(post, tail, ASSOC_POST, v);
     if (badPost) {
       bad(`column ${badPost} is not a number`);
       continue;
@@ -219,9 +230,34 @@ export function parseAssocs(text: string, file = 'assocs'): Parsed<AssocRow> {
       bad('no remote address');
       continue;
     }
-    row.laddrs = laddrs;
-    row.raddrs = raddrs;
-    rows.push(row as AssocRow);
+    const row: AssocRow = {
+      line: ln,
+      sty: v.sty!,
+      sst: v.sst!,
+      st: v.st!,
+      hashBucket: v.hashBucket!,
+      assocId: v.assocId!,
+      txQueue: v.txQueue!,
+      rxQueue: v.rxQueue!,
+      uid: v.uid!,
+      inode: v.inode!,
+      lport: v.lport!,
+      rport: v.rport!,
+      laddrs,
+      raddrs,
+      hbint: v.hbint!,
+      ins: v.ins!,
+      outs: v.outs!,
+      maxrt: v.maxrt!,
+      t1x: v.t1x!,
+      t2x: v.t2x!,
+      rtxc: v.rtxc!,
+    };
+    if (hasW.wmema) row.wmema = v.wmema;
+    if (hasW.wmemq) row.wmemq = v.wmemq;
+    if (hasW.sndbuf) row.sndbuf = v.sndbuf;
+    if (hasW.rcvbuf) row.rcvbuf = v.rcvbuf;
+    rows.push(row);
   }
   return { rows, warnings };
 }
@@ -243,7 +279,7 @@ export function parseEps(text: string, file = 'eps'): Parsed<EndpointRow> {
   if (!header) return { rows, warnings };
   const iL = header.indexOf('LADDRS');
   const pre = header.slice(0, iL);
-  for (const [ln, tokens] of lines.slice(1)) {
+  for (const [ln, tokens] of lines) {
     const row: Partial<EndpointRow> = { line: ln };
     const badCol = tokens.length < iL ? 'too few columns' : readColumns(pre, tokens, EP_COLS, row);
     const laddrs = badCol ? null : parseAddrList(tokens.slice(iL), (a) => a);
@@ -277,7 +313,7 @@ export function parseRemaddr(text: string, file = 'remaddr'): Parsed<RemaddrRow>
   const header = checkHeader(file, lines, ['ADDR', 'ASSOC_ID', 'RTO', 'STATE'], warnings);
   if (!header) return { rows, warnings };
   const iA = header.indexOf('ADDR');
-  for (const [ln, tokens] of lines.slice(1)) {
+  for (const [ln, tokens] of lines) {
     const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
     if (tokens.length < header.length) {
       bad('too few columns');
