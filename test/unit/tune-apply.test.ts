@@ -200,7 +200,7 @@ test('list and show', async () => {
 
 test('findSctpSocketOwners: inodes from eps/assocs by header, matched to fd links; unreadable pids skipped', async () => {
   const { proc } = await fakeHost();
-  const real = (f: string) => readFile(join(ROOT, 'test/fixtures/linux-6.1-debian/two-path-failover', f), 'utf8').catch(() => readFile(join('/work/shared/fixtures/linux-6.1-debian/two-path-failover', f), 'utf8'));
+  const real = (f: string) => readFile(join(ROOT, 'test/fixtures/linux-6.1-debian/two-path-failover', f), 'utf8');
   await writeFile(join(proc, 'net/sctp/assocs'), await real('a_assocs.txt')); // inodes 370, 369, 11079
   await writeFile(join(proc, 'net/sctp/eps'), ' ENDPT     SOCK   STY SST HBKT LPORT   UID INODE LADDRS\nffff 1 0 10 5 5000 0 500 10.1.0.2\n');
   for (const [pid, comm, links] of [[100, 'sctp_darn', ['socket:[370]', 'socket:[369]', '/dev/null']], [200, 'other', ['socket:[5]']], [300, 'srv', ['socket:[500]']]] as const) {
