@@ -63,6 +63,8 @@ export interface SctpEvent {
   /** previous and new value (path states, primary addresses, source names) */
   from?: string | null;
   to?: string | null;
+  /** path.state: the path the kernel uses after the change (bpf: asoc->peer.active_path; procfs: inferred) */
+  activePath?: string | null;
   /** human-readable reason or detail */
   reason?: string;
   /** numeric details with units in their names (rttMs, rtoMs, cwndBytes, count…) */

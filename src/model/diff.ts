@@ -1,0 +1,143 @@
+/**
+ * The procfs fallback of `trace`: derive the same typed events the bpf probes
+ * produce by comparing two snapshots of one netns. Pure: no I/O, no clock.
+ *
+ * What procfs can show: path state changes (ACTIVE/PF/INACTIVE/UNCONFIRMED),
+ * primary changes, peer and local addresses added/removed, associations
+ * reaching or leaving an up state. What it cannot: anything shorter than the
+ * polling interval (a PF that recovers within it), restarts, heartbeats, T3
+ * timeouts, the kernel's active path (inferred only).
+ */
+import { isUpState } from '../kernel/enums.js';
+import {
+  EVENT_SCHEMA_VERSION,
+  type AssocRef,
+  type EventSeverity,
+  type EventType,
+  type SctpEvent,
+} from '../events/types.js';
+import type { Association, Snapshot } from './snapshot.js';
+
+export interface DiffOptions {
+  /** only derive these event types (default: all procfs can see) */
+  types?: ReadonlySet<EventType>;
+}
+
+/** The event types the procfs diff can derive. */
+export const PROCFS_EVENT_TYPES: readonly EventType[] = [
+  'path.state',
+  'path.primary',
+  'peer.added',
+  'peer.removed',
+  'local.added',
+  'local.removed',
+  'assoc.up',
+  'assoc.down',
+];
+
+export function assocRef(a: Association): AssocRef {
+  return {
+    id: a.id,
+    localPort: a.localPort,
+    peerPort: a.peerPort,
+    localAddresses: a.localAddresses.map((l) => l.address),
+    owners: a.owners,
+  };
+}
+
+export function pathStateSeverity(to: string, assocUp: boolean): EventSeverity {
+  if (to === 'INACTIVE') return assocUp ? 'warn' : 'info';
+  if (to === 'PF') return 'warn';
+  return 'info';
+}
+
+export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {}): SctpEvent[] {
+  const out: SctpEvent[] = [];
+  const want = (t: EventType) => o.types === undefined || o.types.has(t);
+  const base = (type: EventType, severity: EventSeverity, a: Association): SctpEvent => ({
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    time: next.takenAt,
+    type,
+    source: 'procfs',
+    severity,
+    netns: next.netns,
+    assoc: assocRef(a),
+  });
+  const before = new Map(prev.associations.map((a) => [a.key, a]));
+  const after = new Map(next.associations.map((a) => [a.key, a]));
+
+  for (const a of next.associations) {
+    const p = before.get(a.key);
+    const upNow = isUpState(a.state);
+    if (!p) {
+      if (upNow && want('assoc.up'))
+        out.push({ ...base('assoc.up', 'info', a), to: a.state, path: a.primaryPath ?? undefined, reason: 'association established' });
+      continue;
+    }
+    const upBefore = isUpState(p.state);
+    if (!upBefore && upNow && want('assoc.up'))
+      out.push({ ...base('assoc.up', 'info', a), from: p.state, to: a.state, path: a.primaryPath ?? undefined, reason: 'association established' });
+    if (upBefore && !upNow && want('assoc.down'))
+      out.push({ ...base('assoc.down', 'info', a), from: p.state, to: a.state, reason: `association left ${p.state} (${a.state})` });
+
+    // peers and path states
+    const oldPaths = new Map(p.paths.map((x) => [x.address, x]));
+    const newPaths = new Map(a.paths.map((x) => [x.address, x]));
+    for (const x of a.paths) {
+      const o2 = oldPaths.get(x.address);
+      if (!o2) {
+        if (want('peer.added'))
+          out.push({ ...base('peer.added', 'info', a), path: x.address, to: x.state, reason: 'peer address added' });
+        continue;
+      }
+      if (o2.state !== x.state && want('path.state'))
+        out.push({
+          ...base('path.state', pathStateSeverity(x.state, upNow), a),
+          path: x.address,
+          from: o2.state,
+          to: x.state,
+          activePath: a.activePath,
+          reason: `path ${x.address} ${o2.state} -> ${x.state}`,
+        });
+    }
+    for (const x of p.paths)
+      if (!newPaths.has(x.address) && want('peer.removed'))
+        out.push({ ...base('peer.removed', 'info', a), path: x.address, from: x.state, reason: 'peer address removed' });
+
+    if (p.primaryPath !== a.primaryPath && a.primaryPath !== null && want('path.primary'))
+      out.push({
+        ...base('path.primary', 'info', a),
+        path: a.primaryPath,
+        from: p.primaryPath,
+        to: a.primaryPath,
+        reason: 'primary path changed',
+      });
+
+    const oldLocal = new Set(p.localAddresses.map((l) => l.address));
+    const newLocal = new Set(a.localAddresses.map((l) => l.address));
+    for (const l of newLocal)
+      if (!oldLocal.has(l) && want('local.added')) out.push({ ...base('local.added', 'info', a), to: l, reason: 'local address added' });
+    for (const l of oldLocal)
+      if (!newLocal.has(l) && want('local.removed')) out.push({ ...base('local.removed', 'info', a), from: l, reason: 'local address removed' });
+  }
+
+  for (const p of prev.associations) {
+    if (after.has(p.key) || !isUpState(p.state) || !want('assoc.down')) continue;
+    // gone while up: if paths were failing at the last look it was most
+    // likely lost (COMM_LOST: the abort lands between two polls); otherwise
+    // it was closed or aborted by an application
+    const failing = p.paths.filter((x) => x.state === 'INACTIVE' || x.state === 'PF').length;
+    const all = p.paths.length > 0 && failing === p.paths.length;
+    out.push({
+      ...base('assoc.down', failing > 0 ? 'fail' : 'warn', p),
+      from: p.state,
+      to: null,
+      reason: all
+        ? 'association lost: every path was unreachable'
+        : failing > 0
+          ? `association gone while ${failing} of ${p.paths.length} paths were unreachable: probably lost`
+          : 'association gone (closed or aborted)',
+    });
+  }
+  return out;
+}

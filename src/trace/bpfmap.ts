@@ -1,0 +1,340 @@
+/**
+ * bpftrace records → typed events. Pure apart from the injectable clock: the
+ * probes stamp CLOCK_MONOTONIC nanoseconds (bpf nsecs), which Node's
+ * process.hrtime also reads, so kernel time converts exactly to wall clock.
+ * Addresses arrive as (family, IPv4 word, four IPv6 words) in host byte order
+ * and are decoded here, never with ntop in the probe.
+ */
+import { endianness } from 'node:os';
+import { pathStateName } from '../kernel/enums.js';
+import { formatIPv6 } from '../model/addr.js';
+import { pathStateSeverity } from '../model/diff.js';
+import { EVENT_SCHEMA_VERSION, type EventSeverity, type EventType, type SctpEvent } from '../events/types.js';
+import { parseProbeLine, type BpfRecord } from './bpfjson.js';
+
+export interface Clock {
+  /** wall clock, ms since the epoch */
+  wallMs(): number;
+  /** CLOCK_MONOTONIC, ns (what bpf `nsecs` reads) */
+  monoNs(): bigint;
+}
+
+export const systemClock: Clock = {
+  wallMs: () => Date.now(),
+  monoNs: () => process.hrtime.bigint(),
+};
+
+const LE = endianness() === 'LE';
+
+function wordBytes(w: number): number[] {
+  const b = [w & 255, (w >>> 8) & 255, (w >>> 16) & 255, (w >>> 24) & 255];
+  return LE ? b : b.reverse();
+}
+
+const v4Cache = new Map<number, string>();
+
+/** Decode an address printed as fam / v4 word / 4 IPv6 words (host order). null: none (family 0). */
+export function decodeAddr(fam: number, v4: number, w: readonly number[]): string | null {
+  if (fam === 2) {
+    let a = v4Cache.get(v4);
+    if (a === undefined) {
+      a = wordBytes(v4).join('.');
+      if (v4Cache.size > 65536) v4Cache.clear();
+      v4Cache.set(v4, a);
+    }
+    return a;
+  }
+  if (fam === 10 && w.length === 4) {
+    const bytes = w.flatMap(wordBytes);
+    const groups: number[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+    return formatIPv6(groups);
+  }
+  return null;
+}
+
+/** kernel enum sctp_transport_cmd */
+export const TRANSPORT_CMDS: Record<number, string> = { 0: 'UP', 1: 'DOWN', 2: 'PF', 3: 'ON', 4: 'OFF' };
+/** kernel sctp_sn_error_t values passed to sctp_assoc_control_transport */
+export const TRANSPORT_ERRORS: Record<number, string> = {
+  0: 'FAILED_THRESHOLD',
+  1: 'RECEIVED_SACK',
+  2: 'HEARTBEAT_SUCCESS',
+  3: 'RESPONSE_TO_USER_REQ',
+  4: 'INTERNAL_ERROR',
+  5: 'SHUTDOWN_GUARD_EXPIRES',
+  6: 'PEER_FAULTY',
+};
+/** enum sctp_sac_state (SCTP_ASSOC_CHANGE) */
+export const ASSOC_CHANGES: Record<number, string> = {
+  0: 'COMM_UP',
+  1: 'COMM_LOST',
+  2: 'RESTART',
+  3: 'SHUTDOWN_COMP',
+  4: 'CANT_STR_ASSOC',
+};
+
+/** Which probe tag produces which event types (for capability reporting and filtering). */
+export const TAG_EVENTS: Record<string, EventType[]> = {
+  path: ['path.state'],
+  primary: ['path.primary'],
+  peer_add: ['peer.added'],
+  peer_rm: ['peer.removed'],
+  asconf: ['asconf.received'],
+  assoc: ['assoc.up', 'assoc.down', 'assoc.restart'],
+  rtx: ['path.rtx_timeout'],
+  hb: ['path.heartbeat'],
+};
+
+interface MetricsAcc {
+  paths: Map<string, { assocId: number; addr: string | null; m: Record<string, number> }>;
+  rwnd: Map<number, number>;
+}
+
+const MAP_METRIC: Record<string, string> = {
+  '@sctpdiag_m_cwnd': 'cwndBytes',
+  '@sctpdiag_m_ssthresh': 'ssthreshBytes',
+  '@sctpdiag_m_flight': 'flightBytes',
+  '@sctpdiag_m_pmtu': 'pmtuBytes',
+  '@sctpdiag_m_sacks': 'sacks',
+};
+
+export interface MapperStats {
+  lines: number;
+  malformed: number;
+  unknownTypes: number;
+  foreignPrintf: number;
+  lostEvents: number;
+}
+
+export interface MapperOptions {
+  netns: string | null;
+  /** CONFIG_HZ, to turn jiffies into ms */
+  hz: number;
+  clock?: Clock;
+}
+
+/**
+ * Stateful (metrics maps arrive as several records closed by `metrics_end`),
+ * otherwise one record → zero or more events.
+ */
+export class BpfEventMapper {
+  readonly stats: MapperStats = { lines: 0, malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
+  attachedProbes: number | null = null;
+  private acc: MetricsAcc = { paths: new Map(), rwnd: new Map() };
+  private clock: Clock;
+
+  constructor(private o: MapperOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
+
+  setHz(hz: number): void {
+    this.o = { ...this.o, hz };
+  }
+
+  private offsetMs = 0;
+  private offsetAt = -Infinity;
+
+  /** Kernel monotonic ns → ISO time (now, if the stamp is missing or implausible). */
+  timeOf(ts: string | undefined): string {
+    const wall = this.clock.wallMs();
+    // wall - monotonic, refreshed every second (cheap per event; follows clock steps)
+    if (wall - this.offsetAt > 1000 || wall < this.offsetAt) {
+      this.offsetMs = wall - Number(this.clock.monoNs() / 1000n) / 1000;
+      this.offsetAt = wall;
+    }
+    if (ts === undefined || !/^\d{1,17}$/.test(ts)) return new Date(wall).toISOString();
+    const at = this.offsetMs + Number(ts) / 1e6;
+    const age = wall - at;
+    if (!(age >= -1000 && age < 3_600_000)) return new Date(wall).toISOString();
+    return new Date(Math.min(at, wall)).toISOString();
+  }
+
+  private ev(type: EventType, severity: EventSeverity, f: Record<string, string>, extra: Partial<SctpEvent>): SctpEvent {
+    const e: SctpEvent = {
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      time: this.timeOf(f.ts),
+      type,
+      source: 'bpf',
+      severity,
+      netns: this.o.netns,
+    };
+    if (f.asoc !== undefined) {
+      e.assoc = { id: num(f.asoc) };
+      if (f.lport !== undefined) e.assoc.localPort = num(f.lport);
+      if (f.rport !== undefined) e.assoc.peerPort = num(f.rport);
+    }
+    return Object.assign(e, extra);
+  }
+
+  /** One parsed bpftrace record → events. */
+  map(r: BpfRecord): SctpEvent[] {
+    this.stats.lines++;
+    switch (r.kind) {
+      case 'malformed':
+        this.stats.malformed++;
+        return [];
+      case 'unknown':
+        this.stats.unknownTypes++;
+        return [];
+      case 'attached':
+        this.attachedProbes = r.probes;
+        return [];
+      case 'time':
+        return [];
+      case 'lost':
+        this.stats.lostEvents += r.count;
+        return [
+          {
+            schemaVersion: EVENT_SCHEMA_VERSION,
+            time: new Date(this.clock.wallMs()).toISOString(),
+            type: 'probe.lost_events',
+            source: 'bpf',
+            severity: 'warn',
+            netns: this.o.netns,
+            reason: `bpftrace lost ${r.count} event(s) (perf buffer full)`,
+            metrics: { count: r.count, total: this.stats.lostEvents },
+          },
+        ];
+      case 'map':
+        this.addMap(r.name, r.entries);
+        return [];
+      case 'printf':
+        return this.printf(r.text);
+    }
+  }
+
+  private addMap(name: string, entries: Record<string, unknown>): void {
+    if (name === '@sctpdiag_m_rwnd') {
+      for (const [k, v] of Object.entries(entries)) if (typeof v === 'number' && /^\d+$/.test(k)) this.acc.rwnd.set(Number(k), v);
+      return;
+    }
+    const metric = MAP_METRIC[name];
+    if (!metric) return;
+    for (const [k, v] of Object.entries(entries)) {
+      if (typeof v !== 'number') continue;
+      const parts = k.split(',').map((x) => Number(x.trim()));
+      if (parts.length !== 7 || parts.some((x) => !Number.isFinite(x))) continue;
+      const [id, fam, v4, w0, w1, w2, w3] = parts as [number, number, number, number, number, number, number];
+      const addr = decodeAddr(fam, v4, [w0, w1, w2, w3]);
+      const key = `${id}|${addr}`;
+      let p = this.acc.paths.get(key);
+      if (!p) this.acc.paths.set(key, (p = { assocId: id, addr, m: {} }));
+      p.m[metric] = v;
+    }
+  }
+
+  private flushMetrics(f: Record<string, string>): SctpEvent[] {
+    const out: SctpEvent[] = [];
+    for (const p of this.acc.paths.values()) {
+      const metrics = { ...p.m };
+      const rwnd = this.acc.rwnd.get(p.assocId);
+      if (rwnd !== undefined) metrics.peerRwndBytes = rwnd;
+      out.push({
+        ...this.ev('path.metrics', 'info', { ts: f.ts ?? '' }, {}),
+        assoc: { id: p.assocId },
+        ...(p.addr ? { path: p.addr } : {}),
+        metrics,
+      });
+    }
+    this.acc = { paths: new Map(), rwnd: new Map() };
+    return out;
+  }
+
+  private printf(text: string): SctpEvent[] {
+    const line = parseProbeLine(text);
+    if (!line) {
+      this.stats.foreignPrintf++;
+      return [];
+    }
+    const f = line.fields;
+    const addr = (prefix = '') => decodeAddr(num(f[`${prefix}fam`]), num(f[`${prefix}v4`]), words(f[`${prefix}w`]));
+    switch (line.tag) {
+      case 'path': {
+        const from = pathStateName(num(f.from));
+        const to = pathStateName(num(f.to));
+        const cmd = TRANSPORT_CMDS[num(f.cmd)] ?? `cmd ${f.cmd}`;
+        const err = TRANSPORT_ERRORS[num(f.err)] ?? `error ${f.err}`;
+        const path = addr();
+        return [
+          this.ev('path.state', pathStateSeverity(to, true), f, {
+            path: path ?? undefined,
+            from,
+            to,
+            activePath: addr('a'),
+            reason: `${cmd} (${err})`,
+          }),
+        ];
+      }
+      case 'primary': {
+        const from = addr('o');
+        // the first peer of a new association becomes primary: not a change
+        if (from === null) return [];
+        const to = addr();
+        return [this.ev('path.primary', 'info', f, { path: to ?? undefined, from, to, reason: 'primary path changed' })];
+      }
+      case 'peer_add':
+      case 'peer_rm': {
+        // during the handshake (state < ESTABLISHED) every peer is "added": not news
+        if (num(f.st) < 3) return [];
+        const a = addr();
+        const added = line.tag === 'peer_add';
+        return [
+          this.ev(added ? 'peer.added' : 'peer.removed', 'info', f, {
+            path: a ?? undefined,
+            ...(added ? { to: a } : { from: a }),
+            reason: added ? 'peer address added' : 'peer address removed',
+          }),
+        ];
+      }
+      case 'asconf':
+        return [this.ev('asconf.received', 'info', f, { reason: f.kind === '1' ? 'ASCONF-ACK processed' : 'ASCONF processed' })];
+      case 'assoc': {
+        const st = num(f.state);
+        const name = ASSOC_CHANGES[st] ?? `state ${st}`;
+        const path = addr() ?? undefined;
+        const metrics = { outStreams: num(f.outs), inStreams: num(f.ins), error: num(f.error) };
+        if (st === 0) return [this.ev('assoc.up', 'info', f, { path, to: name, reason: name, metrics })];
+        if (st === 2) return [this.ev('assoc.restart', 'warn', f, { path, to: name, reason: 'peer restarted (RESTART)', metrics })];
+        const sev: EventSeverity = st === 3 ? 'info' : 'fail';
+        return [this.ev('assoc.down', sev, f, { path, to: name, reason: name, metrics })];
+      }
+      case 'rtx': {
+        const rtoJ = num(f.rto);
+        return [
+          this.ev('path.rtx_timeout', 'warn', f, {
+            path: addr() ?? undefined,
+            reason: 'T3-rtx timer expired',
+            metrics: { rtoMs: Math.round((rtoJ * 1000) / this.o.hz), errorCount: num(f.errs) },
+          }),
+        ];
+      }
+      case 'hb': {
+        const ack = f.kind === '1';
+        const rttNs = num(f.rtt);
+        return [
+          this.ev('path.heartbeat', 'info', f, {
+            path: addr() ?? undefined,
+            reason: ack ? 'HEARTBEAT-ACK received' : 'HEARTBEAT sent',
+            ...(ack && rttNs > 0 ? { metrics: { rttMs: Math.round(rttNs / 1e3) / 1e3 } } : {}),
+          }),
+        ];
+      }
+      case 'metrics_end':
+        return this.flushMetrics(f);
+      default:
+        this.stats.foreignPrintf++;
+        return [];
+    }
+  }
+}
+
+function num(s: string | undefined): number {
+  if (s === undefined) return 0;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function words(s: string | undefined): number[] {
+  return (s ?? '').split(',').map((x) => num(x));
+}

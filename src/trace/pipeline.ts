@@ -1,0 +1,305 @@
+/**
+ * The event pipeline shared by `trace`, `top` and `metrics`: bpftrace probes
+ * when they can attach, the procfs snapshot diff for everything else (and for
+ * everything when bpf is unavailable or --no-bpf). Events are filtered,
+ * enriched from the latest snapshot (ports, local addresses, owners) and
+ * published on the bus. No terminal output here.
+ */
+import { readlink } from 'node:fs/promises';
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
+import type { Association, Snapshot } from '../model/snapshot.js';
+import { readSnapshot } from '../procfs/read.js';
+import { findSocketOwners, type Owner } from '../procfs/owners.js';
+import { parseBpftraceLine } from './bpfjson.js';
+import { BpfEventMapper, type Clock } from './bpfmap.js';
+import { buildProgram, detectCapabilities, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
+import { BpftraceRunner } from './runner.js';
+
+export interface TraceFilter {
+  assocId?: number;
+  port?: number;
+  peer?: string;
+  /** event types wanted (default: all but path.heartbeat) */
+  types?: ReadonlySet<EventType>;
+}
+
+export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'path.heartbeat');
+
+export type PipelineSource = 'bpf' | 'procfs' | 'degraded';
+
+export interface PipelineStatus {
+  source: PipelineSource;
+  probesAttached: number;
+  /** probe files running in bpftrace */
+  probes: string[];
+  /** probe files that could not run, with what was missing */
+  unavailable: { name: string; missing: string[] }[];
+  /** why bpf is not (fully) used */
+  reason: string | null;
+  bpftracePid: number | null;
+  restarts: number;
+  lostEvents: number;
+  malformedLines: number;
+  /** event types currently derived from procfs */
+  procfsTypes: EventType[];
+}
+
+export interface PipelineOptions {
+  procRoot: string;
+  netns: string | null;
+  noBpf?: boolean;
+  /** procfs polling interval, ms */
+  intervalMs: number;
+  bus: EventBus;
+  filter?: TraceFilter;
+  hz?: number;
+  /** seconds between in-kernel metric map prints */
+  metricsIntervalS?: number;
+  /** replace readSnapshot (tests, or a caller that already polls) */
+  getSnapshot?: () => Promise<Snapshot>;
+  /** test hooks */
+  capabilities?: Capabilities;
+  probeFiles?: ProbeFile[];
+  runner?: Partial<ConstructorParameters<typeof BpftraceRunner>[0]>;
+  clock?: Clock;
+}
+
+export interface EventPipeline {
+  stop(): Promise<void>;
+  status(): PipelineStatus;
+  /** resolves once the first snapshot was read and bpf (if any) was started */
+  ready: Promise<void>;
+}
+
+/** The netns inode of this process (what the probes compare asoc->base.net->ns.inum with). */
+export async function currentNetnsInode(procRoot = '/proc'): Promise<number> {
+  try {
+    const m = /^net:\[(\d+)\]$/.exec(await readlink(`${procRoot}/self/ns/net`));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function matchEvent(e: SctpEvent, f: TraceFilter, snap: Snapshot | null): boolean {
+  // source changes and lost events are about the pipeline itself: always shown, whatever
+  // --events says, so an operator always learns of a fallback to procfs or of lost events
+  if (e.type === 'source.changed' || e.type === 'probe.lost_events') return true;
+  if (f.types && !f.types.has(e.type)) return false;
+  if (f.assocId !== undefined && e.assoc?.id !== f.assocId) return false;
+  if (f.port !== undefined && e.assoc?.localPort !== f.port && e.assoc?.peerPort !== f.port) return false;
+  if (f.peer !== undefined && e.path !== f.peer && e.from !== f.peer && e.to !== f.peer) {
+    const a = e.assoc ? snap?.associations.find((x) => x.id === e.assoc!.id && x.id !== 0) : undefined;
+    if (!a || !a.paths.some((p) => p.address === f.peer)) return false;
+  }
+  return true;
+}
+
+export function startEventPipeline(o: PipelineOptions): EventPipeline {
+  const filter = o.filter ?? {};
+  const wanted = filter.types ?? new Set(DEFAULT_EVENT_TYPES);
+  const clockNow = () => new Date(o.clock ? o.clock.wallMs() : Date.now()).toISOString();
+  let snap: Snapshot | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let runner: BpftraceRunner | null = null;
+  let mapper: BpfEventMapper | null = null;
+  /** recently seen associations by id: enrich events about associations already gone */
+  const recent = new Map<number, Association>();
+  const st: PipelineStatus = {
+    source: 'procfs',
+    probesAttached: 0,
+    probes: [],
+    unavailable: [],
+    reason: null,
+    bpftracePid: null,
+    restarts: 0,
+    lostEvents: 0,
+    malformedLines: 0,
+    procfsTypes: [...PROCFS_EVENT_TYPES],
+  };
+  /** event types the running probes cover (procfs derives the others) */
+  let bpfTypes = new Set<EventType>();
+  let bpfLive = false;
+
+  // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
+  const ownerCache = new Map<number, Owner[]>();
+  async function readWithOwners(): Promise<Snapshot> {
+    const s = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
+    const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
+    if (fresh.size && o.procRoot === '/proc') {
+      const found = await findSocketOwners(o.procRoot, fresh).catch(() => new Map<number, Owner[]>());
+      for (const i of fresh) ownerCache.set(i, found.get(i) ?? []);
+    }
+    const live = new Set(s.associations.map((a) => a.inode));
+    for (const k of ownerCache.keys()) if (!live.has(k)) ownerCache.delete(k);
+    for (const a of s.associations) a.owners = ownerCache.get(a.inode) ?? [];
+    return s;
+  }
+  const getSnapshot = o.getSnapshot ?? readWithOwners;
+
+  function publish(e: SctpEvent): void {
+    if (stopped) return;
+    if (e.assoc && e.assoc.id !== 0) {
+      const a = snap?.associations.find((x) => x.id === e.assoc!.id) ?? recent.get(e.assoc.id);
+      if (a) e.assoc = { ...assocRef(a), ...stripUndef(e.assoc) };
+    } else if (e.assoc && e.assoc.id === 0 && e.path && snap) {
+      // COMM_UP on the accepting side comes before the id is assigned
+      const a = snap.associations.find(
+        (x) => x.id !== 0 && x.localPort === e.assoc!.localPort && x.peerPort === e.assoc!.peerPort && x.paths.some((p) => p.address === e.path),
+      );
+      if (a) e.assoc = { ...assocRef(a) };
+    }
+    if (!matchEvent(e, { ...filter, types: wanted }, snap)) return;
+    o.bus.publish(e);
+  }
+
+  function sourceEvent(from: string | null, to: string, reason: string, severity: SctpEvent['severity'] = 'info'): void {
+    publish({
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      time: clockNow(),
+      type: 'source.changed',
+      source: 'sctpdiag',
+      severity,
+      netns: o.netns,
+      from,
+      to,
+      reason,
+    });
+  }
+
+  function procfsTypes(): Set<EventType> {
+    return new Set(PROCFS_EVENT_TYPES.filter((t) => !(bpfLive && bpfTypes.has(t))));
+  }
+
+  async function poll(): Promise<void> {
+    let next: Snapshot;
+    try {
+      next = await getSnapshot();
+    } catch (e) {
+      if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
+      return;
+    }
+    if (stopped) return;
+    for (const a of next.associations) if (a.id !== 0) recent.set(a.id, a);
+    if (recent.size > 10_000) for (const k of [...recent.keys()].slice(0, recent.size - 10_000)) recent.delete(k);
+    if (mapper) mapper.setHz(next.hz.value);
+    const prev = snap;
+    snap = next;
+    if (prev) {
+      const types = procfsTypes();
+      st.procfsTypes = [...types];
+      for (const e of diffSnapshots(prev, next, { types })) publish(e);
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      poll().finally(schedule);
+    }, o.intervalMs);
+  }
+
+  async function startBpf(): Promise<void> {
+    if (o.noBpf) {
+      st.reason = '--no-bpf';
+      sourceEvent(null, 'procfs', `polling procfs every ${o.intervalMs} ms (--no-bpf)`);
+      return;
+    }
+    if (o.procRoot !== '/proc') {
+      st.reason = 'reading a capture (--proc-root): no live kernel to probe';
+      sourceEvent(null, 'procfs', st.reason);
+      return;
+    }
+    const files = o.probeFiles ?? loadProbeFiles();
+    const caps = o.capabilities ?? (await detectCapabilities({ files }));
+    st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing }));
+    const wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
+    if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {
+      st.reason = caps.unavailable ?? 'no probe the kernel supports produces the wanted events';
+      sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
+      return;
+    }
+    if (stopped) return;
+    st.probes = wantedFiles.map((f) => f.name);
+    const covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+    const inum = await currentNetnsInode();
+    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? 250, clock: o.clock });
+    const m = mapper;
+    const metricsS = o.metricsIntervalS ?? 5;
+    runner = new BpftraceRunner(
+      { bpftrace: caps.bpftrace, program: buildProgram(wantedFiles), params: [inum, metricsS], ...o.runner },
+      {
+        onLine(line) {
+          const r = parseBpftraceLine(line);
+          if (!r) return;
+          if (r.kind === 'attached') {
+            st.probesAttached = r.probes;
+            bpfTypes = covered;
+            bpfLive = true;
+            runner?.markAttached();
+            st.source = st.unavailable.length ? 'degraded' : 'bpf';
+            st.reason = st.unavailable.length ? `probes unavailable: ${st.unavailable.map((u) => u.name).join(', ')}` : null;
+            sourceEvent(st.restarts ? 'procfs' : null, 'bpf', `bpftrace attached ${r.probes} probe(s): ${st.probes.join(', ')}${st.reason ? `; ${st.reason} (procfs covers them)` : ''}`);
+          }
+          for (const e of m.map(r)) publish(e);
+          st.lostEvents = m.stats.lostEvents;
+          st.malformedLines = m.stats.malformed;
+        },
+        onStart(pid) {
+          st.bpftracePid = pid ?? null;
+        },
+        onExit(info) {
+          bpfLive = false;
+          st.bpftracePid = null;
+          st.probesAttached = 0;
+          st.restarts = runner?.restarts ?? 0;
+          const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`;
+          const tail = info.stderr.split('\n').filter(Boolean).slice(-2).join(' | ');
+          if (info.delayMs === null) {
+            st.source = 'procfs';
+            st.reason = `bpftrace ${how} before attaching, giving up: ${tail}`;
+            sourceEvent('bpf', 'procfs', `${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
+          } else {
+            st.source = 'degraded';
+            st.reason = `bpftrace ${how}${tail ? `: ${tail}` : ''}`;
+            sourceEvent('bpf', 'procfs', `${st.reason}; restarting in ${info.delayMs} ms, procfs meanwhile`, 'warn');
+            st.restarts++;
+          }
+        },
+      },
+    );
+    sourceEvent(
+      null,
+      'procfs',
+      `starting bpftrace with ${st.probes.join(', ')}${st.unavailable.length ? ` (unavailable here: ${st.unavailable.map((u) => `${u.name}: ${u.missing.join(' ')}`).join('; ')})` : ''}; procfs until the probes attach`,
+    );
+    st.source = 'degraded';
+    st.reason = 'bpftrace starting';
+    runner.start();
+  }
+
+  const ready = (async () => {
+    await poll();
+    await startBpf();
+    schedule();
+  })();
+
+  return {
+    ready,
+    status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await ready.catch(() => {});
+      if (runner) await runner.stop();
+      st.bpftracePid = null;
+      st.probesAttached = 0;
+    },
+  };
+}
+
+function stripUndef<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

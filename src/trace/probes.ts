@@ -1,0 +1,203 @@
+/**
+ * The probe files (probes/*.bt) and what this kernel lets us attach. Each file
+ * declares in its header the events it produces and the probes it needs:
+ *   // events: path.state
+ *   // requires: kfunc:sctp:sctp_assoc_control_transport …
+ * Capability detection: bpftrace on PATH, root, kernel probe support
+ * (/sys/kernel/btf/sctp for kfuncs, tracefs for tracepoints), then
+ * `bpftrace -l` for the exact functions. Files whose needs are all met run
+ * together in one bpftrace process; the rest are reported (their event types
+ * then come from the procfs diff).
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { packagePath } from '../paths.js';
+import { EVENT_TYPES, type EventType } from '../events/types.js';
+
+export interface ProbeFile {
+  name: string;
+  file: string;
+  text: string;
+  events: EventType[];
+  requires: string[];
+}
+
+export interface ProbeAvailability {
+  name: string;
+  events: EventType[];
+  ok: boolean;
+  /** required probes the kernel does not offer */
+  missing: string[];
+}
+
+export interface Capabilities {
+  bpftrace: string | null;
+  /** null when bpf can be used at all; otherwise why not */
+  unavailable: string | null;
+  probes: ProbeAvailability[];
+}
+
+export const PROBES_DIR = packagePath('probes');
+
+export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
+  const events: EventType[] = [];
+  const requires: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('//')) {
+      if (line.trim() === '') continue;
+      break;
+    }
+    const m = /^\/\/\s*(events|requires):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const items = m[2]!.trim().split(/\s+/).filter(Boolean);
+    if (m[1] === 'events') {
+      for (const i of items) if ((EVENT_TYPES as readonly string[]).includes(i)) events.push(i as EventType);
+    } else requires.push(...items);
+  }
+  return { events, requires };
+}
+
+export function loadProbeFiles(dir = PROBES_DIR): ProbeFile[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.bt'))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      return { name: f.replace(/\.bt$/, ''), file: join(dir, f), text, ...parseProbeHeader(text) };
+    });
+}
+
+export function findOnPath(bin: string, path = process.env.PATH ?? ''): string | null {
+  for (const d of path.split(delimiter)) {
+    if (!d) continue;
+    const p = join(d, bin);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/**
+ * `ip netns exec` gives sctpdiag a private mount namespace with a fresh sysfs:
+ * no tracefs under /sys/kernel/{tracing,debug/tracing}, and bpftrace can then
+ * neither list nor attach kfuncs/kprobes/tracepoints. bpf is not bound to a
+ * netns (the probes filter by netns inode), so in that case bpftrace runs in
+ * init's mount namespace: `nsenter --mount=/proc/1/ns/mnt --`.
+ * Returns the argv prefix (empty when tracefs is visible here).
+ */
+export function hostMountPrefix(sysRoot = '/sys', procRoot = '/proc'): string[] {
+  const tracefs = [`${sysRoot}/kernel/tracing/available_filter_functions`, `${sysRoot}/kernel/debug/tracing/available_filter_functions`];
+  if (tracefs.some((f) => existsSync(f))) return [];
+  let own: string, init: string;
+  try {
+    own = readlinkSync(`${procRoot}/self/ns/mnt`);
+    init = readlinkSync(`${procRoot}/1/ns/mnt`);
+  } catch {
+    return [];
+  }
+  if (own === init) return [];
+  const nsenter = findOnPath('nsenter');
+  return nsenter ? [nsenter, `--mount=${procRoot}/1/ns/mnt`, '--'] : [];
+}
+
+function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (_err, stdout) => resolve(String(stdout ?? '')));
+  });
+}
+
+/** The probe names a `bpftrace -l` listing offers, normalised (kretfunc ≡ kfunc). */
+export function listingSet(listing: string): Set<string> {
+  const s = new Set<string>();
+  for (const l of listing.split('\n')) {
+    const t = l.trim();
+    if (t) s.add(t);
+  }
+  return s;
+}
+
+export function normaliseRequirement(r: string): string {
+  return r.replace(/^kretfunc:/, 'kfunc:').replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kfunc:');
+}
+
+/** Pure: which probe files can run, given what the kernel lists. */
+export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet<string>): ProbeAvailability[] {
+  return files.map((f) => {
+    const missing = [...new Set(f.requires.map(normaliseRequirement))].filter((r) => !available.has(r));
+    return { name: f.name, events: f.events, ok: missing.length === 0, missing };
+  });
+}
+
+export interface DetectOptions {
+  bpftrace?: string | null;
+  files?: ProbeFile[];
+  /** for tests */
+  uid?: number;
+  sysRoot?: string;
+  procRoot?: string;
+  /** /proc/kallsyms text (tests); null: unreadable */
+  kallsyms?: string | null;
+}
+
+export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabilities> {
+  const files = o.files ?? loadProbeFiles();
+  const none = (unavailable: string, bpftrace: string | null = null): Capabilities => ({
+    bpftrace,
+    unavailable,
+    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires })),
+  });
+  const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
+  if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)');
+  const uid = o.uid ?? process.getuid?.() ?? 0;
+  if (uid !== 0) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
+  const sys = o.sysRoot ?? '/sys';
+  const btf = existsSync(`${sys}/kernel/btf/sctp`);
+  const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);
+  if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', bt);
+  // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
+  // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not
+  // readable. kprobe programs cast to sctp structs, so they need the BTF too.
+  const ksyms = o.kallsyms !== undefined ? o.kallsyms : await readFile(`${o.procRoot ?? '/proc'}/kallsyms`, 'utf8').catch(() => null);
+  let avail: Set<string>;
+  if (ksyms && ksyms.includes('[sctp]')) {
+    avail = kallsymsProbes(ksyms, btf);
+  } else {
+    const prefix = o.sysRoot === undefined ? hostMountPrefix() : [];
+    const list = (pattern: string) => (prefix.length ? run(prefix[0]!, [...prefix.slice(1), bt, '-l', pattern], 120_000) : run(bt, ['-l', pattern], 120_000));
+    const kf = btf ? await list('kfunc:sctp:*') : '';
+    const kp = btf ? await list('kprobe:sctp_*') : '';
+    const tp = await list('tracepoint:sctp:*');
+    avail = listingSet(kf + '\n' + kp + '\n' + tp);
+  }
+  if (avail.size === 0) return none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', bt);
+  return { bpftrace: bt, unavailable: null, probes: assessProbes(files, avail) };
+}
+
+/** Probe names offered, from /proc/kallsyms text (symbols of the sctp module). */
+export function kallsymsProbes(text: string, btf: boolean): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.endsWith('[sctp]')) continue;
+    const parts = line.split(/\s+/);
+    const type = parts[1];
+    const name = parts[2];
+    if (!name || !type) continue;
+    if (name.startsWith('__tracepoint_sctp_')) out.add(`tracepoint:sctp:${name.slice('__tracepoint_'.length)}`);
+    else if ((type === 't' || type === 'T') && btf && !name.startsWith('__pfx_')) {
+      out.add(`kprobe:${name}`);
+      out.add(`kfunc:sctp:${name}`);
+    }
+  }
+  return out;
+}
+
+/** One program text from the selected probe files (ours only: no user text, ever). */
+export function buildProgram(files: readonly ProbeFile[]): string {
+  return files.map((f) => `// ---- ${f.name}.bt\n${f.text}`).join('\n');
+}

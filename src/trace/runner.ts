@@ -1,0 +1,170 @@
+/**
+ * Runs bpftrace as a supervised child: spawn with an argv array (no shell),
+ * read its JSON lines, restart it with backoff when it exits or is killed,
+ * SIGINT then SIGKILL on stop.
+ *
+ * No orphans: the child is started through `setpriv --pdeathsig KILL` when
+ * util-linux's setpriv exists, so the kernel kills it if sctpdiag dies
+ * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { findOnPath, hostMountPrefix } from './probes.js';
+
+export interface RunnerEvents {
+  /** one stdout line */
+  onLine(line: string): void;
+  /** the child started (pid) */
+  onStart?(pid: number | undefined, attempt: number): void;
+  /** the child exited while it was supposed to run; restart in delayMs (null: gave up) */
+  onExit?(info: { code: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number | null; attached: boolean }): void;
+}
+
+export interface RunnerOptions {
+  bpftrace: string;
+  program: string;
+  /** positional parameters ($1 …): numbers only */
+  params: readonly number[];
+  /** restart backoff: first delay, doubling up to max */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** give up after this many consecutive failures before any probe attached */
+  maxFailuresBeforeAttach?: number;
+  /** SIGINT → SIGKILL grace on stop */
+  killGraceMs?: number;
+  /** test hook: the spawn used (default child_process.spawn) */
+  spawnImpl?: typeof spawn;
+  /** don't wrap in setpriv (tests) */
+  noPdeathsig?: boolean;
+}
+
+export function bpftraceArgv(o: Pick<RunnerOptions, 'bpftrace' | 'program' | 'params' | 'noPdeathsig'>): string[] {
+  for (const p of o.params)
+    if (!Number.isSafeInteger(p) || p < 0) throw new Error(`bpftrace positional parameter must be a non-negative integer, got ${p}`);
+  const argv = [...hostMountPrefix(), o.bpftrace, '-f', 'json', '-e', o.program, ...o.params.map(String)];
+  const setpriv = o.noPdeathsig ? null : findOnPath('setpriv');
+  return setpriv ? [setpriv, '--pdeathsig', 'KILL', ...argv] : argv;
+}
+
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function installExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const c of live) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+}
+
+export class BpftraceRunner {
+  private child: ChildProcess | null = null;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private failuresBeforeAttach = 0;
+  private attached = false;
+  private startedAt = 0;
+  private delay: number;
+  restarts = 0;
+
+  constructor(
+    private o: RunnerOptions,
+    private ev: RunnerEvents,
+  ) {
+    this.delay = o.backoffMs ?? 1000;
+    installExitHook();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Call when the child reported attached probes (resets the failure count). */
+  markAttached(): void {
+    this.attached = true;
+    this.failuresBeforeAttach = 0;
+  }
+
+  start(): void {
+    if (this.stopping || this.child) return;
+    this.attempt++;
+    this.attached = false;
+    this.startedAt = Date.now();
+    const [cmd, ...args] = bpftraceArgv(this.o);
+    const sp = this.o.spawnImpl ?? spawn;
+    const child = sp(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: { ...process.env, BPFTRACE_NO_USER_SYMBOLS: '1' } });
+    this.child = child;
+    live.add(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.stdin?.on('error', () => {});
+    const rl = createInterface({ input: child.stdout! });
+    rl.on('line', (l) => this.ev.onLine(l));
+    let spawnError: Error | null = null;
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    child.on('close', (code, signal) => {
+      live.delete(child);
+      this.child = null;
+      rl.close();
+      if (this.stopping) return;
+      const ranMs = Date.now() - this.startedAt;
+      if (!this.attached) this.failuresBeforeAttach++;
+      if (ranMs > 30_000) this.delay = this.o.backoffMs ?? 1000; // it ran a while: start the backoff over
+      const max = this.o.maxFailuresBeforeAttach ?? 3;
+      const giveUp = this.failuresBeforeAttach >= max;
+      const delayMs = giveUp ? null : this.delay;
+      this.ev.onExit?.({
+        code,
+        signal,
+        stderr: (spawnError ? `${spawnError.message}\n` : '') + stderr.trim(),
+        delayMs,
+        attached: this.attached,
+      });
+      if (delayMs === null) return;
+      this.delay = Math.min(this.delay * 2, this.o.maxBackoffMs ?? 30_000);
+      this.restarts++;
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.start();
+      }, delayMs);
+      this.timer.unref?.();
+    });
+    this.ev.onStart?.(child.pid, this.attempt);
+  }
+
+  /** SIGINT (bpftrace detaches cleanly), SIGKILL after the grace period. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, this.o.killGraceMs ?? 2000);
+      c.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      try {
+        c.kill('SIGINT');
+      } catch {
+        resolve();
+      }
+    });
+  }
+}

@@ -1,0 +1,205 @@
+// The event pipeline with a stand-in bpftrace (a node script speaking bpftrace's
+// JSON): supervision (kill -9 → restart, events resume), stop (no child left),
+// parent death (no orphan, via setpriv --pdeathsig), procfs fallback on the
+// real failover series, filters and enrichment.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { EventBus, type SctpEvent } from '../../src/events/types.js';
+import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
+import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
+import { startEventPipeline } from '../../src/trace/pipeline.js';
+import { loadProbeFiles, type Capabilities } from '../../src/trace/probes.js';
+import { bpftraceArgv } from '../../src/trace/runner.js';
+
+const dir = join(PACKAGE_ROOT, 'test/fixtures/linux-6.1-debian/two-path-failover');
+const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+function snap(assocs: string, remaddr: string, t: number): Snapshot {
+  return buildSnapshot({
+    takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
+    netns: null,
+    kernelRelease: null,
+    hz: { value: 250, source: 'option', detail: 'test' },
+    assocs: parseAssocs(read(assocs)),
+    eps: parseEps(read('a_eps.txt')),
+    remaddr: parseRemaddr(read(remaddr)),
+    snmp: parseSnmp(read('a_snmp.txt')),
+  });
+}
+const series: Snapshot[] = [snap('a_assocs.txt', 'a_remaddr.txt', 0)];
+for (let i = 1; i <= 6; i++) series.push(snap(`a_assocs_fail_t${i}.txt`, `a_remaddr_fail_t${i}.txt`, i));
+
+const tmp = mkdtempSync(join(tmpdir(), 'sctpdiag-trace-'));
+const pidFile = join(tmp, 'pids');
+const fake = join(tmp, 'bpftrace');
+// prints attached_probes, then a path.state record every 50 ms; logs its pid and argv
+writeFileSync(
+  fake,
+  `#!${process.execPath}
+const fs = require('fs');
+fs.appendFileSync(${JSON.stringify(pidFile)}, process.pid + ' ' + JSON.stringify(process.argv.slice(2, 4)) + '\\n');
+process.on('SIGINT', () => process.exit(0));
+console.log(JSON.stringify({ type: 'attached_probes', data: { probes: 2 } }));
+setInterval(() => {
+  const ts = process.hrtime.bigint().toString();
+  console.log(JSON.stringify({ type: 'printf', data: 'SCTPDIAG path ts=' + ts + ' asoc=3 lport=6001 rport=5001 cmd=2 err=0 from=2 to=1 fam=2 v4=33554698 w=0,0,0,0 afam=2 av4=33554954 aw=0,0,0,0\\n' }));
+}, 50);
+`,
+);
+chmodSync(fake, 0o755);
+
+const files = loadProbeFiles();
+const caps: Capabilities = { bpftrace: fake, unavailable: null, probes: files.map((f) => ({ name: f.name, events: f.events, ok: true, missing: [] })) };
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const pids = () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[0])) : []);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
+
+test('argv: no shell, numbers only as positional parameters, setpriv --pdeathsig when present', () => {
+  const argv = bpftraceArgv({ bpftrace: '/usr/bin/bpftrace', program: 'BEGIN {}', params: [4026531840, 5] });
+  assert.deepEqual(argv.slice(-7), ['/usr/bin/bpftrace', '-f', 'json', '-e', 'BEGIN {}', '4026531840', '5']);
+  assert.deepEqual(argv.slice(-2), ['4026531840', '5']);
+  if (argv[0]!.endsWith('setpriv')) assert.deepEqual(argv.slice(1, 3), ['--pdeathsig', 'KILL']);
+  assert.throws(() => bpftraceArgv({ bpftrace: 'b', program: '', params: [-1] }));
+  assert.throws(() => bpftraceArgv({ bpftrace: 'b', program: '', params: [1.5] }));
+});
+
+test('bpf source: events flow, enriched from the snapshot; kill -9 → restart announced, events resume; stop leaves no child', async () => {
+  const bus = new EventBus();
+  const got: SctpEvent[] = [];
+  bus.subscribe((e) => got.push(e));
+  const p = startEventPipeline({
+    procRoot: '/proc',
+    netns: null,
+    intervalMs: 200,
+    bus,
+    getSnapshot: async () => series[0]!,
+    capabilities: caps,
+    probeFiles: files,
+    runner: { backoffMs: 100 },
+  });
+  await p.ready;
+  await until(() => got.some((e) => e.type === 'path.state' && e.source === 'bpf'));
+  const e = got.find((x) => x.type === 'path.state')!;
+  assert.equal(e.path, '10.1.0.2');
+  assert.equal(e.activePath, '10.2.0.2');
+  assert.deepEqual(e.assoc?.localAddresses, ['10.1.0.1', '10.2.0.1']);
+  assert.ok(Math.abs(Date.parse(e.time) - Date.now()) < 2000, e.time);
+  assert.equal(p.status().source, 'bpf');
+  assert.equal(p.status().probesAttached, 2);
+  assert.ok(!p.status().procfsTypes.includes('path.state'), 'bpf covers path.state');
+  const first = p.status().bpftracePid!;
+  process.kill(first, 'SIGKILL');
+  await until(() => got.some((x) => x.type === 'source.changed' && x.from === 'bpf' && /SIGKILL/.test(x.reason ?? '')));
+  const n = got.length;
+  await until(() => got.slice(n).some((x) => x.type === 'path.state'));
+  assert.ok(got.slice(n).some((x) => x.type === 'source.changed' && x.to === 'bpf'));
+  const second = p.status().bpftracePid!;
+  assert.notEqual(second, first);
+  await p.stop();
+  assert.equal(alive(second), false);
+  assert.equal(p.status().bpftracePid, null);
+});
+
+test('parent killed with SIGKILL: the bpftrace child dies too (setpriv --pdeathsig)', { skip: !existsSync('/usr/bin/setpriv') && 'no setpriv' }, async () => {
+  const script = join(tmp, 'parent.mjs');
+  writeFileSync(
+    script,
+    `import { BpftraceRunner } from ${JSON.stringify(join(PACKAGE_ROOT, 'dist/src/trace/runner.js'))};
+const r = new BpftraceRunner({ bpftrace: ${JSON.stringify(fake)}, program: 'x', params: [0, 5] }, { onLine() {}, onStart(pid) { console.log(pid); } });
+r.start();
+setInterval(() => {}, 1000);`,
+  );
+  const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((res) => parent.stdout.once('data', (d: Buffer) => res(Number(String(d).trim()))));
+  await until(() => alive(pid));
+  parent.kill('SIGKILL');
+  await until(() => !alive(pid), 3000);
+});
+
+test('bpftrace that never attaches: retried with backoff, then procfs with the reason', async () => {
+  const bad = join(tmp, 'bpftrace-bad');
+  writeFileSync(bad, `#!/bin/sh\necho 'ERROR: kfunc:sctp:nope: no BTF' >&2\nexit 1\n`);
+  chmodSync(bad, 0o755);
+  const bus = new EventBus();
+  const got: SctpEvent[] = [];
+  bus.subscribe((e) => got.push(e));
+  const p = startEventPipeline({
+    procRoot: '/proc',
+    netns: null,
+    intervalMs: 100,
+    bus,
+    getSnapshot: async () => series[0]!,
+    capabilities: { ...caps, bpftrace: bad },
+    probeFiles: files,
+    runner: { backoffMs: 20, maxFailuresBeforeAttach: 3 },
+  });
+  await until(() => p.status().source === 'procfs' && /giving up/.test(p.status().reason ?? ''));
+  assert.match(p.status().reason ?? '', /no BTF/);
+  assert.equal(got.filter((e) => e.type === 'source.changed' && e.from === 'bpf').length, 3);
+  assert.ok(p.status().procfsTypes.includes('path.state'));
+  await p.stop();
+});
+
+test('procfs fallback (--no-bpf) on the real failover series, with --assoc and --peer filters', async () => {
+  for (const [filter, expectIds] of [
+    [{}, [3, 5, 7]],
+    [{ assocId: 3 }, [3]],
+    [{ peer: '10.1.0.2', port: 6002 }, [5]],
+  ] as const) {
+    const bus = new EventBus();
+    const got: SctpEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    let i = 0;
+    const p = startEventPipeline({
+      procRoot: '/proc',
+      netns: null,
+      noBpf: true,
+      intervalMs: 10,
+      bus,
+      filter,
+      getSnapshot: async () => series[Math.min(i++, series.length - 1)]!,
+    });
+    await until(() => i > series.length);
+    await p.stop();
+    const ids = [...new Set(got.filter((e) => e.type === 'path.state').map((e) => e.assoc!.id))].sort();
+    assert.deepEqual(ids, expectIds, JSON.stringify(filter));
+    assert.ok(got.every((e) => e.source === 'procfs' || e.type === 'source.changed'));
+    assert.equal(got[0]!.type, 'source.changed');
+    assert.equal(p.status().source, 'procfs');
+  }
+});
+
+test('--events never hides the pipeline’s own events (source.changed, probe.lost_events)', async () => {
+  const { matchEvent } = await import('../../src/trace/pipeline.js');
+  const ev = (type: SctpEvent['type']): SctpEvent => ({
+    schemaVersion: 1,
+    time: '2026-11-01T00:00:00.000Z',
+    type,
+    source: 'sctpdiag',
+    severity: 'warn',
+    netns: null,
+  });
+  const only = { types: new Set<SctpEvent['type']>(['path.state']), port: 9 };
+  assert.equal(matchEvent(ev('source.changed'), only, null), true);
+  assert.equal(matchEvent(ev('probe.lost_events'), only, null), true);
+  assert.equal(matchEvent(ev('peer.added'), only, null), false);
+});

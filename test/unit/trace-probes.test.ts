@@ -1,0 +1,71 @@
+// Probe files: headers, capability assessment against the real 6.1 listings.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { kallsymsProbes, assessProbes, buildProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
+import { EVENT_TYPES } from '../../src/events/types.js';
+
+const fx = (p: string) => readFileSync(join(PACKAGE_ROOT, 'test/fixtures/linux-6.1-debian/ipv6-asconf-many', p), 'utf8');
+
+test('every probe file declares events and requirements; together they cover the bpf event types', () => {
+  const files = loadProbeFiles();
+  assert.ok(files.length >= 7);
+  for (const f of files) {
+    assert.ok(f.events.length > 0, f.name);
+    assert.ok(f.requires.length > 0, f.name);
+    assert.ok(f.text.includes('$1'), `${f.name} filters by netns ($1)`);
+    assert.ok(!/printf\("\{/.test(f.text), `${f.name}: no JSON from printf`);
+  }
+  const covered = new Set(files.flatMap((f) => f.events));
+  for (const t of ['path.state', 'path.primary', 'peer.added', 'peer.removed', 'asconf.received', 'assoc.up', 'assoc.down', 'assoc.restart', 'path.rtx_timeout', 'path.heartbeat', 'path.metrics'] as const)
+    assert.ok(covered.has(t), t);
+  assert.ok([...covered].every((t) => (EVENT_TYPES as readonly string[]).includes(t)));
+  assert.match(buildProgram(files), /---- path-state\.bt/);
+});
+
+test('assessment against the lab kernel listings: everything attachable there', () => {
+  const avail = listingSet(fx('bpftrace_kfuncs_sctp.txt') + fx('bpftrace_kprobes_sctp.txt') + 'tracepoint:sctp:sctp_probe\ntracepoint:sctp:sctp_probe_path\n');
+  const r = assessProbes(loadProbeFiles(), avail);
+  assert.deepEqual(r.filter((p) => !p.ok), []);
+});
+
+test('a kernel without a function: that probe is reported with what is missing', () => {
+  const avail = listingSet('kfunc:sctp:sctp_assoc_control_transport\n');
+  const r = assessProbes(loadProbeFiles(), avail);
+  assert.equal(r.find((p) => p.name === 'path-state')!.ok, true);
+  const hb = r.find((p) => p.name === 'heartbeat')!;
+  assert.equal(hb.ok, false);
+  assert.ok(hb.missing.includes('kprobe:sctp_sf_sendbeat_8_3'));
+});
+
+test('header parsing ignores unknown event names', () => {
+  assert.deepEqual(parseProbeHeader('// events: path.state bogus\n// requires: kretfunc:sctp:x\nkfunc:x {}\n// events: peer.added'), {
+    events: ['path.state'],
+    requires: ['kretfunc:sctp:x'],
+  });
+});
+
+test('detection: no bpftrace / not root → unavailable with a reason', async () => {
+  const files = loadProbeFiles();
+  assert.match((await detectCapabilities({ bpftrace: null, files })).unavailable ?? '', /not installed/);
+  assert.match((await detectCapabilities({ bpftrace: '/bin/true', uid: 1000, files })).unavailable ?? '', /root/);
+  assert.match((await detectCapabilities({ bpftrace: '/bin/true', uid: 0, sysRoot: '/nonexistent', files })).unavailable ?? '', /BTF|kprobes/);
+});
+
+test('kallsyms: sctp module functions and tracepoints become probe names', () => {
+  const text = [
+    'ffffffffc0a01000 t sctp_assoc_control_transport\t[sctp]',
+    'ffffffffc0a02000 T sctp_assoc_set_primary\t[sctp]',
+    'ffffffffc0a03000 d __tracepoint_sctp_probe_path\t[sctp]',
+    'ffffffffc0a04000 t __pfx_sctp_x\t[sctp]',
+    'ffffffff81000000 T do_exit',
+  ].join('\n');
+  const s = kallsymsProbes(text, true);
+  assert.ok(s.has('kfunc:sctp:sctp_assoc_control_transport'));
+  assert.ok(s.has('kprobe:sctp_assoc_set_primary'));
+  assert.ok(s.has('tracepoint:sctp:sctp_probe_path'));
+  assert.ok(!s.has('kprobe:do_exit') && !s.has('kprobe:__pfx_sctp_x'));
+  assert.ok(!kallsymsProbes(text, false).has('kfunc:sctp:sctp_assoc_set_primary'));
+});

@@ -1,0 +1,38 @@
+// schema/event.schema.json stays equal to src/events/types.ts.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type SctpEvent } from '../../src/events/types.js';
+
+interface Schema {
+  required: string[];
+  properties: Record<string, { const?: number; enum?: string[]; properties?: Record<string, unknown> }>;
+}
+const schema = JSON.parse(readFileSync(`${PACKAGE_ROOT}/schema/event.schema.json`, 'utf8')) as Schema;
+
+test('event types and version match the code', () => {
+  assert.deepEqual(schema.properties.type!.enum, [...EVENT_TYPES]);
+  assert.equal(schema.properties.schemaVersion!.const, EVENT_SCHEMA_VERSION);
+});
+
+test('every SctpEvent field is documented', () => {
+  const full: Required<SctpEvent> = {
+    schemaVersion: 1,
+    time: '',
+    type: 'path.state',
+    source: 'bpf',
+    severity: 'info',
+    netns: null,
+    assoc: { id: 1, localPort: 1, peerPort: 1, localAddresses: [], owners: [] },
+    path: '',
+    from: null,
+    to: null,
+    activePath: null,
+    reason: '',
+    metrics: {},
+  };
+  assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(full).sort());
+  assert.deepEqual(Object.keys(schema.properties.assoc!.properties!).sort(), Object.keys(full.assoc).sort());
+  for (const r of schema.required) assert.ok(r in full);
+});

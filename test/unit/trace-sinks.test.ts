@@ -1,0 +1,81 @@
+// The rotating NDJSON log and the human line format.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RotatingLog, formatEventLine } from '../../src/trace/sinks.js';
+import { plain } from '../../src/render/style.js';
+import type { SctpEvent } from '../../src/events/types.js';
+
+const ev = (i: number): SctpEvent => ({
+  schemaVersion: 1,
+  time: '2026-01-01T00:00:00.000Z',
+  type: 'path.state',
+  source: 'bpf',
+  severity: 'warn',
+  netns: null,
+  assoc: { id: i, localPort: 6001, peerPort: 5001 },
+  path: '10.1.0.2',
+  from: 'ACTIVE',
+  to: 'PF',
+  reason: 'PF (FAILED_THRESHOLD) "quoted"\n',
+});
+
+test('rotating log: size-bounded files, N kept, every line complete JSON', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-log-'));
+  const p = join(dir, 'events.ndjson');
+  const log = new RotatingLog({ path: p, maxBytes: 4096, keep: 3 });
+  for (let i = 0; i < 500; i++) log.write(ev(i));
+  log.close();
+  assert.ok(log.rotations > 3);
+  assert.ok(existsSync(`${p}.1`) && existsSync(`${p}.2`) && existsSync(`${p}.3`));
+  assert.ok(!existsSync(`${p}.4`));
+  const ids: number[] = [];
+  for (const f of [`${p}.3`, `${p}.2`, `${p}.1`, p]) {
+    assert.ok(statSync(f).size <= 4096, f);
+    const text = readFileSync(f, 'utf8');
+    assert.ok(text.endsWith('\n'));
+    for (const l of text.trimEnd().split('\n')) ids.push((JSON.parse(l) as SctpEvent).assoc!.id);
+  }
+  // the newest lines, contiguous and in order, up to 499
+  assert.equal(ids[ids.length - 1], 499);
+  for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1]! + 1);
+});
+
+test('log appends to an existing file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-log-'));
+  const p = join(dir, 'e.ndjson');
+  const a = new RotatingLog({ path: p, maxBytes: 1 << 20, keep: 1 });
+  a.write(ev(1));
+  a.close();
+  const b = new RotatingLog({ path: p, maxBytes: 1 << 20, keep: 1 });
+  b.write(ev(2));
+  b.close();
+  assert.equal(readFileSync(p, 'utf8').trim().split('\n').length, 2);
+});
+
+test('human line', () => {
+  assert.equal(
+    formatEventLine({ ...ev(3), activePath: '10.2.0.2', assoc: { id: 3, localPort: 6001, peerPort: 5001, owners: [{ pid: 42, comm: 'sctp_darn' }] } }, plain),
+    '00:00:00.000  path.state         assoc 3 6001->5001  10.1.0.2  ACTIVE -> PF  active 10.2.0.2  (PF (FAILED_THRESHOLD) "quoted"\n)  sctp_darn[42]  [bpf]',
+  );
+});
+
+test('runTrace end to end on a capture: NDJSON out, log flushed, stops after --duration', async () => {
+  const { runTrace, traceSettings } = await import('../../src/commands/trace.js');
+  const { PACKAGE_ROOT } = await import('../../src/paths.js');
+  const { PassThrough } = await import('node:stream');
+  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-rt-'));
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const s = traceSettings({ duration: '0.3', interval: '100', log: join(dir, 'ev.ndjson') });
+  const t0 = Date.now();
+  await runTrace(s, { procRoot: join(PACKAGE_ROOT, 'test/fixtures/captures/two-path-a'), netns: null, hz: undefined, json: true, style: plain, out });
+  assert.ok(Date.now() - t0 < 3000);
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as SctpEvent);
+  assert.equal(lines[0]!.type, 'source.changed');
+  assert.match(lines[0]!.reason ?? '', /capture/);
+  assert.equal(readFileSync(join(dir, 'ev.ndjson'), 'utf8'), text);
+});
