@@ -1,0 +1,244 @@
+/**
+ * The render loop of `sctpdiag top`: reads snapshots adaptively, feeds live
+ * events from the pipeline (src/trace) into the state, draws frames, and
+ * restores the terminal on every way out: q, Ctrl-C, SIGINT/SIGTERM/SIGHUP,
+ * an exception anywhere (its stack goes to stderr after the restore), exit.
+ */
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { EXIT, SctpdiagError } from '../errors.js';
+import { EventBus, type SctpEvent } from '../events/types.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
+import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
+import { RotatingLog } from '../trace/sinks.js';
+import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
+import { TopState, type SourceStatus } from './state.js';
+
+export interface TopRunOptions {
+  procRoot: string;
+  netns: string | null;
+  hz?: number | undefined;
+  intervalMs: number;
+  noBpf: boolean;
+  /** NDJSON event log (rotated like trace's) */
+  log: { path: string; maxBytes: number; keep: number } | null;
+  /** terminal streams (tests); default the process's */
+  io?: ScreenIO;
+  /** test hooks */
+  read?: (o: ReadOptions) => Promise<Snapshot>;
+  startPipeline?: ((o: PipelineOptions) => EventPipeline) | null;
+  /** install process signal/exception handlers (default true) */
+  processHooks?: boolean;
+  /** called after every draw (tests) */
+  onDraw?: (screen: TopScreen, state: TopState) => void;
+}
+
+export function sourceStatus(p: PipelineStatus): SourceStatus {
+  return { source: p.source, probesAttached: p.probesAttached, reason: p.reason };
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+/** Runs until the operator quits; rejects (after restoring the terminal) on a crash. */
+export async function runTop(o: TopRunOptions): Promise<void> {
+  const replay = o.procRoot !== '/proc' ? o.procRoot : null;
+  const read = o.read ?? readSnapshot;
+  const readOpts: ReadOptions = { procRoot: o.procRoot, netns: o.netns, hz: o.hz };
+  const meta = replay ? await readCaptureMeta(o.procRoot) : null;
+  // a capture never changes: a bad one is an error before the screen opens
+  const first = replay ? await read(readOpts) : null;
+
+  const ascii = o.io?.ascii ?? !utf8Locale();
+  const state = new TopState({
+    host: meta?.hostname ?? hostname(),
+    baseIntervalMs: o.intervalMs,
+    replay,
+    ascii,
+  });
+  state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
+
+  const bus = new EventBus();
+  const log = o.log ? new RotatingLog(o.log) : null;
+  let pipeline: EventPipeline | null = null;
+  let latest: Snapshot | null = first;
+  let finished = false;
+  let readTimer: NodeJS.Timeout | null = null;
+  let statusTimer: NodeJS.Timeout | null = null;
+  let drawTimer: NodeJS.Timeout | null = null;
+  let screen: TopScreen | null = null;
+
+  let resolveDone!: () => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+
+  const restore = () => screen?.destroy();
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    restore();
+    resolveDone();
+  };
+  const fail = (e: unknown) => {
+    if (finished) return;
+    finished = true;
+    restore();
+    process.stderr.write(`sctpdiag top: crashed after restoring the terminal:\n${describe(e)}\n`);
+    rejectDone(new SctpdiagError(`top: ${e instanceof Error ? e.message : String(e)}`, EXIT.FAILURE));
+  };
+  const guard =
+    <A extends unknown[]>(fn: (...a: A) => unknown) =>
+    (...a: A): void => {
+      try {
+        const r = fn(...a);
+        if (r instanceof Promise) r.catch(fail);
+      } catch (e) {
+        fail(e);
+      }
+    };
+
+  const draw = () => {
+    if (finished || !screen) return;
+    if (drawTimer) {
+      clearTimeout(drawTimer);
+      drawTimer = null;
+    }
+    screen.draw(state.frame());
+    o.onDraw?.(screen, state);
+  };
+  /** events can come in bursts: at most one frame per 100 ms for them */
+  const drawSoon = () => {
+    if (!drawTimer && !finished) drawTimer = setTimeout(guard(draw), 100);
+  };
+
+  const unsubscribe = bus.subscribe((e: SctpEvent) => {
+    try {
+      log?.write(e);
+      state.applyEvent(e);
+      drawSoon();
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  const startPipeline = () => {
+    const start = o.startPipeline === undefined ? startEventPipeline : o.startPipeline;
+    if (pipeline || replay || !start) {
+      if (!start && !replay) state.setSource({ source: 'procfs', reason: 'no event pipeline: table only' });
+      return;
+    }
+    pipeline = start({
+      procRoot: o.procRoot,
+      netns: o.netns,
+      noBpf: o.noBpf,
+      intervalMs: o.intervalMs,
+      hz: o.hz,
+      bus,
+      // top does the (adaptive) reading; the pipeline diffs what top last read
+      getSnapshot: async () => {
+        if (!latest) throw new SctpdiagError('no snapshot yet');
+        return latest;
+      },
+    });
+    pipeline.ready.catch(fail);
+    state.setSource(sourceStatus(pipeline.status()));
+    statusTimer = setInterval(
+      guard(() => {
+        if (!pipeline) return;
+        const before = JSON.stringify(state.source);
+        state.setSource(sourceStatus(pipeline.status()));
+        if (JSON.stringify(state.source) !== before) drawSoon();
+      }),
+      1000,
+    );
+  };
+
+  const readOnce = async () => {
+    const t0 = performance.now();
+    try {
+      const s = await read(readOpts);
+      if (finished) return;
+      latest = s;
+      state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0 });
+      startPipeline();
+    } catch (e) {
+      if (!(e instanceof SctpdiagError)) throw e;
+      // no SCTP, not permitted…: say so on screen and keep trying
+      state.setError(e.message, e.hint);
+    }
+  };
+
+  const tick = async () => {
+    readTimer = null;
+    if (finished) return;
+    if (!state.paused || !latest) await readOnce();
+    if (finished) return;
+    draw();
+    readTimer = setTimeout(guard(tick), state.paused ? 250 : state.refreshMs);
+  };
+
+  const onKey = guard((name: string, ch: string | undefined) => {
+    const r = state.key(name, ch);
+    if (r === 'quit') finish();
+    else if (r === 'render') draw();
+  });
+
+  const hooks = o.processHooks !== false;
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = () => finish();
+  const onCrash = (e: unknown) => fail(e);
+  const onExit = () => restore();
+  if (hooks) {
+    for (const s of signals) process.on(s, onSignal);
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    process.on('exit', onExit);
+  }
+
+  try {
+    screen = new TopScreen(
+      o.io ?? {},
+      onKey,
+      guard((w: number, h: number) => {
+        state.resize(w, h);
+        draw();
+      }),
+    );
+    state.resize(screen.width, screen.height);
+    if (first) {
+      state.applySnapshot(first, { atMs: Date.now(), readMs: 0 });
+      draw();
+    } else {
+      draw();
+      guard(tick)();
+    }
+    await done;
+  } catch (e) {
+    if (!finished) fail(e);
+    await done;
+  } finally {
+    finished = true;
+    for (const t of [readTimer, drawTimer]) if (t) clearTimeout(t);
+    if (statusTimer) clearInterval(statusTimer);
+    unsubscribe();
+    restore();
+    if (pipeline) {
+      const p: EventPipeline = pipeline;
+      // bpftrace gets a moment to exit; never hang the terminal on it
+      await Promise.race([p.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
+    }
+    log?.close();
+    if (hooks) {
+      for (const s of signals) process.off(s, onSignal);
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+      process.off('exit', onExit);
+    }
+    if (!o.io && process.stdin.isTTY) process.stdin.pause();
+  }
+}

@@ -1,0 +1,679 @@
+/**
+ * The application state of `sctpdiag top`: snapshots, live events, the event
+ * source's status and key presses go in; a Frame (plain text lines with tones,
+ * pane positions) comes out. Pure apart from what the caller hands in (times
+ * are parameters): tested without a terminal. screen.ts draws Frames; run.ts
+ * feeds the state.
+ */
+import { deriveFindings, type Association, type Path, type Snapshot } from '../model/snapshot.js';
+import type { PathState } from '../kernel/enums.js';
+import type { SctpEvent } from '../events/types.js';
+import {
+  COLUMNS,
+  SNMP_PANEL,
+  eventTone,
+  filterRows,
+  fit,
+  formatEvent,
+  formatHeader,
+  formatRate,
+  formatRow,
+  healthSummary,
+  healthTone,
+  layoutColumns,
+  makeRow,
+  moveSelection,
+  ownerText,
+  rates,
+  reconcile,
+  sortRows,
+  sparkline,
+  type ColumnId,
+  type Row,
+  type Selection,
+  type SortSpec,
+  type Tone,
+} from './view.js';
+
+export interface SourceStatus {
+  /** bpf: probes attached; procfs: polling; degraded: something is missing (reason); replay: a capture */
+  source: 'bpf' | 'procfs' | 'degraded' | 'replay' | 'starting';
+  probesAttached?: number;
+  reason?: string | null;
+}
+
+export interface TopOptions {
+  host: string;
+  /** --interval: the refresh the operator asked for */
+  baseIntervalMs: number;
+  /** --proc-root of a capture: shown, never re-read */
+  replay: string | null;
+  /** plain ASCII sparklines and markers (terminal not UTF-8) */
+  ascii?: boolean;
+  /** sysctl profile drift, when a profile was applied (tune) */
+  drift?: { profile: string; drifted: number } | null;
+}
+
+export type Mode = 'table' | 'detail' | 'filter' | 'help';
+
+export interface Line {
+  text: string;
+  tone?: Tone;
+  /** the selected table row / a title bar */
+  inverse?: boolean;
+  bold?: boolean;
+}
+
+export interface Pane {
+  top: number;
+  left: number;
+  width: number;
+  height: number;
+  lines: Line[];
+}
+
+export interface ChartSeries {
+  title: string;
+  x: string[];
+  y: number[];
+}
+
+export interface Frame {
+  width: number;
+  height: number;
+  mode: Mode;
+  header: Pane;
+  table?: Pane;
+  detail?: Pane;
+  snmp?: Pane;
+  events?: Pane;
+  help?: Pane;
+  /** RTO history per path of the selected association (detail view) */
+  chart?: Omit<Pane, 'lines'> & { title: string; series: ChartSeries[] };
+  footer: Pane;
+}
+
+export type KeyResult = 'quit' | 'render' | 'none';
+
+/** Hard limits that keep memory flat at 10k associations. */
+const EVENT_LOG = 200;
+const HISTORY = 60;
+const MAX_REFRESH_MS = 60_000;
+/** the share of wall time the kernel may spend producing /proc/net/sctp for us */
+const READ_BUDGET = 0.1;
+
+/**
+ * The next refresh interval: never faster than asked, and slow enough that a
+ * full read takes at most READ_BUDGET of the time (the kernel's cost grows
+ * faster than linearly with associations). Backs off at once, recovers halfway
+ * per read so one fast read after a slow one does not make it oscillate.
+ */
+export function nextRefreshMs(baseMs: number, readMs: number, prevMs?: number): number {
+  const want = Math.min(MAX_REFRESH_MS, Math.max(baseMs, readMs / READ_BUDGET));
+  let next = want;
+  if (prevMs !== undefined && want < prevMs) next = Math.max(want, (prevMs + want) / 2);
+  return Math.max(baseMs, Math.round(next / 100) * 100);
+}
+
+export function formatSeconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function inferActive(paths: readonly Path[]): string | null {
+  const primary = paths.find((p) => p.primary);
+  if (primary && (primary.state === 'ACTIVE' || primary.state === 'UNCONFIRMED')) return primary.address;
+  return (paths.find((p) => p.state === 'ACTIVE') ?? paths.find((p) => p.state === 'PF'))?.address ?? null;
+}
+
+/** An association with some paths changed (from a live event), derived fields recomputed. */
+export function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
+  const activePath = inferActive(paths);
+  const ps = paths.map((p) => ({ ...p, active: p.address === activePath }));
+  const primaryPath = ps.find((p) => p.primary)?.address ?? a.primaryPath;
+  const base = { ...a, ...extra, paths: ps, activePath, primaryPath };
+  const { findings: _f, ...rest } = base;
+  return { ...base, findings: deriveFindings(rest) };
+}
+
+const PATH_STATES: readonly string[] = ['ACTIVE', 'PF', 'INACTIVE', 'UNCONFIRMED', 'UNKNOWN'];
+
+const SORT_ORDER: readonly ColumnId[] = COLUMNS.map((c) => c.id);
+
+const HELP: readonly string[] = [
+  'sctpdiag top — keys',
+  '',
+  '↑ ↓  j k      move the selection',
+  'PgUp PgDn     a page up / down;  g G  first / last',
+  'Enter         detail of the selected association (RTO chart); Enter/Esc back',
+  's  S          sort by the next column / reverse the order',
+  '/             filter: every word must match (id, state, port, address, owner)',
+  '              Enter keeps it, Esc clears it',
+  'p             pause / resume refreshing',
+  '?             this help (any key closes it)',
+  'q  Ctrl-C     quit',
+  '',
+  'Colours: red = no usable path / path INACTIVE, yellow = PF or primary not',
+  'active, cyan = handshake / shutdown. PATHS: 2/2 up, or the count of the',
+  'worst path state (1/2 PF, 1/2 INACT). RTO is the primary path\'s, in ms;',
+  'RTXC is chunks retransmitted (+N: since the previous read).',
+];
+
+export class TopState {
+  readonly opts: TopOptions;
+  width = 80;
+  height = 24;
+  mode: Mode = 'table';
+  paused = false;
+  snapshot: Snapshot | null = null;
+  error: { message: string; hint?: string } | null = null;
+  source: SourceStatus = { source: 'starting' };
+  sort: SortSpec = { column: 'id', descending: false };
+  filter = '';
+  private filterBefore = '';
+  sel: Selection = { key: null, index: 0, offset: 0 };
+  /** effective refresh interval (adaptive) */
+  refreshMs: number;
+  lastReadMs: number | null = null;
+  private lastReadAt: number | null = null;
+  private rows = new Map<string, Row>();
+  private viewCache: Row[] | null = null;
+  private events: Line[] = [];
+  private held: SctpEvent[] = [];
+  private snmpHist = new Map<string, (number | null)[]>();
+  private rtoHist = new Map<string, Map<string, number[]>>();
+  private eventCount = 0;
+
+  constructor(opts: TopOptions) {
+    this.opts = opts;
+    this.refreshMs = opts.baseIntervalMs;
+  }
+
+  // ---- inputs ------------------------------------------------------------------
+
+  resize(width: number, height: number): void {
+    this.width = Math.max(20, width);
+    this.height = Math.max(8, height);
+    this.sel = reconcile(this.sel, this.view(), this.tableRows());
+  }
+
+  setSource(s: SourceStatus): void {
+    this.source = s;
+  }
+
+  /** A read failed (no SCTP, permission…): shown instead of the table; the last snapshot is dropped. */
+  setError(message: string, hint?: string): void {
+    this.error = hint === undefined ? { message } : { message, hint };
+  }
+
+  /** A full read: `atMs` when it was taken, `readMs` how long it took. */
+  applySnapshot(snap: Snapshot, t: { atMs: number; readMs: number }): void {
+    this.error = null;
+    const prev = this.snapshot;
+    const dt = this.lastReadAt === null ? 0 : t.atMs - this.lastReadAt;
+    if (prev && dt > 0) {
+      const r = rates(prev.snmp, snap.snmp, dt);
+      for (const c of SNMP_PANEL) this.pushHist(c.name, c.gauge ? (snap.snmp[c.name] ?? null) : (r[c.name] ?? null));
+    } else if (!prev) {
+      for (const c of SNMP_PANEL) if (c.gauge) this.pushHist(c.name, snap.snmp[c.name] ?? null);
+    }
+    const rows = new Map<string, Row>();
+    for (const a of snap.associations) {
+      const old = this.rows.get(a.key);
+      rows.set(a.key, makeRow(a, old?.assoc.retransmittedChunks));
+    }
+    this.rows = rows;
+    const keep = new Map<string, Map<string, number[]>>();
+    for (const a of snap.associations) {
+      const h = this.rtoHist.get(a.key) ?? new Map<string, number[]>();
+      for (const p of a.paths) pushBounded(h, p.address, p.rtoMs);
+      keep.set(a.key, h);
+    }
+    this.rtoHist = keep;
+    this.snapshot = snap;
+    this.lastReadAt = t.atMs;
+    this.lastReadMs = t.readMs;
+    this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextRefreshMs(this.opts.baseIntervalMs, t.readMs, this.refreshMs);
+    this.invalidate();
+  }
+
+  /** A live event: logged, and applied to the association's paths until the next full read. */
+  applyEvent(e: SctpEvent): void {
+    if (this.paused) {
+      this.held.push(e);
+      if (this.held.length > EVENT_LOG) this.held.shift();
+      return;
+    }
+    this.eventCount++;
+    this.events.unshift({ text: formatEvent(e), tone: eventTone(e) });
+    if (this.events.length > EVENT_LOG) this.events.pop();
+    if (!e.assoc) return;
+    const key = String(e.assoc.id);
+    const row = this.rows.get(key);
+    if (!row) return;
+    const a = row.assoc;
+    let next: Association | null = null;
+    if (e.type === 'path.state' && e.path && e.to && PATH_STATES.includes(e.to)) {
+      if (a.paths.some((p) => p.address === e.path))
+        next = withPaths(
+          a,
+          a.paths.map((p) => (p.address === e.path ? { ...p, state: e.to as PathState } : p)),
+        );
+    } else if (e.type === 'path.primary' && e.to) {
+      if (a.paths.some((p) => p.address === e.to))
+        next = withPaths(
+          a,
+          a.paths.map((p) => ({ ...p, primary: p.address === e.to })),
+        );
+    } else if (e.type === 'assoc.down') {
+      next = withPaths(a, a.paths, { state: 'CLOSED', stateCode: 0 });
+    }
+    const rto = e.metrics?.rtoMs;
+    if (e.path && typeof rto === 'number' && (e.type === 'path.metrics' || e.type === 'path.rtx_timeout' || e.type === 'path.state')) {
+      const base = next ?? a;
+      if (base.paths.some((p) => p.address === e.path && p.rtoMs !== rto)) {
+        next = withPaths(
+          base,
+          base.paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p)),
+        );
+        const h = this.rtoHist.get(key) ?? new Map<string, number[]>();
+        pushBounded(h, e.path, rto);
+        this.rtoHist.set(key, h);
+      }
+    }
+    if (next) {
+      this.rows.set(key, { ...makeRow(next), rtxcDelta: row.rtxcDelta });
+      this.invalidate();
+    }
+  }
+
+  /** A key press (blessed key names: up, down, pageup, enter, escape, backspace, C-c…). */
+  key(name: string, ch?: string): KeyResult {
+    if (name === 'C-c') return 'quit';
+    if (this.mode === 'filter') return this.filterKey(name, ch);
+    if (this.mode === 'help') {
+      this.mode = 'table';
+      return 'render';
+    }
+    const page = Math.max(1, this.tableRows() - 1);
+    switch (printable(ch) ? ch : name) {
+      case 'q':
+        return 'quit';
+      case 'escape':
+        if (this.mode === 'detail') {
+          this.mode = 'table';
+          return 'render';
+        }
+        if (this.filter) {
+          this.filter = '';
+          this.invalidate();
+          return 'render';
+        }
+        return 'none';
+      case 'up':
+      case 'k':
+        return this.move(-1);
+      case 'down':
+      case 'j':
+        return this.move(1);
+      case 'pageup':
+        return this.move(-page);
+      case 'pagedown':
+      case ' ':
+        return this.move(page);
+      case 'home':
+      case 'g':
+        return this.move(-Infinity);
+      case 'end':
+      case 'G':
+        return this.move(Infinity);
+      case 'enter':
+        this.mode = this.mode === 'detail' ? 'table' : 'detail';
+        return 'render';
+      case 's': {
+        // only the columns on screen: sorting by a hidden one would look like nothing happened
+        const order = layoutColumns(this.width).map((l) => l.col.id);
+        const i = order.indexOf(this.sort.column);
+        this.sort = { column: order[(i + 1) % order.length] ?? SORT_ORDER[0]!, descending: this.sort.descending };
+        this.invalidate();
+        return 'render';
+      }
+      case 'S':
+        this.sort = { ...this.sort, descending: !this.sort.descending };
+        this.invalidate();
+        return 'render';
+      case '/':
+        this.mode = 'filter';
+        this.filterBefore = this.filter;
+        return 'render';
+      case 'p':
+        this.paused = !this.paused;
+        if (!this.paused) for (const e of this.held.splice(0)) this.applyEvent(e);
+        return 'render';
+      case '?':
+      case 'h':
+        this.mode = 'help';
+        return 'render';
+      default:
+        return 'none';
+    }
+  }
+
+  private filterKey(name: string, ch?: string): KeyResult {
+    if (name === 'enter') {
+      this.mode = 'table';
+      return 'render';
+    }
+    if (name === 'escape') {
+      this.filter = this.filterBefore === this.filter ? '' : this.filterBefore;
+      this.mode = 'table';
+      this.invalidate();
+      return 'render';
+    }
+    if (name === 'backspace') this.filter = this.filter.slice(0, -1);
+    else if (printable(ch)) this.filter += ch;
+    else return 'none';
+    this.invalidate();
+    return 'render';
+  }
+
+  private move(delta: number): KeyResult {
+    const rows = this.view();
+    const d = delta === Infinity ? rows.length : delta === -Infinity ? -rows.length : delta;
+    const before = this.sel.index;
+    this.sel = moveSelection(this.sel, rows, d, this.tableRows());
+    return this.sel.index === before ? 'none' : 'render';
+  }
+
+  // ---- derived -----------------------------------------------------------------
+
+  private pushHist(name: string, v: number | null): void {
+    const h = this.snmpHist.get(name) ?? [];
+    h.push(v);
+    if (h.length > HISTORY) h.shift();
+    this.snmpHist.set(name, h);
+  }
+
+  private invalidate(): void {
+    this.viewCache = null;
+    this.sel = reconcile(this.sel, this.view(), this.tableRows());
+  }
+
+  /** the filtered, sorted rows (cached until something changes) */
+  view(): Row[] {
+    if (!this.viewCache) this.viewCache = sortRows(filterRows([...this.rows.values()], this.filter), this.sort);
+    return this.viewCache;
+  }
+
+  selected(): Row | null {
+    return this.view()[this.sel.index] ?? null;
+  }
+
+  rtoHistory(key: string): ReadonlyMap<string, readonly number[]> {
+    return this.rtoHist.get(key) ?? new Map();
+  }
+
+  /** Screen rows for the panes: header 2, footer 1, the rest split between table and panels. */
+  private layout(): { table: number; bottom: number } {
+    const body = this.height - 3;
+    if (this.mode === 'detail') return { table: 0, bottom: body };
+    if (body < 14) return { table: body, bottom: 0 };
+    const table = Math.max(6, Math.floor(body * 0.45));
+    return { table, bottom: body - table };
+  }
+
+  /** data rows visible in the table (its first line is the column header) */
+  tableRows(): number {
+    return Math.max(1, this.layout().table - 1);
+  }
+
+  // ---- the frame -------------------------------------------------------------------
+
+  frame(): Frame {
+    const w = this.width;
+    const { table, bottom } = this.layout();
+    const f: Frame = {
+      width: w,
+      height: this.height,
+      mode: this.mode,
+      header: { top: 0, left: 0, width: w, height: 2, lines: this.headerLines() },
+      footer: { top: this.height - 1, left: 0, width: w, height: 1, lines: [this.footerLine()] },
+    };
+    if (this.mode === 'detail') {
+      const lines = this.detailLines(w, Math.max(4, Math.floor(bottom * 0.45)));
+      const dh = Math.min(lines.length, Math.max(4, bottom - 8));
+      f.detail = { top: 2, left: 0, width: w, height: dh, lines: lines.slice(0, dh) };
+      const sel = this.selected();
+      if (sel && bottom - dh >= 6) {
+        const hist = this.rtoHistory(sel.key);
+        f.chart = {
+          top: 2 + dh,
+          left: 0,
+          width: w,
+          height: bottom - dh,
+          title: `RTO (ms) per path, last ${HISTORY} samples`,
+          series: [...hist.entries()].map(([addr, ys]) => ({
+            title: addr,
+            x: ys.map((_, i) => String(i - ys.length + 1)),
+            y: [...ys],
+          })),
+        };
+      }
+    } else {
+      f.table = { top: 2, left: 0, width: w, height: table, lines: this.tableLines(w, table) };
+      if (bottom > 0) {
+        const lw = Math.floor(w / 2);
+        const rw = w - lw - 1;
+        const snmpH = Math.min(SNMP_PANEL.length + 1, bottom - 3);
+        f.detail = { top: 2 + table, left: 0, width: lw, height: bottom, lines: this.detailLines(lw, bottom) };
+        f.snmp = { top: 2 + table, left: lw + 1, width: rw, height: snmpH, lines: this.snmpLines(rw, snmpH) };
+        f.events = {
+          top: 2 + table + snmpH,
+          left: lw + 1,
+          width: rw,
+          height: bottom - snmpH,
+          lines: this.eventLines(rw, bottom - snmpH),
+        };
+      }
+    }
+    if (this.mode === 'help') {
+      const hw = Math.min(w - 2, 78);
+      const hh = Math.min(this.height - 2, HELP.length);
+      f.help = {
+        top: Math.max(1, Math.floor((this.height - hh) / 2)),
+        left: Math.max(0, Math.floor((w - hw) / 2)),
+        width: hw,
+        height: hh,
+        lines: HELP.slice(0, hh).map((t, i) => ({ text: fit(t, hw), bold: i === 0 })),
+      };
+    }
+    return f;
+  }
+
+  private headerLines(): Line[] {
+    const s = this.snapshot;
+    const w = this.width;
+    const hz = s ? `HZ ${s.hz.value} (${s.hz.source})` : 'HZ ?';
+    const where = this.opts.replay ? `replay ${this.opts.replay}` : `netns ${s?.netns ?? 'current'}`;
+    const l1 = ['sctpdiag top', `host ${this.opts.host}`, `kernel ${s?.kernelRelease ?? '?'}`, hz, where];
+    if (this.opts.replay && s?.netns) l1.push(`netns ${s.netns}`);
+    const src = this.source;
+    let events: string;
+    let tone: Tone = 'normal';
+    switch (src.source) {
+      case 'bpf':
+        events = `events bpf (${src.probesAttached ?? '?'} probes)`;
+        break;
+      case 'procfs':
+        events = `events procfs polling${src.reason ? ` (${src.reason})` : ''}`;
+        break;
+      case 'degraded':
+        events = `events DEGRADED: ${src.reason ?? 'unknown reason'}`;
+        tone = 'warn';
+        break;
+      case 'replay':
+        events = 'events none (replay)';
+        break;
+      default:
+        events = 'events starting';
+    }
+    const refresh = this.opts.replay
+      ? 'static capture'
+      : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
+        (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms)` : '');
+    const l2 = [events, refresh];
+    if (this.paused) l2.unshift('PAUSED');
+    if (s) {
+      const n = s.associations.length;
+      const est = s.associations.filter((a) => a.state === 'ESTABLISHED').length;
+      l2.push(`${n} assoc${n === 1 ? '' : 's'} ${est} ESTAB`);
+    }
+    if (this.filter) l2.push(`filter "${this.filter}" ${this.view().length}/${this.rows.size}`);
+    const d = this.opts.drift;
+    if (d) l2.push(d.drifted ? `sysctl DRIFT ${d.drifted} vs ${d.profile}` : `sysctl = ${d.profile}`);
+    if (d?.drifted) tone = 'warn';
+    return [
+      { text: fit(l1.join(' · '), w), bold: true },
+      { text: fit(l2.join(' · '), w), tone },
+    ];
+  }
+
+  private footerLine(): Line {
+    if (this.mode === 'filter') return { text: fit(`/ filter: ${this.filter}_   Enter keep · Esc cancel`, this.width), inverse: true };
+    const keys =
+      this.mode === 'detail'
+        ? 'Enter/Esc back  ↑↓ prev/next  p pause  ? help  q quit'
+        : '↑↓jk PgUp/Dn  Enter detail  s/S sort  / filter  p pause  ? help  q quit';
+    return { text: fit(keys, this.width), inverse: true };
+  }
+
+  private message(): Line[] | null {
+    if (this.error)
+      return [
+        { text: this.error.message, tone: 'fail' },
+        ...(this.error.hint ? [{ text: `hint: ${this.error.hint}`, tone: 'dim' as Tone }] : []),
+        { text: this.opts.replay ? '' : `retrying every ${formatSeconds(this.refreshMs)}`, tone: 'dim' },
+      ];
+    if (!this.snapshot) return [{ text: 'reading /proc/net/sctp…', tone: 'dim' }];
+    if (this.snapshot.associations.length === 0) {
+      const eps = this.snapshot.endpoints.length;
+      return [
+        { text: 'no SCTP associations', tone: 'info' },
+        { text: eps ? `${eps} endpoint(s) bound or listening (see: sctpdiag status -e)` : 'no SCTP endpoints either', tone: 'dim' },
+      ];
+    }
+    return null;
+  }
+
+  private tableLines(w: number, h: number): Line[] {
+    const rows = this.view();
+    const cols = layoutColumns(w, rows.slice(this.sel.offset, this.sel.offset + h));
+    const lines: Line[] = [{ text: fit(formatHeader(cols, this.sort), w), inverse: true, bold: true }];
+    const msg = this.message();
+    if (msg) return [...lines, ...msg.map((l) => ({ ...l, text: fit(l.text, w) }))].slice(0, h);
+    if (rows.length === 0) lines.push({ text: fit(`no association matches "${this.filter}" (Esc clears the filter)`, w), tone: 'dim' });
+    const end = Math.min(rows.length, this.sel.offset + h - 1);
+    for (let i = this.sel.offset; i < end; i++) {
+      const r = rows[i]!;
+      const line: Line = { text: formatRow(r, cols), tone: healthTone(r.health) };
+      if (r.assoc.state !== 'ESTABLISHED' && r.health === 'ok') line.tone = 'info';
+      if (i === this.sel.index) line.inverse = true;
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  private detailLines(w: number, h: number): Line[] {
+    const r = this.selected();
+    const title = (t: string): Line => ({ text: fit(t, w), inverse: true, bold: true });
+    if (!r) return [title('detail'), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
+    const a = r.assoc;
+    const out: Line[] = [
+      title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`),
+    ];
+    const ascii = this.opts.ascii === true;
+    const hist = this.rtoHistory(r.key);
+    const addrW = Math.min(39, Math.max(9, ...a.paths.map((p) => p.address.length)));
+    for (const p of a.paths) {
+      const mark = `${p.primary ? 'P' : ' '}${p.active ? (ascii ? '>' : '▶') : ' '}`;
+      const base = `${mark} ${fit(p.address, addrW)} ${fit(p.state, 8)} rto ${String(p.rtoMs).padStart(4)} hb ${p.heartbeatArmed ? 'on ' : 'off'}`;
+      const room = w - base.length - 1;
+      const spark = room >= 4 ? ' ' + sparkline(hist.get(p.address) ?? [], Math.min(room, 20), ascii) : '';
+      const tone: Tone =
+        p.state === 'INACTIVE' ? 'fail' : p.state === 'PF' || p.state === 'UNKNOWN' ? 'warn' : p.state === 'ACTIVE' ? 'good' : 'info';
+      out.push({ text: fit(base + spark, w), tone });
+    }
+    out.push({ text: fit(`P primary · ${ascii ? '>' : '▶'} active (inferred) · paths ${healthSummary(a.paths)}`, w), tone: 'dim' });
+    out.push({
+      text: fit(
+        `rtxc ${a.retransmittedChunks}${r.rtxcDelta ? ` (+${r.rtxcDelta})` : ''} · txq ${a.txQueue} rxq ${a.rxQueue} · hb ${a.heartbeatIntervalMs} ms · ` +
+          `streams ${a.inStreams}/${a.outStreams} · maxrt ${a.maxRetrans}`,
+        w,
+      ),
+    });
+    out.push({ text: fit(`local ${a.localAddresses.map((l) => (l.primarySource ? `${l.address}*` : l.address)).join(' ') || '-'}`, w) });
+    for (const f of a.findings) {
+      if (f.code === 'retransmissions') continue;
+      const tone: Tone = f.severity === 'fail' ? 'fail' : f.severity === 'warn' ? 'warn' : 'dim';
+      out.push({ text: fit(`${f.severity === 'fail' ? 'FAIL' : f.severity === 'warn' ? 'WARN' : 'info'} ${f.message}`, w), tone });
+    }
+    return out.slice(0, h);
+  }
+
+  private snmpLines(w: number, h: number): Line[] {
+    const out: Line[] = [{ text: fit('SNMP rates (per s)', w), inverse: true, bold: true }];
+    const labelW = 12;
+    const valW = 8;
+    const sparkW = Math.max(0, w - labelW - valW - 2);
+    for (const c of SNMP_PANEL) {
+      const hist = this.snmpHist.get(c.name) ?? [];
+      const last = hist.length ? hist[hist.length - 1]! : null;
+      const val = c.gauge ? (last === null ? '-' : String(last)) : formatRate(last);
+      const moving = !c.gauge && last !== null && last > 0;
+      const tone: Tone = moving ? (c.name === 'SctpAborteds' || c.name === 'SctpT3RtxExpireds' ? 'fail' : 'warn') : 'normal';
+      out.push({
+        text: `${fit(c.label, labelW)} ${sparkline(hist, sparkW, this.opts.ascii === true)} ${fit(val, valW, true)}`.slice(0, w),
+        tone,
+      });
+    }
+    return out.slice(0, h);
+  }
+
+  private eventLines(w: number, h: number): Line[] {
+    const held = this.held.length ? ` (${this.held.length} held while paused)` : '';
+    const out: Line[] = [{ text: fit(`events, newest first: ${this.eventCount}${held}`, w), inverse: true, bold: true }];
+    if (this.events.length === 0)
+      out.push({
+        text: fit(this.opts.replay ? 'a capture has no live events' : 'no events yet', w),
+        tone: 'dim',
+      });
+    for (const e of this.events.slice(0, h - 1)) out.push({ ...e, text: fit(e.text, w) });
+    return out.slice(0, h);
+  }
+}
+
+function printable(ch: string | undefined): ch is string {
+  return ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f';
+}
+
+function pushBounded(m: Map<string, number[]>, k: string, v: number): void {
+  const h = m.get(k) ?? [];
+  h.push(v);
+  if (h.length > HISTORY) h.shift();
+  m.set(k, h);
+}
+
+/** Plain text of a frame (what the screen shows, without colours): for tests and the README. */
+export function frameText(f: Frame): string {
+  const grid: string[][] = Array.from({ length: f.height }, () => Array.from({ length: f.width }, () => ' '));
+  const put = (p: Pane) => {
+    p.lines.slice(0, p.height).forEach((l, i) => {
+      const y = p.top + i;
+      if (y >= f.height) return;
+      [...l.text].slice(0, p.width).forEach((c, x) => {
+        if (p.left + x < f.width) grid[y]![p.left + x] = c;
+      });
+    });
+  };
+  for (const p of [f.header, f.table, f.detail, f.snmp, f.events, f.help, f.footer]) if (p) put(p);
+  return grid.map((r) => r.join('').trimEnd()).join('\n');
+}

@@ -1,0 +1,415 @@
+/**
+ * The view-model of `sctpdiag top`: association rows, health, columns, sort,
+ * filter, selection and scrolling, counter rates and sparklines. Pure: no I/O,
+ * no blessed, no clock. state.ts composes these; screen.ts only draws.
+ */
+import type { Association, Path } from '../model/snapshot.js';
+import type { PathState } from '../kernel/enums.js';
+import type { SctpEvent } from '../events/types.js';
+
+export type Health = 'ok' | 'info' | 'warn' | 'fail';
+const HEALTH_RANK: Record<Health, number> = { ok: 0, info: 1, warn: 2, fail: 3 };
+
+/** Colour of a whole line; screen.ts maps it to blessed tags. */
+export type Tone = 'normal' | 'good' | 'info' | 'warn' | 'fail' | 'dim';
+
+export function healthTone(h: Health): Tone {
+  return h === 'ok' ? 'normal' : h;
+}
+
+// ---- health ------------------------------------------------------------------
+
+/** Findings that describe configuration or history, not the current health of the paths. */
+const NOT_HEALTH = new Set(['locally-single-homed', 'retransmissions']);
+
+export function assocHealth(a: Association): Health {
+  let h: Health = 'ok';
+  for (const f of a.findings) {
+    if (NOT_HEALTH.has(f.code)) continue;
+    if (HEALTH_RANK[f.severity] > HEALTH_RANK[h]) h = f.severity;
+  }
+  return h;
+}
+
+const SHORT_PATH: Record<PathState, string> = {
+  ACTIVE: 'up',
+  PF: 'PF',
+  INACTIVE: 'INACT',
+  UNCONFIRMED: 'UNCNF',
+  UNKNOWN: 'UNKN',
+};
+/** worst first */
+const PATH_BADNESS: readonly PathState[] = ['INACTIVE', 'PF', 'UNKNOWN', 'UNCONFIRMED'];
+
+/**
+ * `2/2 up` when every path is ACTIVE; otherwise the count of the worst state:
+ * `1/2 PF`, `1/2 INACT`, `1/1 UNKN`; `-` with no paths.
+ */
+export function healthSummary(paths: readonly Pick<Path, 'state'>[]): string {
+  if (paths.length === 0) return '-';
+  for (const s of PATH_BADNESS) {
+    const n = paths.filter((p) => p.state === s).length;
+    if (n > 0) return `${n}/${paths.length} ${SHORT_PATH[s]}`;
+  }
+  return `${paths.length}/${paths.length} up`;
+}
+
+// ---- rows --------------------------------------------------------------------
+
+export interface Row {
+  key: string;
+  assoc: Association;
+  health: Health;
+  /** RTXC growth since the previous full read (null: no previous value) */
+  rtxcDelta: number | null;
+  /** lower-case text that `/` searches */
+  search: string;
+}
+
+const SHORT_STYLE: Record<string, string> = {
+  'one-to-many': '1toM',
+  'peeled-off': 'peel',
+  'one-to-one': '1to1',
+  unknown: '?',
+};
+const SHORT_STATE: Record<string, string> = {
+  CLOSED: 'CLOSED',
+  COOKIE_WAIT: 'C-WAIT',
+  COOKIE_ECHOED: 'C-ECHO',
+  ESTABLISHED: 'ESTAB',
+  SHUTDOWN_PENDING: 'SD-PEND',
+  SHUTDOWN_SENT: 'SD-SENT',
+  SHUTDOWN_RECEIVED: 'SD-RCVD',
+  SHUTDOWN_ACK_SENT: 'SD-ACK',
+  UNKNOWN: '?',
+};
+
+export function shortState(s: string): string {
+  return SHORT_STATE[s] ?? s;
+}
+
+export function ownerText(a: Pick<Association, 'owners'>): string {
+  const o = a.owners;
+  if (o.length === 0) return '-';
+  const first = `${o[0]!.comm}[${o[0]!.pid}]`;
+  return o.length > 1 ? `${first}+${o.length - 1}` : first;
+}
+
+export function primaryRto(a: Association): number | null {
+  const p = a.paths.find((x) => x.primary) ?? a.paths[0];
+  return p ? p.rtoMs : null;
+}
+
+export function makeRow(a: Association, prevRtxc?: number): Row {
+  const search = [
+    String(a.id),
+    a.style,
+    a.state,
+    `:${a.localPort}`,
+    `:${a.peerPort}`,
+    ...a.localAddresses.map((l) => l.address),
+    ...a.paths.map((p) => `${p.address} ${p.state}`),
+    ...a.owners.map((o) => `${o.comm} ${o.pid}`),
+    healthSummary(a.paths),
+  ]
+    .join(' ')
+    .toLowerCase();
+  return {
+    key: a.key,
+    assoc: a,
+    health: assocHealth(a),
+    rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
+    search,
+  };
+}
+
+// ---- columns -----------------------------------------------------------------
+
+export type ColumnId =
+  | 'id'
+  | 'style'
+  | 'state'
+  | 'ports'
+  | 'local'
+  | 'primary'
+  | 'active'
+  | 'health'
+  | 'rto'
+  | 'rtxc'
+  | 'owner';
+
+export interface Column {
+  id: ColumnId;
+  title: string;
+  /** width when shown (flex columns may grow up to max) */
+  width: number;
+  max: number;
+  /** lower is dropped later when the terminal is narrow */
+  priority: number;
+  right?: boolean;
+  text(r: Row): string;
+  /** sort key: numbers sort numerically, strings by locale */
+  sort(r: Row): number | string;
+}
+
+const healthSortKey = (r: Row): number => {
+  const p = r.assoc.paths;
+  const up = p.filter((x) => x.state === 'ACTIVE').length;
+  // worst first when ascending: health rank descending, then fraction of paths up
+  return (3 - HEALTH_RANK[r.health]) * 1000 + (p.length ? Math.round((up / p.length) * 999) : 0);
+};
+
+export const COLUMNS: readonly Column[] = [
+  { id: 'id', title: 'ID', width: 5, max: 10, priority: 0, right: true, text: (r) => String(r.assoc.id), sort: (r) => r.assoc.id },
+  { id: 'style', title: 'STY', width: 4, max: 4, priority: 7, text: (r) => SHORT_STYLE[r.assoc.style] ?? '?', sort: (r) => r.assoc.style },
+  { id: 'state', title: 'STATE', width: 7, max: 7, priority: 1, text: (r) => shortState(r.assoc.state), sort: (r) => r.assoc.stateCode },
+  {
+    id: 'ports',
+    title: 'PORTS',
+    width: 11,
+    max: 13,
+    priority: 2,
+    text: (r) => `${r.assoc.localPort}→${r.assoc.peerPort}`,
+    sort: (r) => r.assoc.localPort * 65536 + r.assoc.peerPort,
+  },
+  {
+    id: 'local',
+    title: 'LOCAL',
+    width: 15,
+    max: 40,
+    priority: 8,
+    text: (r) => r.assoc.localAddresses.map((l) => l.address).join(',') || '-',
+    sort: (r) => r.assoc.localAddresses[0]?.address ?? '',
+  },
+  { id: 'primary', title: 'PRIMARY', width: 15, max: 39, priority: 5, text: (r) => r.assoc.primaryPath ?? '-', sort: (r) => r.assoc.primaryPath ?? '' },
+  { id: 'active', title: 'ACTIVE', width: 15, max: 39, priority: 3, text: (r) => r.assoc.activePath ?? '-', sort: (r) => r.assoc.activePath ?? '' },
+  { id: 'health', title: 'PATHS', width: 9, max: 11, priority: 1, text: (r) => healthSummary(r.assoc.paths), sort: healthSortKey },
+  {
+    id: 'rto',
+    title: 'RTO',
+    width: 5,
+    max: 7,
+    priority: 4,
+    right: true,
+    text: (r) => {
+      const v = primaryRto(r.assoc);
+      return v === null ? '-' : String(v);
+    },
+    sort: (r) => primaryRto(r.assoc) ?? -1,
+  },
+  {
+    id: 'rtxc',
+    title: 'RTXC',
+    width: 6,
+    max: 12,
+    priority: 4,
+    right: true,
+    text: (r) => (r.rtxcDelta ? `+${r.rtxcDelta} ${r.assoc.retransmittedChunks}` : String(r.assoc.retransmittedChunks)),
+    sort: (r) => (r.rtxcDelta ?? 0) * 1e9 + r.assoc.retransmittedChunks,
+  },
+  { id: 'owner', title: 'OWNER', width: 12, max: 24, priority: 6, text: (r) => ownerText(r.assoc), sort: (r) => ownerText(r.assoc) },
+];
+
+export const SORTABLE: readonly ColumnId[] = COLUMNS.map((c) => c.id);
+
+export function column(id: ColumnId): Column {
+  return COLUMNS.find((c) => c.id === id)!;
+}
+
+export interface LaidColumn {
+  col: Column;
+  width: number;
+}
+
+/**
+ * Pick the columns that fit `width` (one space between columns), dropping the
+ * least important first; then widen each column toward what its text in
+ * `sample` (the visible rows) needs, most important first.
+ */
+export function layoutColumns(width: number, sample: readonly Row[] = []): LaidColumn[] {
+  let cols = [...COLUMNS];
+  const need = (cs: readonly Column[]) => cs.reduce((n, c) => n + c.width, 0) + Math.max(0, cs.length - 1);
+  while (need(cols) > width && cols.length > 1) {
+    const drop = cols.reduce((w, c) => (c.priority > w.priority ? c : w));
+    cols = cols.filter((c) => c !== drop);
+  }
+  const laid = cols.map((col) => ({ col, width: col.width }));
+  let spare = width - need(cols);
+  const byPriority = [...laid].sort((a, b) => a.col.priority - b.col.priority);
+  for (const l of byPriority) {
+    if (spare <= 0) break;
+    let want = l.col.title.length + 1;
+    for (const r of sample) want = Math.max(want, l.col.text(r).length);
+    const add = Math.max(0, Math.min(spare, Math.min(want, l.col.max) - l.width));
+    l.width += add;
+    spare -= add;
+  }
+  return laid;
+}
+
+export function fit(text: string, width: number, right = false): string {
+  if (width <= 0) return '';
+  if (text.length > width) return width === 1 ? '…' : text.slice(0, width - 1) + '…';
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+export function formatHeader(cols: readonly LaidColumn[], sort: SortSpec): string {
+  return cols
+    .map(({ col, width }) => {
+      const t = col.id === sort.column ? `${col.title}${sort.descending ? '▼' : '▲'}` : col.title;
+      return fit(t, width, col.right);
+    })
+    .join(' ');
+}
+
+export function formatRow(r: Row, cols: readonly LaidColumn[]): string {
+  return cols.map(({ col, width }) => fit(col.text(r), width, col.right)).join(' ');
+}
+
+// ---- sort, filter --------------------------------------------------------------
+
+export interface SortSpec {
+  column: ColumnId;
+  descending: boolean;
+}
+
+export function sortRows(rows: readonly Row[], s: SortSpec): Row[] {
+  const key = column(s.column).sort;
+  const dir = s.descending ? -1 : 1;
+  const keyed = rows.map((r) => ({ r, k: key(r) }));
+  keyed.sort((a, b) => {
+    let c: number;
+    if (typeof a.k === 'number' && typeof b.k === 'number') c = a.k - b.k;
+    else c = String(a.k) < String(b.k) ? -1 : String(a.k) > String(b.k) ? 1 : 0;
+    if (c === 0) c = a.r.assoc.id - b.r.assoc.id || (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : 0);
+    else c *= dir;
+    return c;
+  });
+  return keyed.map((x) => x.r);
+}
+
+/** Every whitespace-separated term must occur (case-insensitive) in the row's text. */
+export function filterRows(rows: readonly Row[], text: string): Row[] {
+  const terms = text.toLowerCase().split(/\s+/).filter(Boolean);
+  if (terms.length === 0) return [...rows];
+  return rows.filter((r) => terms.every((t) => r.search.includes(t)));
+}
+
+// ---- selection and scrolling ----------------------------------------------------
+
+export interface Selection {
+  /** key of the selected association, kept across refreshes */
+  key: string | null;
+  index: number;
+  /** first visible row */
+  offset: number;
+}
+
+/**
+ * After the rows changed: the same association stays selected wherever it
+ * moved; if it is gone, the row now at its old position (clamped) is.
+ */
+export function reconcile(sel: Selection, rows: readonly Row[], height: number): Selection {
+  if (rows.length === 0) return { key: sel.key, index: 0, offset: 0 };
+  let index = sel.key === null ? -1 : rows.findIndex((r) => r.key === sel.key);
+  if (index < 0) index = Math.min(Math.max(0, sel.index), rows.length - 1);
+  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
+}
+
+/** Keep the selected row visible, moving the window as little as possible. */
+export function scrollTo(sel: Selection, total: number, height: number): Selection {
+  const h = Math.max(1, height);
+  let offset = Math.min(sel.offset, Math.max(0, total - h));
+  if (sel.index < offset) offset = sel.index;
+  if (sel.index >= offset + h) offset = sel.index - h + 1;
+  return { ...sel, offset: Math.max(0, offset) };
+}
+
+export function moveSelection(sel: Selection, rows: readonly Row[], delta: number, height: number): Selection {
+  if (rows.length === 0) return sel;
+  const index = Math.min(rows.length - 1, Math.max(0, sel.index + delta));
+  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
+}
+
+// ---- rates and sparklines ---------------------------------------------------------
+
+/** Counters that matter for multi-homing; CurrEstab is a gauge (shown as a value). */
+export const SNMP_PANEL = [
+  { name: 'SctpT3RtxExpireds', label: 'T3RtxExpired', gauge: false },
+  { name: 'SctpT3Retransmits', label: 'T3Retransmit', gauge: false },
+  { name: 'SctpFastRetransmits', label: 'FastRetrans', gauge: false },
+  { name: 'SctpAborteds', label: 'Aborteds', gauge: false },
+  { name: 'SctpOutOfBlues', label: 'OutOfBlues', gauge: false },
+  { name: 'SctpCurrEstab', label: 'CurrEstab', gauge: true },
+] as const;
+
+/**
+ * Per-second rate between two samples. A counter that went down (module
+ * reload, netns recreated) restarts: the rate is null for that interval.
+ */
+export function rate(prev: number | undefined, cur: number | undefined, dtMs: number): number | null {
+  if (prev === undefined || cur === undefined || !(dtMs > 0)) return null;
+  if (cur < prev) return null;
+  return ((cur - prev) * 1000) / dtMs;
+}
+
+export function rates(
+  prev: Readonly<Record<string, number>>,
+  cur: Readonly<Record<string, number>>,
+  dtMs: number,
+): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const k of Object.keys(cur)) out[k] = rate(prev[k], cur[k], dtMs);
+  return out;
+}
+
+const BLOCKS = '▁▂▃▄▅▆▇█';
+const ASCII = '_.-=+*#@';
+
+/** One character per value (the last `width`), scaled to the largest; null is a gap. */
+export function sparkline(values: readonly (number | null)[], width: number, ascii = false): string {
+  const chars = ascii ? ASCII : BLOCKS;
+  const v = values.slice(-Math.max(0, width));
+  const max = Math.max(0, ...v.map((x) => x ?? 0));
+  const s = v
+    .map((x) => {
+      if (x === null) return ' ';
+      if (max <= 0) return chars[0]!;
+      return chars[Math.min(chars.length - 1, Math.round((x / max) * (chars.length - 1)))]!;
+    })
+    .join('');
+  return s.padStart(Math.max(0, width));
+}
+
+export function formatRate(r: number | null): string {
+  if (r === null) return '-';
+  if (r === 0) return '0/s';
+  if (r >= 100) return `${Math.round(r)}/s`;
+  if (r >= 10) return `${r.toFixed(1)}/s`;
+  return `${r.toFixed(2)}/s`;
+}
+
+// ---- events -------------------------------------------------------------------------
+
+export function eventTone(e: Pick<SctpEvent, 'severity'>): Tone {
+  return e.severity === 'fail' ? 'fail' : e.severity === 'warn' ? 'warn' : 'normal';
+}
+
+/** `12:00:06 WARN path.state #3 10.1.0.2 ACTIVE→INACTIVE reason` (time in UTC, like the log). */
+export function formatEvent(e: SctpEvent): string {
+  const t = e.time.length >= 19 ? e.time.slice(11, 19) : e.time;
+  const sev = e.severity === 'fail' ? 'FAIL' : e.severity === 'warn' ? 'WARN' : 'info';
+  const parts = [t, sev, e.type];
+  if (e.assoc) parts.push(`#${e.assoc.id}`);
+  if (e.path) parts.push(e.path);
+  if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'}→${e.to ?? '-'}`);
+  if (e.reason) parts.push(e.reason);
+  if (e.metrics) {
+    const m = Object.entries(e.metrics)
+      .slice(0, 3)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    if (m) parts.push(m);
+  }
+  return parts.join(' ');
+}
