@@ -1,0 +1,70 @@
+/**
+ * `sctpdiag doctor`: runbook checks (platform, sysctl hazards, live
+ * associations, path diversity, profile drift). gatherFacts() does all I/O,
+ * the checks are pure, collectDoctor() returns the object --json prints.
+ * Exit status: 0 when the worst finding is ok/info, 8 (DOCTOR_WARN) for a
+ * warning, 9 (DOCTOR_FAIL) for a failure.
+ */
+import { Command, Option } from 'commander';
+import { hostname } from 'node:os';
+import { globals } from '../context.js';
+import { EXIT, SctpdiagError, usageError } from '../errors.js';
+import { DEFAULT_STATE_DIR, gatherFacts, type GatherOptions } from '../doctor/gather.js';
+import { buildReport, printReport, type DoctorReport } from '../doctor/report.js';
+import { checkProfileName } from '../tune/profile.js';
+
+export function parseMs(name: string, v: string, max: number): number {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max)
+    throw usageError(`${name}: ${JSON.stringify(v)} is not a duration in ms between 1 and ${max}`);
+  return Number(v);
+}
+
+interface DoctorFlags {
+  failoverTarget?: string;
+  sample?: string;
+  profile?: string;
+  stateDir?: string;
+  sysRoot?: string;
+  verbose?: boolean;
+}
+
+export async function collectDoctor(o: GatherOptions, host = hostname()): Promise<DoctorReport> {
+  return buildReport(await gatherFacts(o), host);
+}
+
+export function doctorCommand(): Command {
+  return new Command('doctor')
+    .description('runbook checks: platform, sysctl hazards, live associations, path diversity, profile drift (exit 8: warning, 9: failure)')
+    .option('--failover-target <ms>', 'warn when the modelled path failover time exceeds this many ms')
+    .option('--sample <ms>', 'read twice, this many ms apart, to see whether retransmissions grow')
+    .option('--profile <name>', 'check drift against this profile (default: the last one `tune --apply` applied)')
+    .option('--state-dir <dir>', `where tune keeps its journal (default ${DEFAULT_STATE_DIR}, or SCTPDIAG_STATE_DIR)`)
+    .addOption(new Option('--sys-root <dir>', 'directory standing in for /sys (e.g. /host/sys in a container)').default('/sys'))
+    .option('-v, --verbose', 'show evidence for every check, not only warnings and failures')
+    .action(async (o: DoctorFlags, cmd: Command) => {
+      const g = globals(cmd);
+      const failoverTargetMs = o.failoverTarget !== undefined ? parseMs('--failover-target', o.failoverTarget, 86_400_000) : null;
+      const sampleMs = o.sample !== undefined ? parseMs('--sample', o.sample, 600_000) : null;
+      if (sampleMs !== null && g.procRoot !== '/proc')
+        throw new SctpdiagError('--sample reads the live kernel twice; it cannot be used with --proc-root', EXIT.USAGE);
+      if (o.profile !== undefined) checkProfileName(o.profile);
+      const report = await collectDoctor({
+        procRoot: g.procRoot,
+        netns: g.netns,
+        hz: g.hz,
+        sysRoot: o.sysRoot ?? '/sys',
+        sampleMs,
+        failoverTargetMs,
+        profile: o.profile ?? null,
+        stateDir: o.stateDir ?? process.env.SCTPDIAG_STATE_DIR ?? DEFAULT_STATE_DIR,
+      });
+      process.stdout.write(g.json ? JSON.stringify(report, null, 2) + '\n' : printReport(report, g.style, { verbose: o.verbose === true }));
+      if (report.exitCode !== EXIT.OK) {
+        const n = report.counts;
+        throw new SctpdiagError(
+          report.exitCode === EXIT.DOCTOR_FAIL ? `doctor: ${n.fail} failure(s), ${n.warn} warning(s)` : `doctor: ${n.warn} warning(s)`,
+          report.exitCode,
+        );
+      }
+    });
+}

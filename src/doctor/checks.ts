@@ -1,0 +1,566 @@
+/**
+ * The doctor's runbook checks. Each is a pure function of DoctorFacts that
+ * returns exactly one CheckResult (ok when nothing is wrong), so the report
+ * always lists every check that ran. Per-association problems are grouped by
+ * check id: one result naming every association concerned.
+ *
+ * Per-association findings already derived by the model (Association.findings)
+ * are reused, never re-derived. Sysctl cross-key rules come from the catalog
+ * (checkRules), so no kernel fact is hard-coded twice.
+ */
+import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
+import { isUpState } from '../kernel/enums.js';
+import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
+import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
+
+export type Check = (f: DoctorFacts) => CheckResult;
+
+/** At most this many evidence lines per result; the rest are summarised. */
+export const MAX_EVIDENCE = 10;
+
+function capEvidence(lines: string[]): string[] {
+  if (lines.length <= MAX_EVIDENCE) return lines;
+  return [...lines.slice(0, MAX_EVIDENCE), `… and ${lines.length - MAX_EVIDENCE} more`];
+}
+
+function result(
+  id: string,
+  category: CheckCategory,
+  severity: Severity,
+  title: string,
+  evidence: string[] = [],
+  remedy = '',
+  associations?: number[],
+): CheckResult {
+  const r: CheckResult = { id, category, severity, title, evidence: capEvidence(evidence), remedy };
+  if (associations && associations.length) r.associations = [...new Set(associations)].sort((a, b) => a - b);
+  return r;
+}
+
+const assocLabel = (a: Association): string =>
+  `assoc ${a.id} :${a.localPort}→:${a.peerPort} (${a.state})`;
+
+// ---------------------------------------------------------------- platform
+
+const CAP_NET_ADMIN = 12n;
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+const hasCap = (mask: bigint | null, bit: bigint): boolean => mask !== null && (mask & (1n << bit)) !== 0n;
+
+export const checkSctpModule: Check = (f) => {
+  const p = f.platform;
+  if (!p) return result('platform.sctp-module', 'platform', 'info', 'platform not checked: reading a capture (--proc-root)');
+  if (p.sctpModule || p.sctpBuiltin)
+    return result('platform.sctp-module', 'platform', 'ok', p.sctpBuiltin && !p.sctpModule ? 'SCTP is built into the kernel' : 'sctp module loaded', [
+      p.sctpModule ? '/sys/module/sctp exists' : '/proc/net/sctp exists (built in)',
+    ]);
+  return result(
+    'platform.sctp-module',
+    'platform',
+    'fail',
+    'the sctp module is not loaded',
+    ['/sys/module/sctp and /proc/net/sctp are missing'],
+    'run `modprobe sctp` (and add `sctp` to /etc/modules-load.d/ to load it at boot); check it is not blacklisted',
+  );
+};
+
+export const checkSctpDiag: Check = (f) => {
+  const p = f.platform;
+  if (!p) return result('platform.sctp-diag', 'platform', 'info', 'not checked: reading a capture');
+  if (p.sctpDiagModule) return result('platform.sctp-diag', 'platform', 'ok', 'sctp_diag loaded (`ss -S` works)', ['/sys/module/sctp_diag exists']);
+  return result(
+    'platform.sctp-diag',
+    'platform',
+    'warn',
+    'sctp_diag is not loaded: `ss -S` shows no SCTP sockets',
+    ['/sys/module/sctp_diag is missing'],
+    'run `modprobe sctp_diag` (persist it in /etc/modules-load.d/sctp.conf)',
+  );
+};
+
+export const checkBpftrace: Check = (f) => {
+  const p = f.platform;
+  if (!p) return result('platform.bpftrace', 'platform', 'info', 'not checked: reading a capture');
+  if (p.bpftraceVersion) return result('platform.bpftrace', 'platform', 'ok', `bpftrace present (${p.bpftraceVersion})`);
+  return result(
+    'platform.bpftrace',
+    'platform',
+    'info',
+    'bpftrace is not installed: live events fall back to procfs polling',
+    ['`bpftrace -V` could not be run'],
+    'install bpftrace (apt-get install bpftrace) to see every path transition, not only those that last longer than the poll interval',
+  );
+};
+
+export const checkProbeSupport: Check = (f) => {
+  const p = f.platform;
+  if (!p) return result('platform.probes', 'platform', 'info', 'not checked: reading a capture');
+  const evidence = [
+    `BTF vmlinux: ${p.btfVmlinux ? 'yes' : 'no'} (/sys/kernel/btf/vmlinux)`,
+    `BTF sctp module: ${p.btfSctp ? 'yes' : 'no'} (/sys/kernel/btf/sctp)`,
+    `kprobes: ${p.kprobeEvents ?? 'no kprobe_events in tracefs or debugfs'}`,
+  ];
+  const sev = (bad: Severity): Severity => (p.bpftraceVersion ? bad : 'info');
+  if (!p.kprobeEvents)
+    return result(
+      'platform.probes',
+      'platform',
+      sev('warn'),
+      'kernel probes unavailable: bpf events cannot attach to the sctp module',
+      evidence,
+      'mount tracefs (`mount -t tracefs tracefs /sys/kernel/tracing`); the kernel needs CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
+    );
+  if (!p.btfVmlinux || !p.btfSctp)
+    return result(
+      'platform.probes',
+      'platform',
+      'info',
+      'kprobes available but no BTF for the sctp module: probes fall back to untyped arguments',
+      evidence,
+      'use a kernel built with CONFIG_DEBUG_INFO_BTF and CONFIG_DEBUG_INFO_BTF_MODULES (Debian, Ubuntu, RHEL 9 kernels have them)',
+    );
+  return result('platform.probes', 'platform', 'ok', 'kprobes and BTF for the sctp module available', evidence);
+};
+
+export const checkHz: Check = (f) => {
+  const hz = f.snapshot?.hz;
+  if (!hz) return result('platform.hz', 'platform', 'info', 'CONFIG_HZ not checked: no snapshot');
+  const ev = [`CONFIG_HZ=${hz.value} (${hz.source}: ${hz.detail})`];
+  if (hz.source === 'assumed')
+    return result(
+      'platform.hz',
+      'platform',
+      'warn',
+      `CONFIG_HZ unknown, ${hz.value} assumed: RTO and heartbeat times in ms may be wrong`,
+      ev,
+      'pass --hz N (grep CONFIG_HZ= /boot/config-$(uname -r)), or install the kernel config file',
+    );
+  if (hz.source === 'inferred')
+    return result('platform.hz', 'platform', 'info', `CONFIG_HZ=${hz.value} inferred from heartbeat intervals`, ev, 'confirm with --hz N if times look wrong');
+  return result('platform.hz', 'platform', 'ok', `CONFIG_HZ=${hz.value} known`, ev);
+};
+
+export const checkPrivileges: Check = (f) => {
+  const p = f.platform;
+  if (!p) return result('platform.privileges', 'platform', 'info', 'not checked: reading a capture');
+  const caps = p.capEff;
+  const bpfOk = hasCap(caps, CAP_SYS_ADMIN) || (hasCap(caps, CAP_BPF) && hasCap(caps, CAP_PERFMON));
+  const netOk = hasCap(caps, CAP_NET_ADMIN);
+  const ev = [`uid ${p.uid}`, `CapEff ${caps === null ? 'unknown' : '0x' + caps.toString(16)}`];
+  if (p.uid === 0 && bpfOk && netOk) return result('platform.privileges', 'platform', 'ok', 'running as root', ev);
+  const limits: string[] = [];
+  if (!bpfOk) limits.push('bpf events (bpftrace needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN): procfs polling only');
+  if (!netOk) limits.push('no sysctl writes (tune --apply), no --netns');
+  if (p.uid !== 0) limits.push("socket owners of other users' processes are not shown");
+  if (limits.length === 0) return result('platform.privileges', 'platform', 'ok', 'not root, but with the capabilities needed', ev);
+  return result(
+    'platform.privileges',
+    'platform',
+    'info',
+    p.uid === 0 ? 'running as root without some capabilities' : 'not running as root: some checks and features are limited',
+    [...ev, ...limits.map((l) => `limits: ${l}`)],
+    'run with sudo, or grant CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE (see deploy/)',
+  );
+};
+
+// ---------------------------------------------------------------- sysctl
+
+function rules(f: DoctorFacts): RuleFinding[] {
+  return f.sysctls ? checkRules(f.sysctls) : [];
+}
+
+function sysctlEvidence(f: DoctorFacts, keys: readonly string[]): string[] {
+  return keys.map((k) => `net.sctp.${k} = ${f.sysctls?.[k] ?? '(absent)'}`);
+}
+
+function ruleCheck(
+  id: string,
+  rule: string,
+  keys: readonly string[],
+  severity: Severity,
+  okTitle: string,
+  remedy: string,
+): Check {
+  return (f) => {
+    if (!f.sysctls) return result(id, 'sysctl', 'info', 'net.sctp sysctls not readable: not checked');
+    const hit = rules(f).find((r) => r.rule === rule);
+    if (!hit) return result(id, 'sysctl', 'ok', okTitle, sysctlEvidence(f, keys));
+    return result(id, 'sysctl', severity, hit.message, sysctlEvidence(f, hit.keys), remedy);
+  };
+}
+
+export const checkAddipNoauth = ruleCheck(
+  'sysctl.addip-noauth',
+  'addip-noauth',
+  ['addip_noauth_enable'],
+  'fail',
+  'ASCONF requires SCTP-AUTH (addip_noauth_enable=0)',
+  'sysctl -w net.sctp.addip_noauth_enable=0; for dynamic addresses use addip_enable=1 with auth_enable=1 (sctpdiag tune)',
+);
+
+export const checkAddipWithoutAuth = ruleCheck(
+  'sysctl.addip-without-auth',
+  'addip-without-auth',
+  ['addip_enable', 'auth_enable'],
+  'warn',
+  'ASCONF is off, or on with SCTP-AUTH',
+  'sysctl -w net.sctp.auth_enable=1 (new sockets only: restart the applications), or addip_enable=0',
+);
+
+export const checkAutoAsconf = ruleCheck(
+  'sysctl.auto-asconf-without-addip',
+  'auto-asconf-without-addip',
+  ['default_auto_asconf', 'addip_enable'],
+  'warn',
+  'default_auto_asconf is consistent with addip_enable',
+  'either enable ASCONF securely (addip_enable=1, auth_enable=1) or set default_auto_asconf=0',
+);
+
+export const checkPfDisabled = ruleCheck(
+  'sysctl.pf-disabled',
+  'pf-disabled',
+  ['pf_enable', 'pf_retrans', 'path_max_retrans'],
+  'warn',
+  'the Potentially-Failed state can take effect (pf_retrans < path_max_retrans)',
+  'set pf_retrans below path_max_retrans (e.g. pf_retrans=0 or 1) so traffic leaves a failing path before it is declared INACTIVE',
+);
+
+export const checkRtoInitial = ruleCheck(
+  'sysctl.rto-initial-range',
+  'rto-initial-range',
+  ['rto_initial', 'rto_min', 'rto_max'],
+  'warn',
+  'rto_initial lies within [rto_min, rto_max]',
+  'set rto_initial between rto_min and rto_max (sctpdiag tune plans the write order)',
+);
+
+/** Live multi-homed associations whose Association.Max.Retrans exceeds the sum of their paths' Path.Max.Retrans. */
+export const checkAssocMaxRetrans: Check = (f) => {
+  const id = 'sysctl.assoc-max-retrans';
+  const snap = f.snapshot;
+  if (!snap && !f.sysctls) return result(id, 'sysctl', 'info', 'no snapshot and no sysctls: not checked');
+  const multi = snap ? snap.associations.filter((a) => isUpState(a.state) && a.paths.length > 1) : [];
+  const bad = multi.filter((a) => a.maxRetrans > a.paths.reduce((s, p) => s + p.maxPathRetrans, 0));
+  const remedy =
+    'lower association_max_retrans to at most path_max_retrans × paths (or raise path_max_retrans); affects new sockets: restart the applications';
+  if (bad.length)
+    return result(
+      id,
+      'sysctl',
+      'warn',
+      `${bad.length} multi-homed association(s): Association.Max.Retrans > sum of Path.Max.Retrans (RFC 4960 §8.2): every path can be INACTIVE while the association stays up`,
+      bad.map((a) => `${assocLabel(a)}: max retrans ${a.maxRetrans} > ${a.paths.map((p) => p.maxPathRetrans).join(' + ')}`),
+      remedy,
+      bad.map((a) => a.id),
+    );
+  if (multi.length) return result(id, 'sysctl', 'ok', `${multi.length} multi-homed association(s) respect RFC 4960 §8.2`);
+  // no live multi-homed association: judge the sysctls for new two-path associations
+  const hit = f.sysctls ? checkRules(f.sysctls, { paths: 2 }).find((r) => r.rule === 'rfc4960-8.2') : undefined;
+  if (hit) return result(id, 'sysctl', 'info', `for new two-path associations: ${hit.message}`, sysctlEvidence(f, hit.keys), remedy);
+  return result(id, 'sysctl', 'ok', 'no live multi-homed association exceeds RFC 4960 §8.2', f.sysctls ? sysctlEvidence(f, ['association_max_retrans', 'path_max_retrans']) : []);
+};
+
+export const checkFailoverTarget: Check = (f) => {
+  const id = 'sysctl.failover-time';
+  if (!f.failover) return result(id, 'sysctl', 'info', 'failover time not modelled (sysctls unreadable)');
+  const ev = [`modelled failover: ${f.failover.failoverMs} ms`, `model: ${f.failover.model}`];
+  if (f.failoverTargetMs === null) return result(id, 'sysctl', 'info', `modelled path failover ${f.failover.failoverMs} ms (no --failover-target given)`, ev);
+  ev.push(`target: ${f.failoverTargetMs} ms`);
+  if (f.failover.failoverMs > f.failoverTargetMs)
+    return result(
+      id,
+      'sysctl',
+      'warn',
+      `modelled failover ${f.failover.failoverMs} ms exceeds the target ${f.failoverTargetMs} ms`,
+      ev,
+      'lower rto_min/rto_max and pf_retrans, or apply a faster profile (`sctpdiag tune --profile …`); rehearse in the lab',
+    );
+  return result(id, 'sysctl', 'ok', `modelled failover ${f.failover.failoverMs} ms within the target ${f.failoverTargetMs} ms`, ev);
+};
+
+// ---------------------------------------------------------------- associations
+
+function withFinding(snap: Snapshot | null, codes: readonly FindingCode[]): { a: Association; messages: string[] }[] {
+  if (!snap) return [];
+  const out: { a: Association; messages: string[] }[] = [];
+  for (const a of snap.associations) {
+    const messages = a.findings.filter((x) => codes.includes(x.code)).map((x) => x.message);
+    if (messages.length) out.push({ a, messages });
+  }
+  return out;
+}
+
+const noSnapshot = (id: string): CheckResult => result(id, 'association', 'info', 'no snapshot: not checked');
+
+function familyOf(addr: string): 4 | 6 {
+  return addr.includes(':') ? 6 : 4;
+}
+
+export const checkLocallySingleHomed: Check = (f) => {
+  const id = 'assoc.locally-single-homed';
+  if (!f.snapshot) return noSnapshot(id);
+  const hits = withFinding(f.snapshot, ['locally-single-homed']);
+  if (!hits.length) return result(id, 'association', 'ok', 'no association is locally single-homed toward a multi-homed peer');
+  const host = f.hostAddresses;
+  // the bind() pitfall matters when the host has another address of the same family to offer
+  const pitfall = hits.filter(({ a }) => {
+    if (!host) return true;
+    const local = a.localAddresses[0]?.address ?? '';
+    return host.some((h) => h !== local && familyOf(h) === familyOf(local));
+  });
+  const ev = hits.map(({ a }) => `${assocLabel(a)}: local ${a.localAddresses.map((l) => l.address).join(' ')}; peer ${a.paths.map((p) => p.address).join(' ')}`);
+  if (host) ev.push(`host addresses: ${host.join(' ') || 'none'}`);
+  if (!pitfall.length)
+    return result(id, 'association', 'info', `${hits.length} association(s) locally single-homed, but the host has no other address to offer`, ev, '', hits.map((h) => h.a.id));
+  return result(
+    id,
+    'association',
+    'warn',
+    `${pitfall.length} association(s) use one local address while the host has more (the bind() pitfall): a local link failure kills them`,
+    ev,
+    'bind the socket to every local address (sctp_bindx, or bind to the wildcard address) and restart the application',
+    pitfall.map((h) => h.a.id),
+  );
+};
+
+export const checkPeerSingleHomed: Check = (f) => {
+  const id = 'assoc.peer-single-homed';
+  if (!f.snapshot) return noSnapshot(id);
+  const hits = f.snapshot.associations.filter((a) => isUpState(a.state) && a.paths.length === 1);
+  if (!hits.length) return result(id, 'association', 'ok', 'every established association has more than one peer address');
+  return result(
+    id,
+    'association',
+    'info',
+    `${hits.length} association(s) with a single-homed peer: no failover is possible`,
+    hits.map((a) => `${assocLabel(a)}: peer ${a.paths[0]!.address}`),
+    'if the peer is meant to be multi-homed, make it bind (or advertise) all of its addresses',
+    hits.map((a) => a.id),
+  );
+};
+
+export const checkPathStates: Check = (f) => {
+  const id = 'assoc.path-state';
+  if (!f.snapshot) return noSnapshot(id);
+  const hits = withFinding(f.snapshot, ['path-inactive', 'path-pf', 'path-unconfirmed']);
+  if (!hits.length) return result(id, 'association', 'ok', 'every path is ACTIVE');
+  const severe = f.snapshot.associations.some((a) =>
+    a.findings.some((x) => (x.code === 'path-inactive' || x.code === 'path-pf') && x.severity === 'warn'),
+  );
+  const counts = new Map<string, number>();
+  for (const a of f.snapshot.associations) for (const p of a.paths) if (p.state === 'INACTIVE' || p.state === 'PF' || p.state === 'UNCONFIRMED') counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+  return result(
+    id,
+    'association',
+    severe ? 'warn' : 'info',
+    `paths not ACTIVE: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`,
+    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(a)}: ${m}`)),
+    'check the link and route toward each address (`ip route get ADDR`, `ping`), then watch recovery with `sctpdiag trace`',
+    hits.map((h) => h.a.id),
+  );
+};
+
+export const checkPrimaryNotActive: Check = (f) => {
+  const id = 'assoc.primary-not-active';
+  if (!f.snapshot) return noSnapshot(id);
+  const hits = withFinding(f.snapshot, ['primary-not-active']);
+  if (!hits.length) return result(id, 'association', 'ok', 'every association runs on its primary path');
+  return result(
+    id,
+    'association',
+    'warn',
+    `${hits.length} association(s) run on a backup path: the primary is not ACTIVE`,
+    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(a)}: ${m}`)),
+    'repair the primary path; traffic returns to it when heartbeats succeed again',
+    hits.map((h) => h.a.id),
+  );
+};
+
+export const checkNoActivePath: Check = (f) => {
+  const id = 'assoc.no-active-path';
+  if (!f.snapshot) return noSnapshot(id);
+  const hits = withFinding(f.snapshot, ['no-active-path']);
+  if (!hits.length) return result(id, 'association', 'ok', 'every established association has a usable path');
+  return result(
+    id,
+    'association',
+    'fail',
+    `${hits.length} association(s) have no ACTIVE or PF path: they are about to be aborted`,
+    hits.map(({ a }) => `${assocLabel(a)}: ${a.paths.map((p) => `${p.address} ${p.state}`).join(', ')}`),
+    'restore connectivity to the peer now; check `ip route get` for each peer address',
+    hits.map((h) => h.a.id),
+  );
+};
+
+export const checkRetransmissions: Check = (f) => {
+  const id = 'assoc.retransmissions';
+  if (!f.snapshot) return noSnapshot(id);
+  if (!f.later) {
+    const hits = withFinding(f.snapshot, ['retransmissions']);
+    const ev = hits.map(({ a, messages }) => `${assocLabel(a)}: ${messages.join('; ')}`);
+    return result(
+      id,
+      'association',
+      'info',
+      hits.length
+        ? `${hits.length} association(s) have retransmitted since they started; growth not measured (use --sample MS)`
+        : 'no retransmissions so far; growth not measured (use --sample MS)',
+      ev,
+      '',
+      hits.map((h) => h.a.id),
+    );
+  }
+  const before = new Map(f.snapshot.associations.map((a) => [a.key, a]));
+  const grew: { a: Association; delta: number }[] = [];
+  for (const a of f.later.associations) {
+    const b = before.get(a.key);
+    if (b && a.retransmittedChunks > b.retransmittedChunks) grew.push({ a, delta: a.retransmittedChunks - b.retransmittedChunks });
+  }
+  const t3 = (s: Snapshot) => s.snmp['SctpT3Retransmits'] ?? 0;
+  const snmpDelta = t3(f.later) - t3(f.snapshot);
+  const ev = grew.map(({ a, delta }) => `${assocLabel(a)}: +${delta} retransmitted chunk(s) in ${f.sampleMs} ms`);
+  ev.push(`SctpT3Retransmits: +${snmpDelta} in ${f.sampleMs} ms`);
+  if (!grew.length && snmpDelta <= 0) return result(id, 'association', 'ok', `no retransmissions during ${f.sampleMs} ms`, ev);
+  return result(
+    id,
+    'association',
+    'warn',
+    `retransmissions growing: ${grew.length} association(s), SctpT3Retransmits +${snmpDelta} in ${f.sampleMs} ms`,
+    ev,
+    'look for loss on the active path (`sctpdiag trace`, interface error counters); a lossy primary may need a manual switch',
+    grew.map((g) => g.a.id),
+  );
+};
+
+/** hb_interval / association_max_retrans / path_max_retrans as the association got them vs the sysctls now. */
+export const checkStaleSettings: Check = (f) => {
+  const id = 'assoc.stale-settings';
+  if (!f.snapshot) return noSnapshot(id);
+  if (!f.sysctls) return result(id, 'association', 'info', 'sysctls unreadable: not checked');
+  const num = (k: string): number | null => {
+    const v = f.sysctls?.[k];
+    return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
+  };
+  const hb = num('hb_interval');
+  const amr = num('association_max_retrans');
+  const pmr = num('path_max_retrans');
+  // HBINT is printed in jiffies: allow one jiffy of rounding
+  const jiffyMs = 1000 / f.snapshot.hz.value;
+  const stale: { a: Association; diffs: string[] }[] = [];
+  for (const a of f.snapshot.associations) {
+    if (!isUpState(a.state)) continue;
+    const diffs: string[] = [];
+    if (hb !== null && Math.abs(a.heartbeatIntervalMs - hb) > jiffyMs) diffs.push(`hb interval ${a.heartbeatIntervalMs} ms ≠ hb_interval ${hb}`);
+    if (amr !== null && a.maxRetrans !== amr) diffs.push(`max retrans ${a.maxRetrans} ≠ association_max_retrans ${amr}`);
+    const pmrs = [...new Set(a.paths.map((p) => p.maxPathRetrans))];
+    if (pmr !== null && pmrs.some((v) => v !== pmr)) diffs.push(`path max retrans ${pmrs.join('/')} ≠ path_max_retrans ${pmr}`);
+    if (diffs.length) stale.push({ a, diffs });
+  }
+  if (!stale.length) return result(id, 'association', 'ok', 'every association uses the current hb_interval and retransmission limits');
+  return result(
+    id,
+    'association',
+    'warn',
+    `${stale.length} association(s) use settings that differ from the current sysctls (created before a tune, or set by the application)`,
+    stale.map(({ a, diffs }) => `${assocLabel(a)}: ${diffs.join('; ')}`),
+    'these values are copied when a socket is created: restart the application to pick up the sysctls (unless it sets them itself with SCTP_PEER_ADDR_PARAMS / SCTP_ASSOCINFO)',
+    stale.map((s) => s.a.id),
+  );
+};
+
+// ---------------------------------------------------------------- path diversity
+
+const routeKey = (r: RouteInfo): string => `${r.dev ?? '?'} via ${r.gateway ?? 'direct (on-link)'}`;
+
+export const checkPathDiversity: Check = (f) => {
+  const id = 'paths.shared-route';
+  if (!f.snapshot) return result(id, 'path-diversity', 'info', 'no snapshot: not checked');
+  if (!f.routes) return result(id, 'path-diversity', 'info', 'routes not looked up (reading a capture): path diversity not checked');
+  const routes = f.routes;
+  const multi = f.snapshot.associations.filter((a) => a.paths.length > 1);
+  const shared: { a: Association; lines: string[] }[] = [];
+  const failed = new Set<string>();
+  for (const a of multi) {
+    const groups = new Map<string, string[]>();
+    for (const p of a.paths) {
+      const r = routes.get(p.address);
+      if (!r || r.error || !r.dev) {
+        failed.add(p.address);
+        continue;
+      }
+      const k = routeKey(r);
+      groups.set(k, [...(groups.get(k) ?? []), p.address]);
+    }
+    const lines = [...groups].filter(([, addrs]) => addrs.length > 1).map(([k, addrs]) => `${addrs.join(' and ')} all leave through ${k}`);
+    if (lines.length) shared.push({ a, lines });
+  }
+  const ev = shared.map(({ a, lines }) => `${assocLabel(a)}: ${lines.join('; ')}`);
+  for (const addr of failed) ev.push(`route to ${addr}: ${routes.get(addr)?.error ?? 'not found'}`);
+  if (shared.length)
+    return result(
+      id,
+      'path-diversity',
+      'warn',
+      `${shared.length} multi-homed association(s) send several paths through the same interface and next hop: multi-homing that does not survive a link failure`,
+      ev,
+      'add a route per peer address through a different interface (e.g. `ip route add PEER/32 dev eth1`), or use addresses in different subnets',
+      shared.map((s) => s.a.id),
+    );
+  if (!multi.length) return result(id, 'path-diversity', 'ok', 'no multi-homed association to check');
+  return result(id, 'path-diversity', failed.size ? 'info' : 'ok', `${multi.length} multi-homed association(s): every path leaves through its own interface or next hop`, ev);
+};
+
+// ---------------------------------------------------------------- profile drift
+
+export const checkProfileDrift: Check = (f) => {
+  const id = 'profile.drift';
+  if (!f.drift) return result(id, 'profile', 'info', f.driftUnavailable ?? 'no profile applied: drift not checked');
+  if (!f.drift.drifted.length) return result(id, 'profile', 'ok', `live values match profile ${f.drift.profile}`);
+  return result(
+    id,
+    'profile',
+    'warn',
+    `${f.drift.drifted.length} sysctl(s) drifted from profile ${f.drift.profile}`,
+    f.drift.drifted.map((d) => `net.sctp.${d.key}: profile ${d.expected}, live ${d.actual ?? '(absent)'}`),
+    `find who changed them (sysctl.d files, config management), then \`sctpdiag tune --profile ${f.drift.profile} --apply\` and restart affected applications`,
+  );
+};
+
+/** Every check, in report order. */
+export const CHECKS: readonly Check[] = [
+  checkSctpModule,
+  checkSctpDiag,
+  checkBpftrace,
+  checkProbeSupport,
+  checkHz,
+  checkPrivileges,
+  checkAddipNoauth,
+  checkAddipWithoutAuth,
+  checkAutoAsconf,
+  checkPfDisabled,
+  checkRtoInitial,
+  checkAssocMaxRetrans,
+  checkFailoverTarget,
+  checkLocallySingleHomed,
+  checkPeerSingleHomed,
+  checkPathStates,
+  checkPrimaryNotActive,
+  checkNoActivePath,
+  checkRetransmissions,
+  checkStaleSettings,
+  checkPathDiversity,
+  checkProfileDrift,
+];
+
+export function runChecks(f: DoctorFacts, checks: readonly Check[] = CHECKS): CheckResult[] {
+  const out = checks.map((c) => c(f));
+  // in a capture, collapse the platform "not checked" lines into one
+  if (!f.platform) {
+    const plat = out.filter((r) => r.category === 'platform' && r.id !== 'platform.hz');
+    const rest = out.filter((r) => !(r.category === 'platform' && r.id !== 'platform.hz'));
+    if (plat.length) rest.unshift(result('platform', 'platform', 'info', 'platform not checked: reading a capture (--proc-root)'));
+    return rest;
+  }
+  return out;
+}

@@ -1,0 +1,240 @@
+/**
+ * The doctor's only I/O: gather DoctorFacts from the host (or a capture).
+ * Every filesystem location sits under an injectable root and every external
+ * command goes through an injectable runner (argv arrays, never a shell), so
+ * tests build fake hosts in a temp dir.
+ */
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, SctpdiagError } from '../errors.js';
+import { readSysctls } from '../kernel/sysctl-catalog.js';
+import { modelFailover, paramsFromSysctls, formatMs } from '../model/failover.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { readSnapshot } from '../procfs/read.js';
+import { readJournal } from '../tune/apply.js';
+import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
+import { findDrift } from '../tune/plan.js';
+import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** ENOENT etc. when the command could not be started */
+  error?: string;
+}
+
+export type Runner = (file: string, args: readonly string[], timeoutMs?: number) => Promise<CommandResult>;
+
+/** execFile with an argv array: no shell, bounded time and output. */
+export const execRunner: Runner = (file, args, timeoutMs = 5000) =>
+  new Promise((resolve) => {
+    execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string')
+        return resolve({ code: null, stdout: '', stderr: '', error: (err as NodeJS.ErrnoException).code as string });
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+
+export interface GatherOptions {
+  procRoot: string;
+  netns: string | null;
+  hz?: number | undefined;
+  /** root standing in for /sys (tests); default /sys */
+  sysRoot?: string;
+  /** root standing in for /proc for this process' own status (CapEff); default /proc */
+  selfProcRoot?: string;
+  run?: Runner;
+  uid?: number;
+  /** host addresses; default: os.networkInterfaces() of this netns */
+  hostAddresses?: () => string[];
+  sampleMs?: number | null;
+  failoverTargetMs?: number | null;
+  /** verify drift against this profile instead of the last applied journal */
+  profile?: string | null;
+  stateDir?: string;
+  /** skip host facts (platform, routes, addresses) even on /proc */
+  capture?: boolean;
+  /** cap on `ip route get` lookups (distinct peer addresses) */
+  maxRouteLookups?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/sctpdiag';
+
+const exists = (p: string): Promise<boolean> =>
+  access(p, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+
+async function readText(p: string): Promise<string | null> {
+  try {
+    return await readFile(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** CapEff from a /proc/<pid>/status text, or null. */
+export function parseCapEff(status: string | null): bigint | null {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status ?? '');
+  return m ? BigInt('0x' + m[1]) : null;
+}
+
+export async function gatherPlatform(o: {
+  procRoot: string;
+  sysRoot?: string;
+  selfProcRoot?: string;
+  run?: Runner;
+  uid?: number;
+}): Promise<PlatformFacts> {
+  const sys = o.sysRoot ?? '/sys';
+  const run = o.run ?? execRunner;
+  const kprobeCandidates = [join(sys, 'kernel/tracing/kprobe_events'), join(sys, 'kernel/debug/tracing/kprobe_events')];
+  const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
+    exists(join(sys, 'module/sctp')),
+    exists(join(o.procRoot, 'net/sctp')),
+    exists(join(sys, 'module/sctp_diag')),
+    exists(join(sys, 'kernel/btf/vmlinux')),
+    exists(join(sys, 'kernel/btf/sctp')),
+    ...kprobeCandidates.map(exists),
+  ]);
+  const bt = await run('bpftrace', ['-V'], 3000);
+  const version = bt.code === 0 ? (bt.stdout.trim().split('\n')[0] ?? '').trim() : '';
+  const status = await readText(join(o.selfProcRoot ?? '/proc', 'self/status'));
+  return {
+    sctpModule,
+    sctpBuiltin: sctpBuiltin && !sctpModule,
+    sctpDiagModule,
+    bpftraceVersion: version || null,
+    btfVmlinux,
+    btfSctp,
+    kprobeEvents: kprobeCandidates.find((_, i) => kprobes[i]) ?? null,
+    uid: o.uid ?? process.getuid?.() ?? -1,
+    capEff: parseCapEff(status),
+  };
+}
+
+/** Non-loopback, non-link-local addresses of this network namespace. */
+export function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (!a.internal && !a.address.toLowerCase().startsWith('fe80:')) out.push(a.address);
+  return [...new Set(out)].sort();
+}
+
+/** One `ip -j route get ADDR` answer (the first route object), or null. */
+export function parseRouteGet(dst: string, json: string): RouteInfo {
+  try {
+    const arr = JSON.parse(json) as Array<{ dev?: string; gateway?: string; prefsrc?: string }>;
+    const r = arr[0];
+    if (!r) return { dst, dev: null, gateway: null, prefsrc: null, error: 'no route' };
+    return { dst, dev: r.dev ?? null, gateway: r.gateway ?? null, prefsrc: r.prefsrc ?? null };
+  } catch {
+    return { dst, dev: null, gateway: null, prefsrc: null, error: 'unparsable `ip -j route get` output' };
+  }
+}
+
+const ADDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]+)$/;
+
+export async function lookupRoutes(addresses: Iterable<string>, run: Runner = execRunner, max = 256): Promise<Map<string, RouteInfo>> {
+  const out = new Map<string, RouteInfo>();
+  const list = [...new Set(addresses)].filter((a) => ADDR_RE.test(a));
+  for (const dst of list.slice(0, max)) {
+    const r = await run('ip', ['-j', 'route', 'get', dst], 3000);
+    if (r.error) out.set(dst, { dst, dev: null, gateway: null, prefsrc: null, error: r.error === 'ENOENT' ? 'ip (iproute2) is not installed' : r.error });
+    else if (r.code !== 0) out.set(dst, { dst, dev: null, gateway: null, prefsrc: null, error: r.stderr.trim() || `ip exited ${r.code}` });
+    else out.set(dst, parseRouteGet(dst, r.stdout));
+  }
+  return out;
+}
+
+/** Modelled failover from the sysctls (src/model/failover.ts), LAN RTT, two paths. */
+export function failoverFromSysctls(sysctls: Readonly<Record<string, string>>): FailoverFacts {
+  const m = modelFailover(paramsFromSysctls(sysctls, { paths: 2 }));
+  const parts = [
+    `data path: traffic moves after ${formatMs(m.dataPath.trafficMovesMs)}`,
+    `PF after ${formatMs(m.dataPath.pfMs)}`,
+    `INACTIVE after ${formatMs(m.dataPath.inactiveMs)}`,
+    `idle path INACTIVE after ~${formatMs(m.idlePath.inactive.expected)} (max ${formatMs(m.idlePath.inactive.max)})`,
+    `RTT 1 ms assumed`,
+  ];
+  return { failoverMs: Math.round(m.dataPath.trafficMovesMs), model: parts.join('; ') };
+}
+
+/** Drift of live sysctls against --profile, or against the last applied journal. */
+export async function gatherDrift(o: {
+  sysctls: Readonly<Record<string, string>> | null;
+  profile?: string | null;
+  stateDir: string;
+  netns: string | null;
+}): Promise<{ drift: DriftFacts | null; unavailable?: string }> {
+  if (!o.sysctls) return { drift: null, unavailable: 'sysctls unreadable: drift not checked' };
+  const current = new Map(Object.entries(o.sysctls));
+  if (o.profile) {
+    const p = await loadProfile({ name: o.profile }, defaultProfileDirs());
+    return { drift: { profile: p.name, drifted: findDrift(p, current) } };
+  }
+  let journal;
+  try {
+    journal = await readJournal(o.stateDir, o.netns);
+  } catch (e) {
+    return { drift: null, unavailable: `tune journal unreadable: ${(e as Error).message}` };
+  }
+  if (!journal) return { drift: null, unavailable: `no profile applied (no journal in ${o.stateDir}); pass --profile NAME to verify one` };
+  if (journal.status !== 'applied')
+    return { drift: null, unavailable: `last tune --apply of ${journal.profile} is ${journal.status}: run \`sctpdiag tune --profile ${journal.profile} --verify\`` };
+  const drifted = journal.planned
+    .filter((w) => current.has(w.key) && current.get(w.key) !== w.value)
+    .map((w) => ({ key: w.key, expected: w.value, actual: current.get(w.key) ?? null }));
+  return { drift: { profile: journal.profile, drifted } };
+}
+
+function mapToRecord(m: Map<string, string> | null): Record<string, string> | null {
+  return m ? Object.fromEntries(m) : null;
+}
+
+export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
+  const run = o.run ?? execRunner;
+  const capture = o.capture ?? o.procRoot !== '/proc';
+  let snapshot: Snapshot | null;
+  try {
+    snapshot = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz });
+  } catch (e) {
+    // on a live host, "no SCTP" is a finding (platform.sctp-module), not an error
+    if (capture || !(e instanceof SctpdiagError) || e.exitCode !== EXIT.NO_SCTP) throw e;
+    snapshot = null;
+  }
+  const sysctls = mapToRecord(await readSysctls(o.procRoot).catch(() => null));
+  let later: Snapshot | null = null;
+  if (snapshot && o.sampleMs && o.sampleMs > 0 && !capture) {
+    await (o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(o.sampleMs);
+    later = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: snapshot.hz.value, owners: false });
+  }
+  const platform = capture ? null : await gatherPlatform({ procRoot: o.procRoot, sysRoot: o.sysRoot, selfProcRoot: o.selfProcRoot, run, uid: o.uid });
+  const hostAddresses = capture ? null : (o.hostAddresses ?? localAddresses)();
+  const peers = (snapshot?.associations ?? []).filter((a) => a.paths.length > 1).flatMap((a) => a.paths.map((p) => p.address));
+  const routes = capture ? null : await lookupRoutes(peers, run, o.maxRouteLookups);
+  const { drift, unavailable } = capture && !o.profile
+    ? { drift: null, unavailable: 'reading a capture: profile drift not checked (pass --profile NAME to compare)' }
+    : await gatherDrift({ sysctls, profile: o.profile, stateDir: o.stateDir ?? DEFAULT_STATE_DIR, netns: o.netns });
+  const facts: DoctorFacts = {
+    platform,
+    sysctls,
+    snapshot,
+    later,
+    sampleMs: later ? (o.sampleMs ?? null) : null,
+    hostAddresses,
+    routes,
+    failoverTargetMs: o.failoverTargetMs ?? null,
+    failover: sysctls ? failoverFromSysctls(sysctls) : null,
+    drift,
+  };
+  if (unavailable) facts.driftUnavailable = unavailable;
+  return facts;
+}

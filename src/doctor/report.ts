@@ -1,0 +1,96 @@
+/**
+ * The doctor report: the plain object --json prints, its text rendering, and
+ * the exit code (worst severity: fail → 9, warn → 8, ok/info → 0).
+ */
+import { EXIT, type ExitCode } from '../errors.js';
+import type { Style } from '../render/style.js';
+import { runChecks } from './checks.js';
+import { SEVERITY_ORDER, type CheckResult, type DoctorFacts, type Severity } from './types.js';
+
+export const DOCTOR_SCHEMA_VERSION = 1;
+
+export interface DoctorReport {
+  schemaVersion: typeof DOCTOR_SCHEMA_VERSION;
+  host: string;
+  netns: string | null;
+  kernelRelease: string | null;
+  takenAt: string | null;
+  /** true when reading a capture: host checks skipped */
+  capture: boolean;
+  worst: Severity;
+  exitCode: ExitCode;
+  counts: Record<Severity, number>;
+  checks: CheckResult[];
+}
+
+export function worstSeverity(results: readonly CheckResult[]): Severity {
+  let worst = 0;
+  for (const r of results) worst = Math.max(worst, SEVERITY_ORDER.indexOf(r.severity));
+  return SEVERITY_ORDER[worst]!;
+}
+
+export function exitCodeFor(worst: Severity): ExitCode {
+  if (worst === 'fail') return EXIT.DOCTOR_FAIL;
+  if (worst === 'warn') return EXIT.DOCTOR_WARN;
+  return EXIT.OK;
+}
+
+export function buildReport(facts: DoctorFacts, host: string, checks = runChecks(facts)): DoctorReport {
+  const counts: Record<Severity, number> = { ok: 0, info: 0, warn: 0, fail: 0 };
+  for (const c of checks) counts[c.severity]++;
+  const worst = worstSeverity(checks);
+  return {
+    schemaVersion: DOCTOR_SCHEMA_VERSION,
+    host,
+    netns: facts.snapshot?.netns ?? null,
+    kernelRelease: facts.snapshot?.kernelRelease ?? null,
+    takenAt: facts.snapshot?.takenAt ?? null,
+    capture: facts.platform === null,
+    worst,
+    exitCode: exitCodeFor(worst),
+    counts,
+    checks,
+  };
+}
+
+function tag(s: Severity, st: Style): string {
+  switch (s) {
+    case 'fail':
+      return st.red('FAIL');
+    case 'warn':
+      return st.yellow('WARN');
+    case 'info':
+      return st.dim('info');
+    default:
+      return st.green(' ok ');
+  }
+}
+
+export interface PrintOptions {
+  /** also show evidence for ok/info results */
+  verbose?: boolean;
+}
+
+export function printReport(r: DoctorReport, st: Style, o: PrintOptions = {}): string {
+  const out: string[] = [];
+  const where = r.netns ? `netns ${r.netns}` : 'current netns';
+  out.push(st.bold(`sctpdiag doctor · ${r.host} · ${where} · kernel ${r.kernelRelease ?? 'unknown'}${r.capture ? ' · capture' : ''}`));
+  let category = '';
+  for (const c of r.checks) {
+    if (c.category !== category) {
+      category = c.category;
+      out.push('', st.bold(category));
+    }
+    out.push(`  ${tag(c.severity, st)}  ${c.title}  ${st.dim(`[${c.id}]`)}`);
+    const detail = o.verbose || c.severity === 'warn' || c.severity === 'fail';
+    if (detail) for (const e of c.evidence) out.push(`        ${st.dim('·')} ${e}`);
+    if (c.remedy && c.severity !== 'ok' && (detail || c.severity === 'info')) out.push(`        ${st.bold('→')} ${c.remedy}`);
+  }
+  const n = r.counts;
+  out.push(
+    '',
+    `${n.fail} failure(s), ${n.warn} warning(s), ${n.info} note(s), ${n.ok} ok — exit ${r.exitCode}` +
+      (r.exitCode === EXIT.DOCTOR_FAIL ? ' (failure)' : r.exitCode === EXIT.DOCTOR_WARN ? ' (warning)' : ''),
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,91 @@
+/**
+ * Doctor: the facts gathered from the host (gather.ts, the only I/O) and the
+ * result every check returns. Checks (checks.ts) are pure functions of
+ * DoctorFacts, so they run on captures and synthetic inputs in tests.
+ */
+import type { Snapshot } from '../model/snapshot.js';
+
+export type Severity = 'ok' | 'info' | 'warn' | 'fail';
+export const SEVERITY_ORDER: readonly Severity[] = ['ok', 'info', 'warn', 'fail'];
+
+export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile';
+
+export interface CheckResult {
+  /** stable identifier, e.g. `sysctl.addip-noauth` (documented in the man page) */
+  id: string;
+  category: CheckCategory;
+  severity: Severity;
+  /** one line: what was found */
+  title: string;
+  /** what the check saw (values, association ids, files) */
+  evidence: string[];
+  /** what to do, one or two lines; empty for ok */
+  remedy: string;
+  /** association ids concerned, if any */
+  associations?: number[];
+}
+
+export interface PlatformFacts {
+  /** /sys/module/sctp exists (or SCTP is built in: /proc/net/sctp exists) */
+  sctpModule: boolean;
+  sctpBuiltin: boolean;
+  sctpDiagModule: boolean;
+  /** `bpftrace -V` output, or null when not installed / not runnable */
+  bpftraceVersion: string | null;
+  /** /sys/kernel/btf/vmlinux */
+  btfVmlinux: boolean;
+  /** /sys/kernel/btf/sctp (module BTF, needed for typed sctp probes) */
+  btfSctp: boolean;
+  /** a kprobe_events file under tracefs or debugfs, or null */
+  kprobeEvents: string | null;
+  /** effective uid */
+  uid: number;
+  /** CapEff of this process as a bigint bitmask, or null if unknown */
+  capEff: bigint | null;
+}
+
+export interface RouteInfo {
+  /** peer address looked up */
+  dst: string;
+  dev: string | null;
+  gateway: string | null;
+  prefsrc: string | null;
+  /** why the lookup failed, if it did */
+  error?: string;
+}
+
+/** What `tune --verify` reports, reduced to what doctor needs (see adapters.ts). */
+export interface DriftFacts {
+  profile: string;
+  /** keys whose live value differs: key, expected, actual */
+  drifted: { key: string; expected: string; actual: string | null }[];
+}
+
+export interface FailoverFacts {
+  /** modelled worst-case time, ms, for a path failure to move traffic */
+  failoverMs: number;
+  /** how it was modelled (which source, which assumptions) */
+  model: string;
+}
+
+export interface DoctorFacts {
+  /** null when reading a capture (--proc-root): host checks are skipped */
+  platform: PlatformFacts | null;
+  /** net.sctp.* values by short name; null when unreadable */
+  sysctls: Readonly<Record<string, string>> | null;
+  snapshot: Snapshot | null;
+  /** a second snapshot taken --sample ms later, if requested */
+  later: Snapshot | null;
+  sampleMs: number | null;
+  /** host (netns) addresses, non-loopback; null when unknown (captures) */
+  hostAddresses: string[] | null;
+  /** route per peer address; null when not looked up (captures) */
+  routes: ReadonlyMap<string, RouteInfo> | null;
+  /** --failover-target in ms, and the modelled failover */
+  failoverTargetMs: number | null;
+  failover: FailoverFacts | null;
+  /** null: no profile applied / unknown */
+  drift: DriftFacts | null;
+  /** why drift could not be checked, if it could not */
+  driftUnavailable?: string;
+}

@@ -1,0 +1,73 @@
+/**
+ * Event counts for the exporter: a subscriber on the EventBus that counts
+ * events by type and source, plus lost probe events. The events come from the
+ * live pipeline (src/trace): bpf when bpftrace and kprobes are usable, else
+ * its procfs fallback, which diffs the exporter's own cached snapshots
+ * (transitions shorter than the min-interval are not seen).
+ */
+import { EventBus, type EventSource, type EventType, type SctpEvent } from '../events/types.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { startEventPipeline } from '../trace/pipeline.js';
+
+export class EventCounts {
+  /** `${type}\0${source}` → count */
+  readonly byTypeSource = new Map<string, number>();
+  lostEvents = 0;
+  /** the current event source: bpf, procfs or none */
+  source: string = 'none';
+
+  attach(bus: EventBus): () => void {
+    return bus.subscribe((e) => this.count(e));
+  }
+
+  count(e: SctpEvent): void {
+    const k = `${e.type}\0${e.source}`;
+    this.byTypeSource.set(k, (this.byTypeSource.get(k) ?? 0) + 1);
+    if (e.type === 'probe.lost_events') this.lostEvents += e.metrics?.['count'] ?? 1;
+    if (e.type === 'source.changed' && e.to) this.source = e.to;
+  }
+
+  entries(): { type: EventType; source: EventSource; count: number }[] {
+    return [...this.byTypeSource].map(([k, count]) => {
+      const [type, source] = k.split('\0') as [EventType, EventSource];
+      return { type, source, count };
+    });
+  }
+}
+
+export interface PipelineHandle {
+  /** bpf, procfs or degraded, as the pipeline reports it now */
+  source(): string;
+  lostEvents(): number;
+  stop(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  bus: EventBus;
+  procRoot: string;
+  netns: string | null;
+  hz?: number | undefined;
+  intervalMs: number;
+  /** procfs only, no bpftrace */
+  noBpf: boolean;
+  /** share the exporter's cached reads instead of reading procfs again */
+  getSnapshot: () => Promise<Snapshot>;
+}
+
+/** Start src/trace's live pipeline (bpf when it can, procfs diffs otherwise). */
+export function startPipeline(o: PipelineOptions): PipelineHandle {
+  const p = startEventPipeline({
+    bus: o.bus,
+    procRoot: o.procRoot,
+    netns: o.netns,
+    intervalMs: o.intervalMs,
+    noBpf: o.noBpf,
+    getSnapshot: o.getSnapshot,
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+  });
+  return {
+    source: () => p.status().source,
+    lostEvents: () => p.status().lostEvents,
+    stop: () => p.stop(),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Where the exporter's snapshots come from, read at most once per
+ * min-interval however many scrapes arrive (concurrent scrapes share one
+ * read). With --all-netns every named namespace is read by a child sctpdiag
+ * inside it (`status --json`), so the cost is paid once per interval too.
+ */
+import type { Snapshot } from '../model/snapshot.js';
+import { readSnapshot } from '../procfs/read.js';
+import { listNetns, runInNetns } from '../netns.js';
+
+export type SnapshotReader = () => Promise<Snapshot[]>;
+
+export interface Reading {
+  snapshots: Snapshot[];
+  /** when the read finished (ms since epoch) */
+  at: number;
+  durationMs: number;
+  error: string | null;
+}
+
+export class SnapshotCache {
+  private last: Reading | null = null;
+  private inflight: Promise<Reading> | null = null;
+  /** how many times the reader ran (tests check the cache with it) */
+  reads = 0;
+  errors = 0;
+  private listeners = new Set<(prev: Reading | null, cur: Reading) => void>();
+
+  constructor(
+    private readonly reader: SnapshotReader,
+    readonly minIntervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Called after every fresh read with the previous and new reading. */
+  onRead(l: (prev: Reading | null, cur: Reading) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  peek(): Reading | null {
+    return this.last;
+  }
+
+  async get(): Promise<Reading> {
+    if (this.last && this.now() - this.last.at < this.minIntervalMs) return this.last;
+    if (this.inflight) return this.inflight;
+    this.inflight = (async () => {
+      const start = this.now();
+      this.reads++;
+      let cur: Reading;
+      try {
+        const snapshots = await this.reader();
+        cur = { snapshots, at: this.now(), durationMs: this.now() - start, error: null };
+      } catch (e) {
+        this.errors++;
+        // keep serving the last good data, but report the error (healthz, sctp_up)
+        cur = { snapshots: this.last?.snapshots ?? [], at: this.now(), durationMs: this.now() - start, error: (e as Error).message };
+      }
+      const prev = this.last;
+      this.last = cur;
+      for (const l of this.listeners) l(prev, cur);
+      return cur;
+    })().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+}
+
+export interface ReaderOptions {
+  procRoot: string;
+  netns: string | null;
+  hz?: number | undefined;
+  allNetns?: boolean;
+}
+
+/** The real reader: this namespace, plus every named one with --all-netns. */
+export function procfsReader(o: ReaderOptions): SnapshotReader {
+  return async () => {
+    // owners need a walk of every /proc/PID/fd: far too costly per scrape
+    const here = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
+    if (!o.allNetns) return [here];
+    const out = [here];
+    for (const name of await listNetns()) {
+      const args = ['status', '--json'];
+      if (o.hz !== undefined) args.unshift('--hz', String(o.hz));
+      const res = await runInNetns({ kind: 'name', name }, args, true);
+      if (res.code !== 0) continue; // a namespace without SCTP: nothing to export
+      try {
+        const s = JSON.parse(res.stdout ?? '') as Snapshot;
+        out.push({ ...s, netns: name });
+      } catch {
+        /* skip a namespace whose output is unreadable */
+      }
+    }
+    return out;
+  };
+}

@@ -1,0 +1,227 @@
+// Doctor checks on real captures and synthetic sysctl sets / facts.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readSnapshot } from '../../src/procfs/read.js';
+import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
+import { buildReport, exitCodeFor, worstSeverity } from '../../src/doctor/report.js';
+import { failoverFromSysctls } from '../../src/doctor/gather.js';
+import type { DoctorFacts, PlatformFacts, RouteInfo } from '../../src/doctor/types.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import { EXIT } from '../../src/errors.js';
+
+const CAPS = join(process.cwd(), 'test/fixtures/captures');
+
+async function facts(capture: string, over: Partial<DoctorFacts> = {}): Promise<DoctorFacts> {
+  const dir = join(CAPS, capture);
+  const snapshot = await readSnapshot({ procRoot: dir, netns: null });
+  const m = await readSysctls(dir);
+  const sysctls = m ? Object.fromEntries(m) : null;
+  return {
+    platform: null, sysctls, snapshot, later: null, sampleMs: null, hostAddresses: null, routes: null,
+    failoverTargetMs: null, failover: sysctls ? failoverFromSysctls(sysctls) : null, drift: null, ...over,
+  };
+}
+
+const withSysctls = (f: DoctorFacts, s: Record<string, string>): DoctorFacts => ({ ...f, sysctls: { ...f.sysctls, ...s } });
+
+const goodPlatform: PlatformFacts = {
+  sctpModule: true, sctpBuiltin: false, sctpDiagModule: true, bpftraceVersion: 'bpftrace v0.17.0',
+  btfVmlinux: true, btfSctp: true, kprobeEvents: '/sys/kernel/tracing/kprobe_events', uid: 0, capEff: 0x1ffffffffffn,
+};
+
+test('every check returns exactly one result with id, severity, title, evidence, remedy', async () => {
+  const f = await facts('two-path-a', { platform: goodPlatform, hostAddresses: [], routes: new Map() });
+  const rs = runChecks(f);
+  assert.equal(rs.length, CHECKS.length);
+  for (const r of rs) {
+    assert.match(r.id, /^[a-z-]+\.[a-z0-9.-]+$/);
+    assert.ok(['ok', 'info', 'warn', 'fail'].includes(r.severity));
+    assert.ok(r.title.length > 0 && Array.isArray(r.evidence));
+    if (r.severity === 'warn' || r.severity === 'fail') assert.ok(r.remedy.length > 0, `${r.id} needs a remedy`);
+  }
+  assert.equal(new Set(rs.map((r) => r.id)).size, rs.length, 'ids are unique');
+});
+
+test('two-path-a capture: locally single-homed associations flagged (bind pitfall)', async () => {
+  const f = await facts('two-path-a');
+  const r = checkLocallySingleHomed(f);
+  assert.equal(r.severity, 'warn');
+  assert.deepEqual(r.associations, [5, 7]);
+  // host with a single address: nothing else to bind → info only
+  const single = checkLocallySingleHomed({ ...f, hostAddresses: ['10.1.0.1'] });
+  assert.equal(single.severity, 'warn', 'assoc 5 uses 10.2.0.1, which is not the host address: still the pitfall for it');
+  const onlyOne = checkLocallySingleHomed({ ...f, hostAddresses: ['10.1.0.1', 'fd00::1'] });
+  assert.equal(onlyOne.severity, 'warn');
+  const none = checkLocallySingleHomed({ ...f, hostAddresses: [] });
+  assert.equal(none.severity, 'info');
+  const two = checkLocallySingleHomed({ ...f, hostAddresses: ['10.1.0.1', '10.2.0.1'] });
+  assert.equal(two.severity, 'warn');
+  assert.ok(two.evidence.some((e) => e.includes('host addresses: 10.1.0.1 10.2.0.1')));
+});
+
+test('two-path-a-fail-t6 capture: INACTIVE paths and primary not active are warnings', async () => {
+  const f = await facts('two-path-a-fail-t6');
+  const p = checkPathStates(f);
+  assert.equal(p.severity, 'warn');
+  assert.match(p.title, /2 INACTIVE/);
+  assert.doesNotMatch(p.title, /UNKNOWN/);
+  assert.deepEqual(p.associations, [3, 5]);
+  const prim = checkPrimaryNotActive(f);
+  assert.equal(prim.severity, 'warn');
+  assert.deepEqual(prim.associations, [3]);
+  assert.equal(checkNoActivePath(f).severity, 'ok');
+  const rep = buildReport(f, 'test');
+  assert.equal(rep.worst, 'warn');
+  assert.equal(rep.exitCode, EXIT.DOCTOR_WARN);
+  assert.equal(rep.capture, true);
+  assert.equal(rep.checks.filter((c) => c.category === 'platform').length, 2, 'platform collapsed to one line + hz');
+});
+
+test('healthy fixture paths: all ACTIVE, primary active, peer multi-homed', async () => {
+  const f = await facts('two-path-b');
+  assert.equal(checkPathStates(f).severity, 'ok');
+  assert.equal(checkPrimaryNotActive(f).severity, 'ok');
+  const peer = checkPeerSingleHomed(f);
+  assert.equal(peer.severity, 'info', 'two-path-b has peers 6003/6002 single-homed');
+  assert.deepEqual(peer.associations, [6, 8]);
+});
+
+test('no active path → fail, exit 9', async () => {
+  const f = await facts('two-path-a-fail-t6');
+  const snap = structuredClone(f.snapshot!) as Snapshot;
+  const a = snap.associations.find((x) => x.id === 3)!;
+  a.findings.push({ code: 'no-active-path', severity: 'fail', message: 'no path is ACTIVE or PF' });
+  const g = { ...f, snapshot: snap };
+  assert.equal(checkNoActivePath(g).severity, 'fail');
+  const rep = buildReport(g, 'h');
+  assert.equal(rep.exitCode, EXIT.DOCTOR_FAIL);
+});
+
+test('sysctl hazards on synthetic sets', async () => {
+  const f = await facts('two-path-a');
+  assert.equal(checkAddipNoauth(f).severity, 'ok');
+  const noauth = checkAddipNoauth(withSysctls(f, { addip_noauth_enable: '1' }));
+  assert.equal(noauth.severity, 'fail');
+  assert.ok(noauth.evidence.includes('net.sctp.addip_noauth_enable = 1'));
+  assert.equal(checkAddipWithoutAuth(withSysctls(f, { addip_enable: '1', auth_enable: '0' })).severity, 'warn');
+  assert.equal(checkAddipWithoutAuth(withSysctls(f, { addip_enable: '1', auth_enable: '1' })).severity, 'ok');
+  assert.equal(checkAutoAsconf(withSysctls(f, { default_auto_asconf: '1', addip_enable: '0' })).severity, 'warn');
+  assert.equal(checkAutoAsconf(withSysctls(f, { default_auto_asconf: '1', addip_enable: '1' })).severity, 'ok');
+  assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '5', path_max_retrans: '5' })).severity, 'warn');
+  assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '0', path_max_retrans: '5' })).severity, 'ok');
+  assert.equal(checkRtoInitial(withSysctls(f, { rto_initial: '100', rto_min: '200', rto_max: '1000' })).severity, 'warn');
+  assert.equal(checkRtoInitial(withSysctls(f, { rto_initial: '5000', rto_min: '200', rto_max: '1000' })).severity, 'warn');
+  assert.equal(checkRtoInitial(f).severity, 'ok');
+  assert.equal(checkAddipNoauth({ ...f, sysctls: null }).severity, 'info');
+});
+
+test('RFC 4960 §8.2 on live multi-homed associations (fixture: 10 > 2 + 2)', async () => {
+  const f = await facts('two-path-a');
+  const r = checkAssocMaxRetrans(f);
+  assert.equal(r.severity, 'warn');
+  assert.deepEqual(r.associations, [3, 5, 7]);
+  assert.ok(r.evidence.some((e) => e.includes('max retrans 10 > 2 + 2')));
+  // no multi-homed association: judged on the sysctls for two paths, info only
+  const empty = { ...f, snapshot: { ...f.snapshot!, associations: [] } };
+  assert.equal(checkAssocMaxRetrans(empty).severity, 'info');
+  assert.equal(checkAssocMaxRetrans(withSysctls(empty, { association_max_retrans: '4' })).severity, 'ok');
+});
+
+test('failover target uses the failover model', async () => {
+  const f = await facts('two-path-a');
+  assert.equal(checkFailoverTarget(f).severity, 'info');
+  assert.equal(checkFailoverTarget({ ...f, failoverTargetMs: 100 }).severity, 'warn');
+  assert.equal(checkFailoverTarget({ ...f, failoverTargetMs: 60_000 }).severity, 'ok');
+  const slow = failoverFromSysctls({ ...f.sysctls!, rto_min: '1000', rto_max: '60000', rto_initial: '3000', pf_retrans: '0', path_max_retrans: '5' });
+  assert.ok(slow.failoverMs >= f.failover!.failoverMs);
+});
+
+test('stale settings: associations created before a tune', async () => {
+  const f = await facts('two-path-a');
+  assert.equal(checkStaleSettings(f).severity, 'ok', 'fixture matches its sysctls');
+  const tuned = checkStaleSettings(withSysctls(f, { hb_interval: '5000', path_max_retrans: '4' }));
+  assert.equal(tuned.severity, 'warn');
+  assert.ok(tuned.evidence[0]!.includes('hb interval 1000 ms ≠ hb_interval 5000'));
+  assert.ok(tuned.evidence[0]!.includes('path max retrans 2 ≠ path_max_retrans 4'));
+  // one jiffy of rounding tolerated
+  assert.equal(checkStaleSettings(withSysctls(f, { hb_interval: '1003' })).severity, 'ok');
+});
+
+test('retransmissions growing needs two samples', async () => {
+  const f = await facts('two-path-a');
+  assert.equal(checkRetransmissions(f).severity, 'info');
+  assert.match(checkRetransmissions(f).title, /--sample/);
+  const later = structuredClone(f.snapshot!) as Snapshot;
+  assert.equal(checkRetransmissions({ ...f, later, sampleMs: 1000 }).severity, 'ok');
+  later.associations[0]!.retransmittedChunks += 7;
+  later.snmp['SctpT3Retransmits'] = (later.snmp['SctpT3Retransmits'] ?? 0) + 7;
+  const r = checkRetransmissions({ ...f, later, sampleMs: 1000 });
+  assert.equal(r.severity, 'warn');
+  assert.ok(r.evidence.some((e) => e.includes('+7 retransmitted chunk(s) in 1000 ms')));
+});
+
+test('path diversity: two paths through the same interface and next hop', async () => {
+  const f = await facts('two-path-a');
+  const route = (dst: string, dev: string, gateway: string | null): [string, RouteInfo] => [dst, { dst, dev, gateway, prefsrc: null }];
+  const diverse = new Map([route('10.1.0.2', 'va1', null), route('10.2.0.2', 'va2', null)]);
+  assert.equal(checkPathDiversity({ ...f, routes: diverse }).severity, 'ok');
+  const shared = new Map([route('10.1.0.2', 'eth0', '192.0.2.1'), route('10.2.0.2', 'eth0', '192.0.2.1')]);
+  const r = checkPathDiversity({ ...f, routes: shared });
+  assert.equal(r.severity, 'warn');
+  assert.deepEqual(r.associations, [3, 5, 7]);
+  assert.ok(r.evidence[0]!.includes('all leave through eth0 via 192.0.2.1'));
+  // same device, different next hops: diverse enough at L3
+  const gw = new Map([route('10.1.0.2', 'eth0', '192.0.2.1'), route('10.2.0.2', 'eth0', '192.0.2.254')]);
+  assert.equal(checkPathDiversity({ ...f, routes: gw }).severity, 'ok');
+  assert.equal(checkPathDiversity(f).severity, 'info', 'capture: routes unknown');
+});
+
+test('profile drift', async () => {
+  const f = await facts('two-path-a');
+  assert.equal(checkProfileDrift(f).severity, 'info');
+  assert.equal(checkProfileDrift({ ...f, drift: { profile: 'fast', drifted: [] } }).severity, 'ok');
+  const d = checkProfileDrift({ ...f, drift: { profile: 'fast', drifted: [{ key: 'rto_min', expected: '200', actual: '1000' }] } });
+  assert.equal(d.severity, 'warn');
+  assert.deepEqual(d.evidence, ['net.sctp.rto_min: profile 200, live 1000']);
+});
+
+test('platform checks', async () => {
+  const f = await facts('two-path-a', { platform: goodPlatform });
+  for (const c of [checkSctpModule, checkSctpDiag, checkProbeSupport, checkPrivileges]) assert.equal(c(f).severity, 'ok', c(f).id);
+  const p = (over: Partial<PlatformFacts>) => ({ ...f, platform: { ...goodPlatform, ...over } });
+  assert.equal(checkSctpModule(p({ sctpModule: false, sctpBuiltin: false })).severity, 'fail');
+  assert.equal(checkSctpModule(p({ sctpModule: false, sctpBuiltin: true })).severity, 'ok');
+  assert.equal(checkSctpDiag(p({ sctpDiagModule: false })).severity, 'warn');
+  assert.equal(checkProbeSupport(p({ kprobeEvents: null })).severity, 'warn');
+  assert.equal(checkProbeSupport(p({ kprobeEvents: null, bpftraceVersion: null })).severity, 'info');
+  assert.equal(checkProbeSupport(p({ btfSctp: false })).severity, 'info');
+  const user = checkPrivileges(p({ uid: 1000, capEff: 0n }));
+  assert.equal(user.severity, 'info');
+  assert.ok(user.evidence.some((e) => e.includes('bpf events')));
+  assert.equal(checkPrivileges(p({ uid: 1000, capEff: (1n << 12n) | (1n << 38n) | (1n << 39n) })).severity, 'info', 'owners still limited');
+  assert.equal(checkHz(f).severity, 'ok');
+  const assumed = { ...f, snapshot: { ...f.snapshot!, hz: { value: 250, source: 'assumed' as const, detail: 'x' } } };
+  assert.equal(checkHz(assumed).severity, 'warn');
+});
+
+test('worst severity and exit codes', () => {
+  assert.equal(exitCodeFor('ok'), 0);
+  assert.equal(exitCodeFor('info'), 0);
+  assert.equal(exitCodeFor('warn'), EXIT.DOCTOR_WARN);
+  assert.equal(exitCodeFor('fail'), EXIT.DOCTOR_FAIL);
+  const mk = (severity: 'ok' | 'info' | 'warn' | 'fail') => ({ id: 'x.y', category: 'sysctl' as const, severity, title: 't', evidence: [], remedy: '' });
+  assert.equal(worstSeverity([mk('ok'), mk('warn'), mk('info')]), 'warn');
+  assert.equal(worstSeverity([]), 'ok');
+});
+
+test('evidence is capped for large captures (many-a: 201 associations)', async () => {
+  const f = await facts('many-a');
+  const r = checkAssocMaxRetrans(f);
+  assert.equal(r.associations?.length, 201);
+  assert.equal(r.evidence.length, 11);
+  assert.match(r.evidence[10]!, /and 191 more/);
+  void readFile;
+});
