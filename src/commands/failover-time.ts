@@ -93,14 +93,16 @@ export function printFailover(r: FailoverReport, s: Style): string {
     ['EVENT', 'TIME', ''],
     ['data path: traffic moves to another path', formatMs(m.dataPath.trafficMovesMs), m.pfEffective ? 'PF' : 'first retransmission goes to an alternate path'],
     ['data path: PF', formatMs(m.dataPath.pfMs), m.pfEffective ? `Σ RTOᵢ, i=0..${p.pfRetrans}` : 'PF never entered'],
-    ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `Σ RTOᵢ, i=0..${p.pathMaxRetrans}`],
+    m.dataPath.inactiveBy === 'heartbeats'
+      ? ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `PF + heartbeats ${m.dataPath.hbAfterPfMs.map((x) => formatMs(x)).join(' + ')} (first not counted; ${formatMs(m.dataPath.inactive.min)} … ${formatMs(m.dataPath.inactive.max)})`]
+      : ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `Σ RTOᵢ, i=0..${p.pathMaxRetrans}`],
     ['idle path (heartbeats): PF', m.idlePath.pf ? `${formatMs(m.idlePath.pf.min)} … ${formatMs(m.idlePath.pf.max)}` : '—', m.idlePath.pf ? `expected ${formatMs(m.idlePath.pf.expected)}` : ''],
     ['idle path (heartbeats): INACTIVE', `${formatMs(m.idlePath.inactive.min)} … ${formatMs(m.idlePath.inactive.max)}`, `expected ${formatMs(m.idlePath.inactive.expected)}`],
     ['association ABORT (all paths dead)', formatMs(m.abort.ms), `${m.abort.strikes} timeouts > association_max_retrans`],
   ];
   out.push(...table(rows));
   for (const n of m.notes) out.push(s.yellow('! ' + n));
-  out.push(s.dim('Times run from the first unacknowledged DATA (data path) or from the cut (idle path); HB period = hb_interval + RTO·[0.5,1.5), hb_interval not added while PF.'));
+  out.push(s.dim('Times run from the first unacknowledged DATA (data path) or from the cut (idle path); HB period = max(RTO/2 + hb_interval, 200 ms) + U[0, RTO), hb_interval not added while PF; after PF no DATA goes to the path, heartbeats mark it INACTIVE.'));
   return out.join('\n');
 }
 

@@ -1,19 +1,38 @@
 /**
  * Failover-time model for kernel SCTP (pure functions, no I/O).
  *
- * Data path (a path with outstanding DATA): each T3-rtx timeout is one strike;
- * the RTO doubles after each one, capped at rto_max:
- *   RTOᵢ = min(RTO₀·2ⁱ, rto_max),  RTO₀ = clamp(SRTT + 4·RTTVAR, rto_min, rto_max)
- *   PF       after pf_retrans+1 strikes:       Σ_{i=0..pf_retrans} RTOᵢ
- *   INACTIVE after path_max_retrans+1 strikes: Σ_{i=0..path_max_retrans} RTOᵢ
- * (the kernel marks a path INACTIVE when error_count > path_max_retrans, PF when
- * error_count > pf_retrans — PF only when pf_retrans < path_max_retrans and pf_enable).
+ * Kernel facts (Linux 6.1, net/sctp; 6.1.10+ carries 8f35ae17ef56 "sctp: do not
+ * check hb_timer.expires when resetting hb_timer", so the PF-entry reset below works):
+ * - sctp_do_8_2_transport_strike(): a T3-rtx timeout always counts (error_count++);
+ *   a heartbeat counts only if the previous one is still unanswered (hb_sent), so
+ *   the FIRST heartbeat after a cut never counts. error_count > pf_retrans (and
+ *   < path_max_retrans, pf_enable) → PF, and at that moment the heartbeat timer is
+ *   reset with the not-yet-doubled RTO; error_count > path_max_retrans → INACTIVE;
+ *   then RTO ← min(2·RTO, rto_max) (not after an uncounted heartbeat).
+ * - heartbeat timer (sctp_transport_reset_hb_timer + sctp_transport_timeout()):
+ *   max(RTO/2 + hb_interval, HZ/5) + U[0, RTO), hb_interval not added while the
+ *   path is PF; HZ/5 = 200 ms whatever HZ. Written below as
+ *   hbDelay(RTO) = max(RTO/2 + hb, 200) + RTO·(j − ½), j ∈ [0.5, 1.5), expected j = 1.
+ * - sctp_generate_heartbeat_event() sends only if no DATA went on the path for the
+ *   (same) timeout; data rides the active path, never a PF one.
  *
- * Idle path (heartbeats only): the heartbeat timer fires every
- * hb_interval + RTO·U[0.5, 1.5) (hb_interval is not added while the path is PF);
- * each unanswered heartbeat is a strike, and RTO backs off as for data.
- * The cut happens at a uniformly random point of a heartbeat period, so the
- * first heartbeat after the cut leaves after U[0, 1)·period.
+ * Data path (DATA flowing on the path when it is cut): RTO₀ = clamp(SRTT + 4·RTTVAR,
+ * rto_min, rto_max), RTOᵢ = min(RTO₀·2ⁱ, rto_max).
+ *   PF after pf_retrans+1 T3 timeouts:  t_PF = Σ_{i=0..pf_retrans} RTOᵢ
+ *   With PF, traffic leaves the path at t_PF, no T3 timeout lands on it any more,
+ *   and the remaining m = path_max_retrans − pf_retrans strikes come from heartbeats:
+ *   a first, uncounted one hbDelay(RTO_pf) after t_PF (reset at PF entry, hb not
+ *   added), then m counted ones each hbDelay(RTO_{pf+k}) after the previous:
+ *   INACTIVE = t_PF + hbDelay(RTO_pf) + Σ_{k=1..m} hbDelay(RTO_{pf+k})
+ *   Without PF (pf_enable=0 or pf_retrans ≥ path_max_retrans) new DATA keeps going
+ *   to the path, so T3 timeouts do it: INACTIVE = Σ_{i=0..path_max_retrans} RTOᵢ.
+ *   (Times assume DATA is always queued: with sparse sending and pf_retrans ≥ 1,
+ *   each pre-PF timeout also waits for the next message.)
+ *
+ * Idle path (heartbeats only): heartbeats every hbDelay(RTO) (hb_interval added
+ * until PF); the cut happens at a uniformly random point of a heartbeat period,
+ * so the first heartbeat after the cut leaves after U[0, 1)·period and does not
+ * count; each later one is a strike, and RTO backs off as for data.
  *
  * Association abort (every path dead, data outstanding): each timeout on any
  * path adds one to the association error count; after association_max_retrans+1
@@ -23,6 +42,9 @@
  * The kernel facts these formulas rest on live in src/kernel/sysctl-catalog.ts
  * (keys, defaults); the arithmetic is here.
  */
+
+/** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
+export const HB_FLOOR_MS = 200;
 
 export interface FailoverParams {
   rtoInitial: number;
@@ -55,13 +77,19 @@ export interface FailoverModel {
   rto0: number;
   /** RTOᵢ for each strike i = 0..path_max_retrans */
   rtoSeries: number[];
-  /** PF is reachable (pf_enable and pf_retrans < path_max_retrans) */
+  /** PF is reachable (pf_enable and pf_retrans + 1 < path_max_retrans: PF needs pf_retrans < error_count < path_max_retrans) */
   pfEffective: boolean;
   dataPath: {
     /** ms from the first unacknowledged DATA after the cut to PF (traffic moves to another path); null = no PF */
     pfMs: number | null;
-    /** ms to INACTIVE */
+    /** ms to INACTIVE (expected; heartbeat-driven after PF when PF is effective) */
     inactiveMs: number;
+    /** INACTIVE with the heartbeat jitter at its extremes (min = max = expected without PF) */
+    inactive: Range;
+    /** what marks the path INACTIVE: T3 timeouts, or (after PF) heartbeats */
+    inactiveBy: 'timeouts' | 'heartbeats';
+    /** with PF: the heartbeats after PF entry (the first is not counted), expected ms each */
+    hbAfterPfMs: number[];
     /** ms until traffic uses another path: PF if effective, else INACTIVE (the retransmission itself goes to an alternate at the first timeout) */
     trafficMovesMs: number;
   };
@@ -111,18 +139,34 @@ export function rtoSeries(rto0: number, rtoMax: number, n: number): number[] {
 
 const sum = (a: readonly number[]) => a.reduce((s, x) => s + x, 0);
 
+/** sctp_transport_timeout() + the reset's random part, with j ∈ [0.5, 1.5): max(RTO/2 + hb, HZ/5) + RTO·(j − ½) */
+export function hbDelay(rto: number, hb: number, j: number): number {
+  return Math.max(rto / 2 + hb, HB_FLOOR_MS) + rto * (j - 0.5);
+}
+
 /** Idle-path detection with jitter factor j ∈ [0.5, 1.5) and phase φ ∈ [0, 1) for the first heartbeat. */
 function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: number | null, j: number, phase: number): number {
-  // first heartbeat after the cut (the path is ACTIVE: hb_interval + RTO·j)
-  let t = phase * (p.hbInterval + rto0 * j);
+  // first heartbeat after the cut (the path is ACTIVE; not counted: nothing was unanswered)
+  let t = phase * hbDelay(rto0, p.hbInterval, j);
   let rto = rto0;
   let inPf = false;
   for (let k = 1; k <= strikes; k++) {
-    t += (inPf ? 0 : p.hbInterval) + rto * j;
+    // the timer was re-armed after the previous heartbeat with the RTO and state of then
+    t += hbDelay(rto, inPf ? 0 : p.hbInterval, j);
     rto = Math.min(rto * 2, p.rtoMax);
     if (pfAfter !== null && k === pfAfter) inPf = true;
   }
   return t;
+}
+
+/**
+ * Data path with PF: ms from PF entry to INACTIVE, driven by heartbeats (see the
+ * header): the first after hbDelay(RTO_pf) is not counted, then m counted ones.
+ */
+function pfToInactive(p: FailoverParams, series: readonly number[], j: number): number[] {
+  const out = [hbDelay(series[p.pfRetrans]!, 0, j)];
+  for (let k = p.pfRetrans + 1; k <= p.pathMaxRetrans; k++) out.push(hbDelay(series[k]!, 0, j));
+  return out;
 }
 
 function abortTime(p: FailoverParams, rto0: number, pfEffective: boolean): { ms: number; strikes: number } {
@@ -162,11 +206,26 @@ export function modelFailover(params: FailoverParams): FailoverModel {
   const notes: string[] = [];
   const rto0 = initialRto(p);
   const series = rtoSeries(rto0, p.rtoMax, p.pathMaxRetrans + 1);
-  const pfEffective = p.pfEnable && p.pfRetrans < p.pathMaxRetrans;
+  // sctp_do_8_2_transport_strike(): PF when pf_retrans < error_count < path_max_retrans,
+  // so PF needs pf_retrans + 1 < path_max_retrans (pf 0 / pmr 1: never PF; lab-confirmed)
+  const pfEffective = p.pfEnable && p.pfRetrans + 1 < p.pathMaxRetrans;
   if (!p.pfEnable) notes.push('pf_enable=0: no PF state, traffic stays on a failing primary until it is INACTIVE');
-  else if (!pfEffective) notes.push(`pf_retrans (${p.pfRetrans}) ≥ path_max_retrans (${p.pathMaxRetrans}): PF is never entered`);
-  const inactiveMs = sum(series);
+  else if (!pfEffective) notes.push(`pf_retrans (${p.pfRetrans}) ≥ path_max_retrans − 1 (${p.pathMaxRetrans - 1}): PF is never entered (the kernel needs pf_retrans < error count < path_max_retrans)`);
   const pfMs = pfEffective ? sum(rtoSeries(rto0, p.rtoMax, p.pfRetrans + 1)) : null;
+  let inactive: Range;
+  let hbAfterPfMs: number[] = [];
+  if (pfMs !== null) {
+    hbAfterPfMs = pfToInactive(p, series, 1);
+    inactive = {
+      min: pfMs + sum(pfToInactive(p, series, 0.5)),
+      expected: pfMs + sum(hbAfterPfMs),
+      max: pfMs + sum(pfToInactive(p, series, 1.5)),
+    };
+  } else {
+    const t = sum(series);
+    inactive = { min: t, expected: t, max: t };
+  }
+  const inactiveMs = inactive.expected;
 
   const strikes = p.pathMaxRetrans + 1;
   const pfAfter = pfEffective ? p.pfRetrans + 1 : null;
@@ -187,7 +246,7 @@ export function modelFailover(params: FailoverParams): FailoverModel {
     rto0,
     rtoSeries: series,
     pfEffective,
-    dataPath: { pfMs, inactiveMs, trafficMovesMs: pfMs ?? rto0 },
+    dataPath: { pfMs, inactiveMs, inactive, inactiveBy: pfMs !== null ? 'heartbeats' : 'timeouts', hbAfterPfMs, trafficMovesMs: pfMs ?? rto0 },
     idlePath: { pf: idlePf, inactive: idleInactive },
     abort,
     notes,
