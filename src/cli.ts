@@ -18,6 +18,13 @@ import {
 } from './netns.js';
 import { statusCommand } from './commands/status.js';
 import { captureCommand } from './commands/capture.js';
+import { traceCommand } from './commands/trace.js';
+import { topCommand } from './commands/top.js';
+import { sysctlCommand } from './commands/sysctl.js';
+import { tuneCommand } from './commands/tune.js';
+import { failoverTimeCommand } from './commands/failover-time.js';
+import { doctorCommand } from './commands/doctor.js';
+import { metricsCommand } from './commands/metrics.js';
 import { KNOWN_HZ } from './kernel/hz.js';
 
 function parseHz(v: string): number {
@@ -42,7 +49,13 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(statusCommand());
   program.addCommand(captureCommand());
-  // more commands: one line each, below this one
+  program.addCommand(traceCommand());
+  program.addCommand(topCommand());
+  program.addCommand(sysctlCommand());
+  program.addCommand(tuneCommand());
+  program.addCommand(failoverTimeCommand());
+  program.addCommand(doctorCommand());
+  program.addCommand(metricsCommand());
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -77,7 +90,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       if (hopped !== null) throw new HopDone(hopped);
     });
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT.OK;
+    // a command may leave its exit code in process.exitCode; keep it
+    const code = Number(process.exitCode ?? EXIT.OK);
+    return Number.isInteger(code) ? code : EXIT.FAILURE;
   } catch (e) {
     return handleError(e);
   }
