@@ -6,36 +6,24 @@ import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { checkSctpDir } from '../procfs/read.js';
-import { parseLogPath, parseNumber } from './trace.js';
+import { logSettings, parseNumber, type LogFlags, type LogSettings } from './trace.js';
 
-interface TopFlags {
+interface TopFlags extends LogFlags {
   interval?: string;
   bpf?: boolean;
-  log?: string;
-  logMaxBytes?: string;
-  logKeep?: string;
 }
 
 export interface TopSettings {
   intervalMs: number;
   noBpf: boolean;
-  log: { path: string; maxBytes: number; keep: number } | null;
+  log: LogSettings | null;
 }
 
 export function topSettings(o: TopFlags): TopSettings {
-  const logPath = o.log !== undefined ? parseLogPath(o.log) : null;
-  if (logPath === null && (o.logMaxBytes !== undefined || o.logKeep !== undefined))
-    throw usageError('--log-max-bytes and --log-keep need --log FILE');
   return {
     intervalMs: o.interval !== undefined ? parseNumber(o.interval, '--interval', 200, 3_600_000, 'milliseconds') : 1000,
     noBpf: o.bpf === false,
-    log: logPath
-      ? {
-          path: logPath,
-          maxBytes: o.logMaxBytes !== undefined ? parseNumber(o.logMaxBytes, '--log-max-bytes', 4096, 2 ** 40, 'bytes') : 10 * 1024 * 1024,
-          keep: o.logKeep !== undefined ? parseNumber(o.logKeep, '--log-keep', 1, 100, 'files') : 5,
-        }
-      : null,
+    log: logSettings(o),
   };
 }
 

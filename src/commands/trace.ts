@@ -16,15 +16,12 @@ import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_EVENT_TYPES, startEventPipeline, type TraceFilter } from '../trace/pipeline.js';
 import { formatEventLine, RotatingLog } from '../trace/sinks.js';
 
-export interface TraceFlags {
+export interface TraceFlags extends LogFlags {
   assoc?: string;
   peer?: string;
   port?: string;
   events?: string;
   duration?: string;
-  log?: string;
-  logMaxBytes?: string;
-  logKeep?: string;
   bpf?: boolean;
   interval?: string;
   metricsInterval?: string;
@@ -80,6 +77,32 @@ export function parseLogPath(text: string, option = '--log'): string {
   return p;
 }
 
+export interface LogFlags {
+  log?: string;
+  logMaxBytes?: string;
+  logKeep?: string;
+}
+
+export interface LogSettings {
+  path: string;
+  maxBytes: number;
+  keep: number;
+}
+
+/** --log FILE [--log-max-bytes N] [--log-keep N], shared by trace and top. */
+export function logSettings(o: LogFlags): LogSettings | null {
+  const path = o.log !== undefined ? parseLogPath(o.log) : null;
+  if (path === null) {
+    if (o.logMaxBytes !== undefined || o.logKeep !== undefined) throw usageError('--log-max-bytes and --log-keep need --log FILE');
+    return null;
+  }
+  return {
+    path,
+    maxBytes: o.logMaxBytes !== undefined ? parseNumber(o.logMaxBytes, '--log-max-bytes', 4096, 2 ** 40, 'bytes') : 10 * 1024 * 1024,
+    keep: o.logKeep !== undefined ? parseNumber(o.logKeep, '--log-keep', 1, 100, 'files') : 5,
+  };
+}
+
 export function traceSettings(o: TraceFlags): TraceSettings {
   const filter: TraceFilter & { types: ReadonlySet<EventType> } = {
     types: o.events !== undefined ? parseEventList(o.events) : new Set(DEFAULT_EVENT_TYPES),
@@ -87,22 +110,13 @@ export function traceSettings(o: TraceFlags): TraceSettings {
   if (o.assoc !== undefined) filter.assocId = parseAssocId(o.assoc);
   if (o.port !== undefined) filter.port = parsePort(o.port);
   if (o.peer !== undefined) filter.peer = parsePeer(o.peer);
-  const logPath = o.log !== undefined ? parseLogPath(o.log) : null;
-  if (logPath === null && (o.logMaxBytes !== undefined || o.logKeep !== undefined))
-    throw usageError('--log-max-bytes and --log-keep need --log FILE');
   return {
     filter,
     durationMs: o.duration !== undefined ? Math.round(parseNumber(o.duration, '--duration', 0.1, 31_536_000, 'seconds', true) * 1000) : null,
     intervalMs: o.interval !== undefined ? parseNumber(o.interval, '--interval', 100, 3_600_000, 'milliseconds') : 1000,
     metricsIntervalS: o.metricsInterval !== undefined ? parseNumber(o.metricsInterval, '--metrics-interval', 1, 3600, 'seconds') : 5,
     noBpf: o.bpf === false,
-    log: logPath
-      ? {
-          path: logPath,
-          maxBytes: o.logMaxBytes !== undefined ? parseNumber(o.logMaxBytes, '--log-max-bytes', 4096, 2 ** 40, 'bytes') : 10 * 1024 * 1024,
-          keep: o.logKeep !== undefined ? parseNumber(o.logKeep, '--log-keep', 1, 100, 'files') : 5,
-        }
-      : null,
+    log: logSettings(o),
   };
 }
 

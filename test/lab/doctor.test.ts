@@ -1,20 +1,16 @@
 // Lab: doctor on a real kernel flags the insecure addip_noauth setting, a
 // locally single-homed association and two paths routed through one interface,
-// and exits non-zero (9: a failure). Skips (or fails when labRequired()) without the lab.
+// and exits non-zero (9: a failure). Skips (or fails when the lab is required) without the lab.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labRequired, labStatus, runInGuest } from './vm.js';
+import { runInGuest } from './vm.js';
+import { labOrSkip } from './guard.js';
 
-const status = labStatus();
 
 test('lab: doctor flags addip_noauth, the bind() pitfall and shared routes', { timeout: 300_000 }, async (t) => {
-  if (!status.available) {
-    if (labRequired()) assert.fail(`SCTP lab required but unavailable: ${status.reason}`);
-    t.skip(`skipped: SCTP lab unavailable (${status.reason}); set SCTPDIAG_LAB=required to make this fail`);
-    return;
-  }
+  if (!labOrSkip(t)) return;
   const r = await runInGuest({
     timeoutMs: 240_000,
     script: [

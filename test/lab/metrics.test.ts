@@ -3,17 +3,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labRequired, labStatus, runInGuest } from './vm.js';
+import { runInGuest } from './vm.js';
+import { labOrSkip } from './guard.js';
 import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
 
-const status = labStatus();
 
 test('lab: /metrics follows a link cut', { timeout: 300_000 }, async (t) => {
-  if (!status.available) {
-    if (labRequired()) assert.fail(`SCTP lab required but unavailable: ${status.reason}`);
-    t.skip(`skipped: SCTP lab unavailable (${status.reason}); set SCTPDIAG_LAB=required to make this fail`);
-    return;
-  }
+  if (!labOrSkip(t)) return;
   const scrape = (name: string) =>
     `ip netns exec a "$NODE" -e 'fetch(process.argv[1]).then(async (r) => { if (r.status !== 200) process.exit(1); process.stdout.write(await r.text()); })' http://127.0.0.1:9464/metrics >"$LAB_OUT/${name}.txt"`;
   const r = await runInGuest({

@@ -1,17 +1,13 @@
 // Proves the QEMU lab: a real multi-homed SCTP association between netns a and b.
-// Skips (or fails, when labRequired()) if QEMU/kernel/busybox are missing.
+// Skips (or fails, when the lab is required) if QEMU/kernel/busybox are missing.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { labRequired, labStatus, runInGuest } from './vm.js';
+import { runInGuest } from './vm.js';
+import { labOrSkip } from './guard.js';
 
-const status = labStatus();
 
 test('lab: multi-homed sctp_darn association over two veth links', { timeout: 240_000 }, async (t) => {
-  if (!status.available) {
-    if (labRequired()) assert.fail(`SCTP lab required (CI=true or SCTPDIAG_LAB=required) but unavailable: ${status.reason}`);
-    t.skip(`skipped: SCTP lab unavailable (${status.reason}); set SCTPDIAG_LAB=required to make this fail`);
-    return;
-  }
+  if (!labOrSkip(t)) return;
   const r = await runInGuest({
     timeoutMs: 180_000,
     script: [

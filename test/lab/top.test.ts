@@ -1,11 +1,11 @@
 // `sctpdiag top` end to end in the QEMU lab, under tmux: the multi-homed association with
 // both paths up; cut va1 → the screen shows the path PF/INACTIVE and the event; q exits 0
-// and the terminal is restored. Skips (or fails, when labRequired()) without a lab.
+// and the terminal is restored. Skips (or fails, when the lab is required) without a lab.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { labRequired, labStatus, runInGuest } from './vm.js';
+import { runInGuest } from './vm.js';
+import { labOrSkip } from './guard.js';
 
-const status = labStatus();
 
 /** The guest script: prints `=== name` sections (pane captures) and `EXIT=n`. */
 export const TOP_GUEST_SCRIPT = String.raw`
@@ -43,11 +43,7 @@ function section(out: string, name: string): string {
 }
 
 test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 420_000 }, async (t) => {
-  if (!status.available) {
-    if (labRequired()) assert.fail(`SCTP lab required (CI=true or SCTPDIAG_LAB=required) but unavailable: ${status.reason}`);
-    t.skip(`skipped: SCTP lab unavailable (${status.reason}); set SCTPDIAG_LAB=required to make this fail`);
-    return;
-  }
+  if (!labOrSkip(t)) return;
   const r = await runInGuest({ timeoutMs: 360_000, memMb: 1536, script: TOP_GUEST_SCRIPT });
   const diag = `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-4000)}`;
   assert.equal(r.timedOut, false, diag);

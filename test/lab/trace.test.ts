@@ -2,15 +2,15 @@
 // with --no-bpf: cut the primary link of a multi-homed association (v4 and v6
 // paths), restore it, add an address by ASCONF on a wildcard-bound
 // association, kill -9 the bpftrace child, cut every path, SIGTERM sctpdiag.
-// Skips (or fails, when labRequired()) if the lab is unavailable.
+// Skips (or fails, when the lab is required) if the lab is unavailable.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { labRequired, labStatus, runInGuest, type GuestResult } from './vm.js';
+import { runInGuest, type GuestResult } from './vm.js';
+import { labOrSkip } from './guard.js';
 import type { SctpEvent } from '../../src/events/types.js';
 
-const status = labStatus();
 
 function script(mode: 'bpf' | 'procfs'): string {
   const flags = mode === 'bpf' ? '' : '--no-bpf --interval 200';
@@ -103,11 +103,7 @@ function diag(r: GuestResult): string {
 
 for (const mode of ['bpf', 'procfs'] as const) {
   test(`lab: trace (${mode === 'bpf' ? 'bpftrace' : '--no-bpf'}): failover, restore, ASCONF, ${mode === 'bpf' ? 'kill -9, ' : ''}loss, SIGTERM`, { timeout: 3_600_000 } /* includes waiting for a lab slot */, async (t) => {
-    if (!status.available) {
-      if (labRequired()) assert.fail(`SCTP lab required but unavailable: ${status.reason}`);
-      t.skip(`skipped: SCTP lab unavailable (${status.reason})`);
-      return;
-    }
+    if (!labOrSkip(t)) return;
     const r = await runInGuest({ script: script(mode), timeoutMs: 800_000, memMb: 1024 });
     const d = diag(r);
     assert.equal(r.timedOut, false, d);
