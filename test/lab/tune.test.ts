@@ -208,11 +208,13 @@ for prof in telecom default; do
   round=$((round + 1))
   ip -n a link set va1 up; ip -n b link set vb1 up
   for ns in a b; do ip netns exec $ns env SCTPDIAG_NETNS=$ns "@{CLI[@]}" tune --profile $prof --apply --state-dir /tmp/st-$ns-$prof >/dev/null 2>&1 || echo "apply $prof in $ns failed"; done
-  LP=""
-  for k in $(seq ${ASSOCS}); do
-    lab_multihomed $((6000 + 10 * round + k)) $((5000 + 10 * round + k)) || echo "no assoc $k"
-    LP+="@{LP:+,}$((6000 + 10 * round + k))"
-  done
+  # signalling-like load: one python process, ${ASSOCS} multi-homed one-to-one associations,
+  # a message every 20 ms on each, so DATA is always outstanding when the link is cut
+  base=$((6000 + 10 * round + 1)); port=$((5000 + round))
+  lab_py_server srv$round b $port 10.1.0.2 10.2.0.2; sleep 0.5
+  lab_py_client cli$round a 10.1.0.2 $port --bind 10.1.0.1 --bind 10.2.0.1 --lport $base --count ${ASSOCS} --interval 0.02
+  lab_wait_assoc a ${ASSOCS} 30 || echo "associations missing"
+  LP=$(seq -s, $base $((base + ${ASSOCS} - 1)))
   [[ $prof == default ]] && TO=150 || TO=20
   ip netns exec a "$LAB_PY" -u /tmp/fo.py $prof va1 10.1.0.2 $TO "$LP"
   echo "VALS $prof $(vals a rto_min rto_max rto_initial path_max_retrans pf_retrans hb_interval association_max_retrans)"
@@ -223,7 +225,10 @@ done
   const r = await runInGuest({ script: bash(script), timeoutMs: 540_000, env: { FOPY: POLLER } });
   const diag = `exit=${r.exitCode} timedOut=${r.timedOut} ${Math.round((Date.now() - started) / 1000)} s\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-3000)}`;
   const hz = Number(/^HZ (\d+)/m.exec(r.stdout)?.[1] ?? 250);
-  const SEND_MS = 200; // lab_darn_client sends one message every 0.2 s: on average 100 ms pass before the first unacked DATA
+  // DATA every 20 ms and a SACK for every second packet: the T3-rtx timer (restarted by each
+  // SACK that acks the earliest outstanding TSN) is on average 20 ms old when the link is cut,
+  // so the first expiry (PF with pf_retrans 0) comes RTO₀ − 20 ms after the cut.
+  const T3_AGE_MS = 20;
   const table: string[] = ['profile  | RTO0   | PF meas. | PF model | Δ    | INACTIVE meas. | INACTIVE model | Δ    | INACTIVE meas. min…max (model min…max)'];
   for (const prof of ['telecom', 'default']) {
     const kv = /^VALS (\S+) (.*)$/m.exec(r.stdout.split('\n').filter((l) => l.startsWith(`VALS ${prof} `)).join('\n'))?.[2] ?? '';
@@ -238,19 +243,19 @@ done
       return { rto0, pf: Number(pf), ina: Number(ina), model };
     });
     const mean = (f: (x: (typeof meas)[number]) => number) => meas.reduce((a, x) => a + f(x), 0) / meas.length;
-    const mPf = mean((x) => x.model.dataPath.pfMs ?? 0) + SEND_MS / 2;
-    const mIn = mean((x) => x.model.dataPath.inactiveMs) + SEND_MS / 2;
+    const mPf = mean((x) => x.model.dataPath.pfMs ?? 0) - T3_AGE_MS;
+    const mIn = mean((x) => x.model.dataPath.inactiveMs) - T3_AGE_MS;
     const pf = mean((x) => x.pf);
     const ina = mean((x) => x.ina);
     const dPf = (pf - mPf) / pf;
     const dIn = (ina - mIn) / ina;
     const lo = Math.min(...meas.map((x) => x.ina));
     const hi = Math.max(...meas.map((x) => x.ina));
-    const mLo = mean((x) => x.model.dataPath.inactive.min);
-    const mHi = mean((x) => x.model.dataPath.inactive.max) + SEND_MS;
+    const mLo = mean((x) => x.model.dataPath.inactive.min) - 2 * T3_AGE_MS;
+    const mHi = mean((x) => x.model.dataPath.inactive.max);
     const pct = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(0)}%`;
     table.push(`${prof.padEnd(8)} | ${formatMs(mean((x) => x.rto0)).padEnd(6)} | ${formatMs(pf).padEnd(8)} | ${formatMs(mPf).padEnd(8)} | ${pct(dPf).padEnd(4)} | ${formatMs(ina).padEnd(14)} | ${formatMs(mIn).padEnd(14)} | ${pct(dIn).padEnd(4)} | ${formatMs(lo)}…${formatMs(hi)} (${formatMs(mLo)}…${formatMs(mHi)})`);
-    for (const x of meas) t.diagnostic(`${prof}: RTO0 ${formatMs(x.rto0)} PF ${formatMs(x.pf)} INACTIVE ${formatMs(x.ina)} (model ${formatMs(x.model.dataPath.pfMs)} + ${x.model.dataPath.hbAfterPfMs.map((h) => formatMs(h)).join(' + ')} + ${SEND_MS / 2} ms send phase)`);
+    for (const x of meas) t.diagnostic(`${prof}: RTO0 ${formatMs(x.rto0)} PF ${formatMs(x.pf)} INACTIVE ${formatMs(x.ina)} (model ${formatMs(x.model.dataPath.pfMs)} + ${x.model.dataPath.hbAfterPfMs.map((h) => formatMs(h)).join(' + ')} − ${T3_AGE_MS} ms T3 age)`);
     if (prof === 'telecom') {
       for (const x of meas) {
         assert.ok(x.pf <= 500, `telecom PF target 0.5 s, measured ${x.pf} ms\n${diag}`);
