@@ -129,7 +129,8 @@ export async function benchSnapshotHost(o: SnapshotHostOptions): Promise<BenchRe
       for (let i = 0; i < iters; i++) {
         cat.push(timeSpawn(['cat', f('assocs'), f('remaddr')]).ms);
         node0.push(timeSpawn([process.execPath, '-e', '0']).ms);
-        const s = timeSpawn([process.execPath, CLI, '--proc-root', dir, 'status', '--json'], true);
+        // run as operators do: the executable itself, so its shebang's V8 flags apply
+        const s = timeSpawn([CLI, '--proc-root', dir, 'status', '--json'], true);
         if (s.rc !== 0) rcBad++;
         status.push(s.ms);
         if (s.rssMb !== undefined) rss.push(s.rssMb);

@@ -28,7 +28,7 @@ now_us() { local t="$EPOCHREALTIME"; echo "${t/./}"; }
 # warm the guest page cache (node and the repo come over 9p: the first start is cold)
 for _ in 1 2; do
   nsenter --net=/run/netns/a node -e 0
-  nsenter --net=/run/netns/a node "$LAB_REPO/dist/src/cli.js" status --json >/dev/null
+  nsenter --net=/run/netns/a "$LAB_REPO/dist/src/cli.js" status --json >/dev/null
   nsenter --net=/run/netns/a node "$LAB_REPO/dist/bench/lab/probe.js" >/dev/null
   ss -V >/dev/null; dd --version >/dev/null
 done
@@ -59,8 +59,8 @@ measure() {
     timed "$n" floor "$it" /dev/null cat /proc/net/sctp/assocs /proc/net/sctp/remaddr
     timed "$n" nodeE0 "$it" /dev/null node -e 0
     # start-up + loading sctpdiag's whole module graph, no SCTP work
-    timed "$n" cliVersion "$it" /dev/null node "$LAB_REPO/dist/src/cli.js" --version
-    timed "$n" status "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node "$LAB_REPO/dist/src/cli.js" status --json
+    timed "$n" cliVersion "$it" /dev/null "$LAB_REPO/dist/src/cli.js" --version
+    timed "$n" status "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" "$LAB_REPO/dist/src/cli.js" status --json
     rec "$n" statusRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     # optional: a second build of sctpdiag (e.g. with proposed fixes) measured the same way
     if [[ -n "${BENCH_ALT_CLI:-}" && -f "$BENCH_ALT_CLI" ]]; then
