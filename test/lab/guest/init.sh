@@ -22,8 +22,17 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# A repo that lives under /tmp or /run on the host (CI clones wherever it likes) would
+# be hidden by the tmpfs mounted there: keep the host's view of it at the same path.
+case "$LAB_REPO" in
+  /tmp/* | /run/*) mkdir -p /.hostrepo && mount --bind "$LAB_REPO" /.hostrepo ;;
+esac
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [[ -d /.hostrepo ]]; then
+  mkdir -p "$LAB_REPO" && mount --bind /.hostrepo "$LAB_REPO" || {
+    echo "lab-init: cannot show the repo at $LAB_REPO" >&2; exit 1; }
+fi
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
