@@ -9,7 +9,8 @@ import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
-import { DEFAULT_STATE_DIR, gatherFacts, type GatherOptions } from '../doctor/gather.js';
+import { gatherFacts, type GatherOptions } from '../doctor/gather.js';
+import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import { buildReport, printReport, type DoctorReport } from '../doctor/report.js';
 import { checkProfileName } from '../tune/profile.js';
 
@@ -56,7 +57,7 @@ export function doctorCommand(): Command {
         sampleMs,
         failoverTargetMs,
         profile: o.profile ?? null,
-        stateDir: o.stateDir ?? process.env.SCTPDIAG_STATE_DIR ?? DEFAULT_STATE_DIR,
+        stateDir: resolveStateDir(o.stateDir),
       });
       process.stdout.write(g.json ? JSON.stringify(report, null, 2) + '\n' : printReport(report, g.style, { verbose: o.verbose === true }));
       if (report.exitCode !== EXIT.OK) {

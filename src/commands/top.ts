@@ -6,9 +6,11 @@ import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { checkSctpDir } from '../procfs/read.js';
+import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import { logSettings, parseNumber, type LogFlags, type LogSettings } from './trace.js';
 
 interface TopFlags extends LogFlags {
+  stateDir?: string;
   interval?: string;
   bpf?: boolean;
 }
@@ -32,6 +34,7 @@ export function topCommand(): Command {
     .description('live dashboard: associations, path health, RTO history, SNMP rates and events (q quits, ? helps)')
     .option('--interval <ms>', 'refresh interval in milliseconds; slowed down automatically when reading /proc is expensive (default 1000)')
     .option('--no-bpf', 'do not use bpftrace: events come from procfs snapshots only')
+    .option('--state-dir <dir>', `tune's journal directory, to show drift from the applied profile (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
     .option('--log <file>', 'append every event to this NDJSON file while the dashboard runs (rotated by size)')
     .option('--log-max-bytes <n>', 'rotate the log when it reaches this size (default 10485760)')
     .option('--log-keep <n>', 'rotated log files kept (default 5)')
@@ -45,6 +48,6 @@ export function topCommand(): Command {
       if (g.procRoot !== '/proc') await checkSctpDir(g.procRoot);
       // blessed is loaded only when the dashboard really starts (keeps every other command light)
       const { runTop } = await import('../top/run.js');
-      await runTop({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, ...s });
+      await runTop({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, stateDir: resolveStateDir(o.stateDir), ...s });
     });
 }

@@ -23,6 +23,8 @@ import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js
 import { table, type Style } from '../render/style.js';
 import {
   applyWrites,
+  DEFAULT_STATE_DIR,
+  resolveStateDir,
   detectInterrupted,
   persistContent,
   procSysctlIO,
@@ -36,7 +38,6 @@ import { buildPlan, findDrift, type Drift, type PlanItem, type Write } from '../
 import { checkProfileName, defaultProfileDirs, listProfiles, loadProfile, type ProfileDirs, type ProfileListing, type ResolvedProfile } from '../tune/profile.js';
 
 export const TUNE_SCHEMA_VERSION = 1;
-export const DEFAULT_STATE_DIR = '/var/lib/sctpdiag';
 export const DEFAULT_SYSCTL_D = '/etc/sysctl.d';
 export const PERSIST_FILE = '90-sctpdiag.conf';
 
@@ -376,7 +377,7 @@ export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileD
   return {
     procRoot: g.procRoot,
     netns: g.netns,
-    stateDir: opts.stateDir ?? process.env.SCTPDIAG_STATE_DIR ?? DEFAULT_STATE_DIR,
+    stateDir: resolveStateDir(opts.stateDir),
     profileDirs: { user: opts.profileDir ?? dirs.user, shipped: dirs.shipped },
     sysctlD: opts.sysctlDir ?? DEFAULT_SYSCTL_D,
     isRoot: process.getuid?.() === 0,

@@ -14,7 +14,7 @@ import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { modelFailover, paramsFromSysctls, formatMs } from '../model/failover.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
-import { readJournal } from '../tune/apply.js';
+import { DEFAULT_STATE_DIR, readJournal } from '../tune/apply.js';
 import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
 import { findDrift } from '../tune/plan.js';
 import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
@@ -64,7 +64,6 @@ export interface GatherOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const DEFAULT_STATE_DIR = '/var/lib/sctpdiag';
 
 const exists = (p: string): Promise<boolean> =>
   access(p, constants.F_OK).then(

@@ -10,6 +10,8 @@ import { EXIT, SctpdiagError } from '../errors.js';
 import { EventBus, type SctpEvent } from '../events/types.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
+import { gatherDrift } from '../doctor/gather.js';
+import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
@@ -25,8 +27,11 @@ export interface TopRunOptions {
   log: { path: string; maxBytes: number; keep: number } | null;
   /** terminal streams (tests); default the process's */
   io?: ScreenIO;
+  /** tune's state dir: the header shows drift from the last applied profile (null: not checked) */
+  stateDir?: string | null;
   /** test hooks */
   read?: (o: ReadOptions) => Promise<Snapshot>;
+  drift?: () => Promise<{ profile: string; drifted: number } | null>;
   startPipeline?: ((o: PipelineOptions) => EventPipeline) | null;
   /** install process signal/exception handlers (default true) */
   processHooks?: boolean;
@@ -59,6 +64,16 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     ascii,
   });
   state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
+
+  // the same comparison as `tune --verify` against the last applied profile (a few small reads)
+  const readDrift =
+    o.drift ??
+    (async () => {
+      if (!o.stateDir) return null;
+      const live = await readSysctls(o.procRoot).catch(() => null);
+      const { drift } = await gatherDrift({ sysctls: live && Object.fromEntries(live), stateDir: o.stateDir, netns: o.netns });
+      return drift ? { profile: drift.profile, drifted: drift.drifted.length } : null;
+    });
 
   const bus = new EventBus();
   const log = o.log ? new RotatingLog(o.log) : null;
@@ -165,6 +180,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       if (finished) return;
       latest = s;
       state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0 });
+      state.setDrift(await readDrift());
       startPipeline();
     } catch (e) {
       if (!(e instanceof SctpdiagError)) throw e;

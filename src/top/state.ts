@@ -183,8 +183,11 @@ export class TopState {
   private rtoHist = new Map<string, Map<string, number[]>>();
   private eventCount = 0;
 
+  private drift: { profile: string; drifted: number } | null = null;
+
   constructor(opts: TopOptions) {
     this.opts = opts;
+    this.drift = opts.drift ?? null;
     this.refreshMs = opts.baseIntervalMs;
   }
 
@@ -194,6 +197,11 @@ export class TopState {
     this.width = Math.max(20, width);
     this.height = Math.max(8, height);
     this.sel = reconcile(this.sel, this.view(), this.tableRows());
+  }
+
+  /** Profile drift after each live read (null: no profile applied, or unknown). */
+  setDrift(d: { profile: string; drifted: number } | null): void {
+    this.drift = d;
   }
 
   setSource(s: SourceStatus): void {
@@ -528,7 +536,7 @@ export class TopState {
       l2.push(`${n} assoc${n === 1 ? '' : 's'} ${est} ESTAB`);
     }
     if (this.filter) l2.push(`filter "${this.filter}" ${this.view().length}/${this.rows.size}`);
-    const d = this.opts.drift;
+    const d = this.drift;
     if (d) l2.push(d.drifted ? `sysctl DRIFT ${d.drifted} vs ${d.profile}` : `sysctl = ${d.profile}`);
     if (d?.drifted) tone = 'warn';
     return [

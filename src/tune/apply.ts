@@ -94,6 +94,13 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
   }
 }
 
+/** Where tune keeps its journal: --state-dir, else $SCTPDIAG_STATE_DIR, else this. */
+export const DEFAULT_STATE_DIR = '/var/lib/sctpdiag';
+
+export function resolveStateDir(option: string | undefined, env = process.env): string {
+  return option ?? env.SCTPDIAG_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
 export function journalPath(stateDir: string, netns: string | null): string {
   const ns = (netns ?? 'init').replace(/[^A-Za-z0-9._-]/g, '_');
   return join(stateDir, `journal-${ns}.json`);

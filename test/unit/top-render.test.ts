@@ -260,3 +260,32 @@ test('runTop: an exception restores the terminal first, then the stack goes to s
   assert.match(r.stderr, /crashed after restoring the terminal:\nTypeError: boom in the read\n\s+at /);
   assert.ok(tty.written().includes(LEAVE_ALT));
 });
+
+test('runTop: the header shows sysctl drift from the applied profile after each live read', async () => {
+  const tty = fakeTty(200, 30);
+  const snap = await readSnapshot({ procRoot: capture('two-path-a'), netns: null });
+  let reads = 0;
+  let last = '';
+  const p = runTop({
+    procRoot: '/proc',
+    netns: null,
+    intervalMs: 200,
+    noBpf: true,
+    log: null,
+    io: { input: tty.input, output: tty.output, terminal: 'xterm-256color' },
+    processHooks: false,
+    read: async () => snap,
+    drift: async () => ({ profile: 'telecom', drifted: reads++ === 0 ? 0 : 2 }),
+    startPipeline: null,
+    onDraw: (s) => (last = s.text()),
+  });
+  try {
+    await tick(100);
+    assert.match(last, /sysctl = telecom/);
+    await tick(600);
+    assert.match(last, /sysctl DRIFT 2 vs telecom/);
+  } finally {
+    tty.input.write('q');
+    await p;
+  }
+});
