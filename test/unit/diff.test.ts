@@ -8,25 +8,10 @@ import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
 import { diffSnapshots, PROCFS_EVENT_TYPES } from '../../src/model/diff.js';
 import { PACKAGE_ROOT as repoRoot } from '../../src/paths.js';
+import { failoverSeries } from '../helpers.js';
 
-const dir = join(repoRoot, 'test/fixtures/linux-6.1-debian/two-path-failover');
-const read = (f: string) => readFileSync(join(dir, f), 'utf8');
 
-function snap(assocs: string, remaddr: string, t: number): Snapshot {
-  return buildSnapshot({
-    takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
-    netns: 'a',
-    kernelRelease: '6.1.0-56-amd64',
-    hz: { value: 250, source: 'option', detail: 'test' },
-    assocs: parseAssocs(read(assocs)),
-    eps: parseEps(read('a_eps.txt')),
-    remaddr: parseRemaddr(read(remaddr)),
-    snmp: parseSnmp(read('a_snmp.txt')),
-  });
-}
-
-const series: Snapshot[] = [snap('a_assocs.txt', 'a_remaddr.txt', 0)];
-for (let i = 1; i <= 6; i++) series.push(snap(`a_assocs_fail_t${i}.txt`, `a_remaddr_fail_t${i}.txt`, i));
+const series: Snapshot[] = await failoverSeries();
 
 function allEvents() {
   const out = [];

@@ -10,28 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { EventBus, type SctpEvent } from '../../src/events/types.js';
-import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
-import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import { failoverSeries } from '../helpers.js';
 import { startEventPipeline } from '../../src/trace/pipeline.js';
 import { loadProbeFiles, type Capabilities } from '../../src/trace/probes.js';
 import { bpftraceArgv } from '../../src/trace/runner.js';
 
-const dir = join(PACKAGE_ROOT, 'test/fixtures/linux-6.1-debian/two-path-failover');
-const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-function snap(assocs: string, remaddr: string, t: number): Snapshot {
-  return buildSnapshot({
-    takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
-    netns: null,
-    kernelRelease: null,
-    hz: { value: 250, source: 'option', detail: 'test' },
-    assocs: parseAssocs(read(assocs)),
-    eps: parseEps(read('a_eps.txt')),
-    remaddr: parseRemaddr(read(remaddr)),
-    snmp: parseSnmp(read('a_snmp.txt')),
-  });
-}
-const series: Snapshot[] = [snap('a_assocs.txt', 'a_remaddr.txt', 0)];
-for (let i = 1; i <= 6; i++) series.push(snap(`a_assocs_fail_t${i}.txt`, `a_remaddr_fail_t${i}.txt`, i));
+const series: Snapshot[] = await failoverSeries();
 
 const tmp = mkdtempSync(join(tmpdir(), 'sctpdiag-trace-'));
 const pidFile = join(tmp, 'pids');
