@@ -8,10 +8,11 @@
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { globals } from '../context.js';
+import { formatJson } from '../render/json.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
-import { gatherFacts, type GatherOptions } from '../doctor/gather.js';
+import type { GatherOptions } from '../doctor/gather.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
-import { buildReport, printReport, type DoctorReport } from '../doctor/report.js';
+import type { DoctorReport } from '../doctor/report.js';
 import { checkProfileName } from '../tune/profile.js';
 
 export function parseMs(name: string, v: string, max: number): number {
@@ -30,6 +31,7 @@ interface DoctorFlags {
 }
 
 export async function collectDoctor(o: GatherOptions, host = hostname()): Promise<DoctorReport> {
+  const [{ gatherFacts }, { buildReport }] = await Promise.all([import('../doctor/gather.js'), import('../doctor/report.js')]);
   return buildReport(await gatherFacts(o), host);
 }
 
@@ -59,7 +61,8 @@ export function doctorCommand(): Command {
         profile: o.profile ?? null,
         stateDir: resolveStateDir(o.stateDir),
       });
-      process.stdout.write(g.json ? JSON.stringify(report, null, 2) + '\n' : printReport(report, g.style, { verbose: o.verbose === true }));
+      const { printReport } = await import('../doctor/report.js');
+      process.stdout.write(g.json ? formatJson(report) : printReport(report, g.style, { verbose: o.verbose === true }));
       if (report.exitCode !== EXIT.OK) {
         const n = report.counts;
         throw new SctpdiagError(

@@ -10,11 +10,10 @@ import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
-import { EVENT_TYPES, EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPES, EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { parseAssocId, parsePeer, parsePort } from '../model/filter.js';
 import { checkSctpDir } from '../procfs/read.js';
-import { DEFAULT_EVENT_TYPES, startEventPipeline, type TraceFilter } from '../trace/pipeline.js';
-import { formatEventLine, RotatingLog } from '../trace/sinks.js';
+import type { TraceFilter } from '../trace/pipeline.js';
 
 export interface TraceFlags extends LogFlags {
   assoc?: string;
@@ -152,6 +151,11 @@ export interface RunTraceContext {
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {
+  // loaded only when tracing starts: every other command stays light
+  const [{ startEventPipeline }, { formatEventLine, RotatingLog }] = await Promise.all([
+    import('../trace/pipeline.js'),
+    import('../trace/sinks.js'),
+  ]);
   const out = c.out ?? process.stdout;
   const bus = new EventBus();
   const log = s.log ? new RotatingLog(s.log) : null;

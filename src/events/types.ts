@@ -37,6 +37,9 @@ export const EVENT_TYPES = [
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What `trace` shows unless --events says otherwise: everything but the chatty heartbeats. */
+export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'path.heartbeat');
 export type EventSource = 'bpf' | 'procfs' | 'sctpdiag';
 export type EventSeverity = 'info' | 'warn' | 'fail';
 

@@ -6,7 +6,7 @@
  * published on the bus. No terminal output here.
  */
 import { readlink } from 'node:fs/promises';
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
@@ -24,7 +24,6 @@ export interface TraceFilter {
   types?: ReadonlySet<EventType>;
 }
 
-export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'path.heartbeat');
 
 export type PipelineSource = 'bpf' | 'procfs' | 'degraded';
 
