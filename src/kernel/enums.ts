@@ -60,3 +60,25 @@ export function socketStateName(code: number): string {
 export function isUpState(state: AssocState): boolean {
   return state === 'ESTABLISHED' || state === 'SHUTDOWN_PENDING' || state === 'SHUTDOWN_RECEIVED';
 }
+
+/** Arguments of sctp_assoc_control_transport() and the SCTP_ASSOC_CHANGE states, as probes see them. */
+/** kernel enum sctp_transport_cmd */
+export const TRANSPORT_CMDS: Record<number, string> = { 0: 'UP', 1: 'DOWN', 2: 'PF', 3: 'ON', 4: 'OFF' };
+/** kernel sctp_sn_error_t values passed to sctp_assoc_control_transport */
+export const TRANSPORT_ERRORS: Record<number, string> = {
+  0: 'FAILED_THRESHOLD',
+  1: 'RECEIVED_SACK',
+  2: 'HEARTBEAT_SUCCESS',
+  3: 'RESPONSE_TO_USER_REQ',
+  4: 'INTERNAL_ERROR',
+  5: 'SHUTDOWN_GUARD_EXPIRES',
+  6: 'PEER_FAULTY',
+};
+/** enum sctp_sac_state (SCTP_ASSOC_CHANGE) */
+export const ASSOC_CHANGES: Record<number, string> = {
+  0: 'COMM_UP',
+  1: 'COMM_LOST',
+  2: 'RESTART',
+  3: 'SHUTDOWN_COMP',
+  4: 'CANT_STR_ASSOC',
+};

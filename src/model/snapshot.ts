@@ -158,7 +158,8 @@ function groupPaths(assocs: readonly AssocRow[], remaddr: readonly RemaddrRow[])
   return out;
 }
 
-function inferActive(paths: readonly Path[]): string | null {
+/** The path most likely carrying traffic: the kernel does not print it, so it is inferred. */
+export function inferActive(paths: readonly Path[]): string | null {
   const primary = paths.find((p) => p.primary);
   if (primary && (primary.state === 'ACTIVE' || primary.state === 'UNCONFIRMED')) return primary.address;
   // the kernel moves to another ACTIVE path, or, if none, to a PF one

@@ -5,8 +5,8 @@
  * are parameters): tested without a terminal. screen.ts draws Frames; run.ts
  * feeds the state.
  */
-import { deriveFindings, type Association, type Path, type Snapshot } from '../model/snapshot.js';
-import type { PathState } from '../kernel/enums.js';
+import { deriveFindings, inferActive, type Association, type Path, type Snapshot } from '../model/snapshot.js';
+import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
 import {
   COLUMNS,
@@ -119,12 +119,6 @@ export function formatSeconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function inferActive(paths: readonly Path[]): string | null {
-  const primary = paths.find((p) => p.primary);
-  if (primary && (primary.state === 'ACTIVE' || primary.state === 'UNCONFIRMED')) return primary.address;
-  return (paths.find((p) => p.state === 'ACTIVE') ?? paths.find((p) => p.state === 'PF'))?.address ?? null;
-}
-
 /** An association with some paths changed (from a live event), derived fields recomputed. */
 export function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
   const activePath = inferActive(paths);
@@ -134,8 +128,6 @@ export function withPaths(a: Association, paths: Path[], extra: Partial<Associat
   const { findings: _f, ...rest } = base;
   return { ...base, findings: deriveFindings(rest) };
 }
-
-const PATH_STATES: readonly string[] = ['ACTIVE', 'PF', 'INACTIVE', 'UNCONFIRMED', 'UNKNOWN'];
 
 const SORT_ORDER: readonly ColumnId[] = COLUMNS.map((c) => c.id);
 
@@ -260,7 +252,7 @@ export class TopState {
     if (!row) return;
     const a = row.assoc;
     let next: Association | null = null;
-    if (e.type === 'path.state' && e.path && e.to && PATH_STATES.includes(e.to)) {
+    if (e.type === 'path.state' && e.path && e.to && (PATH_STATE_NAMES as readonly string[]).includes(e.to)) {
       if (a.paths.some((p) => p.address === e.path))
         next = withPaths(
           a,

@@ -6,7 +6,7 @@
  * and are decoded here, never with ntop in the probe.
  */
 import { endianness } from 'node:os';
-import { pathStateName } from '../kernel/enums.js';
+import { ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
 import { formatIPv6 } from '../model/addr.js';
 import { pathStateSeverity } from '../model/diff.js';
 import { EVENT_SCHEMA_VERSION, type EventSeverity, type EventType, type SctpEvent } from '../events/types.js';
@@ -52,27 +52,6 @@ export function decodeAddr(fam: number, v4: number, w: readonly number[]): strin
   }
   return null;
 }
-
-/** kernel enum sctp_transport_cmd */
-export const TRANSPORT_CMDS: Record<number, string> = { 0: 'UP', 1: 'DOWN', 2: 'PF', 3: 'ON', 4: 'OFF' };
-/** kernel sctp_sn_error_t values passed to sctp_assoc_control_transport */
-export const TRANSPORT_ERRORS: Record<number, string> = {
-  0: 'FAILED_THRESHOLD',
-  1: 'RECEIVED_SACK',
-  2: 'HEARTBEAT_SUCCESS',
-  3: 'RESPONSE_TO_USER_REQ',
-  4: 'INTERNAL_ERROR',
-  5: 'SHUTDOWN_GUARD_EXPIRES',
-  6: 'PEER_FAULTY',
-};
-/** enum sctp_sac_state (SCTP_ASSOC_CHANGE) */
-export const ASSOC_CHANGES: Record<number, string> = {
-  0: 'COMM_UP',
-  1: 'COMM_LOST',
-  2: 'RESTART',
-  3: 'SHUTDOWN_COMP',
-  4: 'CANT_STR_ASSOC',
-};
 
 /** Which probe tag produces which event types (for capability reporting and filtering). */
 export const TAG_EVENTS: Record<string, EventType[]> = {
