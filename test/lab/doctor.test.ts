@@ -21,12 +21,12 @@ test('lab: doctor flags addip_noauth, the bind() pitfall and shared routes', { t
       'lab_sysctl a addip_noauth_enable=1',
       // multi-homed server; one client bound to a single local address (the bind() pitfall)
       'lab_darn_server srv5001 b 5001 10.1.0.2 10.2.0.2',
-      'sleep 0.3',
+      'lab_wait_listen b 5001',
       'lab_darn_client cli6001 a 6001 10.1.0.2 5001 10.1.0.1',
       'lab_wait_assoc a 1 15',
       // a second, properly multi-homed association ...
       'lab_darn_server srv5002 b 5002 10.1.0.2 10.2.0.2',
-      'sleep 0.3',
+      'lab_wait_listen b 5002',
       'lab_darn_client cli6002 a 6002 10.1.0.2 5002 10.1.0.1 10.2.0.1',
       'lab_wait_assoc a 2 15',
       // ... whose second path is routed through the first link: no path diversity

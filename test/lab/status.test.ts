@@ -17,13 +17,13 @@ lab_topology 2 v6
 lab_fast a b
 lab_multihomed 6001 5001                                   # both sides bound to two addresses
 lab_darn_server srv5000 b 5000 0.0.0.0                     # wildcard server
-sleep 0.3
+lab_wait_listen b 5000
 lab_darn_client cli6003 a 6003 10.1.0.2 5000 10.1.0.1      # the bind() pitfall: one local address
 lab_darn_server srv7000 b 7000 fd00:1::2 fd00:2::2         # IPv6, multi-homed
-sleep 0.3
+lab_wait_listen b 7000
 lab_darn_client cli7001 a 7001 fd00:1::2 7000 fd00:1::1 fd00:2::1
 lab_py_server py8000 b 8000 10.1.0.2 10.2.0.2              # one-to-one (SOCK_STREAM)
-sleep 0.3
+lab_wait_listen b 8000
 lab_py_client py8000c a 10.1.0.2 8000 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6004
 lab_wait_assoc a 4 30
 lab_wait_path a 10.2.0.2 2 15

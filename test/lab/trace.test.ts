@@ -25,7 +25,7 @@ done
 lab_multihomed 6001 5001
 lab_darn_server srv7000 b 7000 fd00:1::2 fd00:2::2
 lab_py_server srv8000 b 8000
-for i in $(seq 1 150); do grep -q listening "$LAB_LOG/srv8000.log" 2>/dev/null && break; sleep 0.2; done
+lab_wait_listen b 7000 30; lab_wait_listen b 8000 30
 lab_darn_client cli7001 a 7001 fd00:1::2 7000 fd00:1::1 fd00:2::1
 lab_py_client cli8000 a 10.2.0.2 8000 --interval 0.2
 lab_wait_assoc a 3 30

@@ -82,7 +82,7 @@ fi
 
   const ap = section(out, 'apply');
   assert.equal(ap.rc, 0, diag);
-  assert.match(line(ap.body, 'AFTER'), /rto_min=100 rto_max=400 rto_initial=400 path_max_retrans=2 pf_retrans=0 pf_expose=2 association_max_retrans=4 hb_interval=1000 sack_timeout=50/, diag);
+  assert.match(line(ap.body, 'AFTER'), /rto_min=100 rto_max=200 rto_initial=200 path_max_retrans=2 pf_retrans=0 pf_expose=2 association_max_retrans=4 hb_interval=1000 sack_timeout=50/, diag);
   assert.equal(line(ap.body, 'B'), line(ap.body, 'BDEF'), '--netns a left b untouched\n' + diag);
 
   assert.equal(section(out, 'verify-clean').rc, 0, diag);
@@ -211,7 +211,7 @@ for prof in telecom default; do
   # signalling-like load: one python process, ${ASSOCS} multi-homed one-to-one associations,
   # a message every 20 ms on each, so DATA is always outstanding when the link is cut
   base=$((6000 + 10 * round + 1)); port=$((5000 + round))
-  lab_py_server srv$round b $port 10.1.0.2 10.2.0.2; sleep 0.5
+  lab_py_server srv$round b $port 10.1.0.2 10.2.0.2; lab_wait_listen b $port
   lab_py_client cli$round a 10.1.0.2 $port --bind 10.1.0.1 --bind 10.2.0.1 --lport $base --count ${ASSOCS} --interval 0.02
   lab_wait_assoc a ${ASSOCS} 30 || echo "associations missing"
   LP=$(seq -s, $base $((base + ${ASSOCS} - 1)))

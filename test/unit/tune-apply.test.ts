@@ -65,7 +65,7 @@ test('apply telecom: written in order, read back, journaled; rollback restores; 
   const r = await collectTune({ profile: 'telecom', apply: true }, env);
   const after = await snapshot(proc);
   assert.equal(after.rto_min, '100');
-  assert.equal(after.rto_max, '400');
+  assert.equal(after.rto_max, '200');
   assert.equal(after.association_max_retrans, '4');
   assert.ok(r.written!.length >= 8);
   const j = await readJournal(env.stateDir, null);
@@ -113,11 +113,11 @@ test('not root: writing modes refused before anything is written; dry run and ve
   assert.deepEqual((await readdir(root)).sort(), ['proc']);
   const plan = await collectTune({ profile: 'telecom' }, user);
   assert.equal(plan.mode, 'plan');
-  assert.ok(plan.failover!.before!.inactiveMs === 64000 && plan.failover!.after.inactiveMs === 1050);
+  assert.ok(plan.failover!.before!.inactiveMs === 64000 && plan.failover!.after.inactiveMs === 950);
   const text = printTune(plan, plain);
   assert.match(text, /Dry run: nothing written/);
   assert.match(text, /net\.sctp\.rto_min\s+1000\s+→\s+100\s+ms\s+new sockets/);
-  assert.match(text, /path INACTIVE \(data\)\s+64\.0 s\s+→\s+1\.05 s/);
+  assert.match(text, /path INACTIVE \(data\)\s+64\.0 s\s+→\s+950 ms/);
 });
 
 test('bad input writes nothing: unknown profile (5), bad file (2), persist inside a netns (2)', async () => {
@@ -195,7 +195,7 @@ test('list and show', async () => {
   const s = await collectTune({ show: 'telecom' }, env);
   const text = printTune(s, plain);
   assert.match(text, /net\.sctp\.rto_min = 100\n\s+Failure detection is a sum of RTOs/);
-  assert.match(text, /path INACTIVE \(data\)\s+1\.05 s/);
+  assert.match(text, /path INACTIVE \(data\)\s+950 ms/);
 });
 
 test('findSctpSocketOwners: inodes from eps/assocs by header, matched to fd links; unreadable pids skipped', async () => {

@@ -50,7 +50,7 @@ test('plan telecom against a real 6.1 kernel: changes, units, effects, kernel-sa
   assert.equal(byKey.get('pf_enable')?.change, false);
   const order = plan.writes.map((w) => w.key);
   assert.ok(order.indexOf('rto_min') < order.indexOf('rto_max'), order.join(','));
-  assert.equal(plan.final.rto_max, '400');
+  assert.equal(plan.final.rto_max, '200');
   assert.deepEqual(plan.findings, []);
 });
 

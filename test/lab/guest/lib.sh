@@ -14,6 +14,8 @@
 #   lab_assocs NS / lab_remaddr NS / lab_eps NS   cat the procfs file in NS
 #   lab_expand_addr ADDR           IPv6 in the expanded form procfs prints
 #   lab_wait_assoc NS COUNT [TIMEOUT_S]   wait for >= COUNT ESTABLISHED (ST 3) assocs
+#   lab_wait_listen NS PORT [TIMEOUT_S]  wait until an SCTP endpoint in NS is bound to PORT
+#                                  (a python listener needs seconds to start under TCG)
 #   lab_wait_path NS ADDR STATE [TIMEOUT_S]  wait until remaddr ADDR has STATE (any assoc;
 #                                  STATE 0 INACTIVE, 1 PF, 2 ACTIVE, 3 UNCONFIRMED)
 #   lab_darn_server NAME NS PORT ADDR...  sctp_darn one-to-many listener bound to ADDRs
@@ -124,6 +126,20 @@ lab_wait_assoc() {
   return 1
 }
 
+lab_wait_listen() {
+  local ns="$1" port="$2" timeout="${3:-15}" end
+  end=$(($(_lab_now_us) + timeout * 1000000))
+  while :; do
+    lab_eps "$ns" 2>/dev/null | awk -v p="$port" '
+      NR == 1 { for (i = 1; i <= NF; i++) if ($i == "LPORT") c = i; next }
+      c && $c == p { f = 1 } END { exit !f }' && return 0
+    (($(_lab_now_us) < end)) || break
+    sleep 0.2
+  done
+  lab_log "lab_wait_listen: nothing listens on port $port in $ns after ${timeout}s"
+  return 1
+}
+
 lab_wait_path() {
   local ns="$1" addr="$2" state="$3" timeout="${4:-10}" end
   addr="$(lab_expand_addr "$addr")"
@@ -188,7 +204,7 @@ lab_darn_client() {
 lab_multihomed() {
   local lport="${1:-6001}" rport="${2:-5001}"
   lab_darn_server "srv$rport" b "$rport" 10.1.0.2 10.2.0.2
-  sleep 0.3   # let the listener bind before the INIT arrives
+  lab_wait_listen b "$rport"   # the listener must be bound before the INIT arrives
   lab_darn_client "cli$lport" a "$lport" 10.1.0.2 "$rport" 10.1.0.1 10.2.0.1
   lab_wait_assoc a 1 15
 }
