@@ -62,8 +62,33 @@ export interface Row {
   health: Health;
   /** RTXC growth since the previous full read (null: no previous value) */
   rtxcDelta: number | null;
-  /** lower-case text that `/` searches */
-  search: string;
+}
+
+/**
+ * The lower-case text `/` searches, built only while a filter is active (at 10k
+ * associations building it for every row on every refresh was a third of the
+ * frame time) and cached per association object: a full read makes new ones.
+ */
+const searchCache = new WeakMap<Association, string>();
+export function searchText(a: Association): string {
+  let s = searchCache.get(a);
+  if (s === undefined) {
+    s = [
+      String(a.id),
+      a.style,
+      a.state,
+      `:${a.localPort}`,
+      `:${a.peerPort}`,
+      ...a.localAddresses.map((l) => l.address),
+      ...a.paths.map((p) => `${p.address} ${p.state}`),
+      ...a.owners.map((o) => `${o.comm} ${o.pid}`),
+      healthSummary(a.paths),
+    ]
+      .join(' ')
+      .toLowerCase();
+    searchCache.set(a, s);
+  }
+  return s;
 }
 
 const SHORT_STYLE: Record<string, string> = {
@@ -101,25 +126,11 @@ export function primaryRto(a: Association): number | null {
 }
 
 export function makeRow(a: Association, prevRtxc?: number): Row {
-  const search = [
-    String(a.id),
-    a.style,
-    a.state,
-    `:${a.localPort}`,
-    `:${a.peerPort}`,
-    ...a.localAddresses.map((l) => l.address),
-    ...a.paths.map((p) => `${p.address} ${p.state}`),
-    ...a.owners.map((o) => `${o.comm} ${o.pid}`),
-    healthSummary(a.paths),
-  ]
-    .join(' ')
-    .toLowerCase();
   return {
     key: a.key,
     assoc: a,
     health: assocHealth(a),
     rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
-    search,
   };
 }
 
@@ -292,7 +303,10 @@ export function sortRows(rows: readonly Row[], s: SortSpec): Row[] {
 export function filterRows(rows: readonly Row[], text: string): Row[] {
   const terms = text.toLowerCase().split(/\s+/).filter(Boolean);
   if (terms.length === 0) return [...rows];
-  return rows.filter((r) => terms.every((t) => r.search.includes(t)));
+  return rows.filter((r) => {
+    const text = searchText(r.assoc);
+    return terms.every((t) => text.includes(t));
+  });
 }
 
 // ---- selection and scrolling ----------------------------------------------------
