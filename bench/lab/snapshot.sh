@@ -64,7 +64,7 @@ measure() {
     rec "$n" statusRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     # optional: a second build of sctpdiag (e.g. with proposed fixes) measured the same way
     if [[ -n "${BENCH_ALT_CLI:-}" && -f "$BENCH_ALT_CLI" ]]; then
-      timed "$n" statusAlt "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node "$BENCH_ALT_CLI" status --json
+      timed "$n" statusAlt "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node --max-semi-space-size=8 "$BENCH_ALT_CLI" status --json
       rec "$n" statusAltRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     fi
   done

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { formatJson } from '../render/json.js';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { CAPTURE_META, SCTP_FILES, readSctpTexts, readSnapshot, type CaptureMeta } from '../procfs/read.js';
+import { CAPTURE_META, SCTP_FILES, readSnapshot, type CaptureMeta, type SctpFile } from '../procfs/read.js';
 
 function runSs(): Promise<string | null> {
   return new Promise((res) => {
@@ -35,8 +35,10 @@ export async function capture(procRoot: string, target: string, netns: string | 
   const existing = await readdir(dir).catch(() => null);
   if (existing && existing.length > 0)
     throw new SctpdiagError(`capture: ${dir} exists and is not empty`, EXIT.USAGE, 'name a new directory; nothing was written');
-  const texts = await readSctpTexts(procRoot); // fails before anything is written
-  const snap = await readSnapshot({ procRoot, netns, hz, owners: false });
+  // one read of the kernel's files, fails before anything is written; the
+  // texts saved are exactly those the snapshot (HZ, release) was made from
+  const texts: Partial<Record<SctpFile, string>> = {};
+  const snap = await readSnapshot({ procRoot, netns, hz, owners: false, texts });
   // write into a temporary sibling, then rename: a half-written capture never looks complete
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];
@@ -46,7 +48,7 @@ export async function capture(procRoot: string, target: string, netns: string | 
     files.push(rel);
   };
   try {
-    for (const f of SCTP_FILES) await put(`net/sctp/${f}`, texts[f]);
+    for (const f of SCTP_FILES) await put(`net/sctp/${f}`, texts[f] ?? '');
     const keys = await readdir(`${procRoot}/sys/net/sctp`).catch(() => [] as string[]);
     for (const k of keys.sort()) {
       const v = await readFile(`${procRoot}/sys/net/sctp/${k}`, 'utf8').catch(() => null);

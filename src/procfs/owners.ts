@@ -3,10 +3,11 @@
  * /proc/PID/fd/* link that reads `socket:[INODE]`. Best effort: processes we
  * may not inspect (not root) or that exit meanwhile are silently skipped.
  *
- * Synchronous on purpose: one readlink per descriptor, and a process holding
- * 10k SCTP sockets has 10k of them. Through the libuv thread pool each call
- * costs a round trip; in the lab at 10k associations the async version took
- * about as long as the kernel took to print /proc/net/sctp/assocs.
+ * Synchronous readlink()s on purpose: one per descriptor, and a process
+ * holding 10k SCTP sockets has 10k of them. Through the libuv thread pool each
+ * call costs a round trip; in the lab at 10k associations the async version
+ * took about as long as the kernel took to print /proc/net/sctp/assocs. The
+ * scan is cut into slices instead, so that it can run while the kernel prints.
  */
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
 
@@ -15,15 +16,22 @@ export interface Owner {
   comm: string;
 }
 
-export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<number>): Map<number, Owner[]> {
-  const owners = new Map<number, Owner[]>();
-  if (inodes.size === 0) return owners;
+/** readlink()s between two yields of the sliced scan */
+const SLICE = 128;
+
+/**
+ * The scan itself: calls `hit(inode, pid, comm)` for every socket descriptor
+ * whose inode `wanted` accepts, and yields after every SLICE descriptors so an
+ * async caller can let other work (the procfs readers) run in between.
+ */
+function* scan(procRoot: string, wanted: (inode: number) => boolean, hit: (inode: number, owner: Owner) => void): Generator<void, void, undefined> {
   let pids: string[];
   try {
     pids = readdirSync(procRoot).filter((d) => /^\d+$/.test(d));
   } catch {
-    return owners;
+    return;
   }
+  let budget = SLICE;
   for (const pid of pids) {
     const fdDir = `${procRoot}/${pid}/fd`;
     let fds: string[];
@@ -34,6 +42,10 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
     }
     const found = new Set<number>();
     for (const fd of fds) {
+      if (--budget <= 0) {
+        budget = SLICE;
+        yield;
+      }
       let link: string;
       try {
         link = readlinkSync(`${fdDir}/${fd}`);
@@ -43,7 +55,7 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
       // "socket:[12345]"
       if (link.charCodeAt(0) !== 115 /* s */ || !link.startsWith('socket:[')) continue;
       const inode = Number(link.slice(8, -1));
-      if (inodes.has(inode)) found.add(inode);
+      if (wanted(inode)) found.add(inode);
     }
     if (found.size === 0) continue;
     let comm = '?';
@@ -52,17 +64,73 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
     } catch {
       /* exited */
     }
-    for (const inode of found) {
-      const list = owners.get(inode);
-      if (list) list.push({ pid: Number(pid), comm });
-      else owners.set(inode, [{ pid: Number(pid), comm }]);
-    }
+    const owner: Owner = { pid: Number(pid), comm };
+    for (const inode of found) hit(inode, owner);
   }
-  for (const list of owners.values()) list.sort((a, b) => a.pid - b.pid);
-  return owners;
+}
+
+function collector(): { owners: Map<number, Owner[]>; hit: (inode: number, o: Owner) => void; sorted: () => Map<number, Owner[]> } {
+  const owners = new Map<number, Owner[]>();
+  return {
+    owners,
+    hit(inode, o) {
+      const list = owners.get(inode);
+      if (list) list.push(o);
+      else owners.set(inode, [o]);
+    },
+    sorted() {
+      for (const list of owners.values()) list.sort((a, b) => a.pid - b.pid);
+      return owners;
+    },
+  };
+}
+
+export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<number>): Map<number, Owner[]> {
+  const c = collector();
+  if (inodes.size === 0) return c.owners;
+  for (const _ of scan(procRoot, (i) => inodes.has(i), c.hit));
+  return c.sorted();
 }
 
 /** Promise form, for callers that are async anyway. */
 export async function findSocketOwners(procRoot: string, inodes: ReadonlySet<number>): Promise<Map<number, Owner[]>> {
   return findSocketOwnersSync(procRoot, inodes);
+}
+
+/**
+ * Owners of every socket, found in slices that leave the event loop free
+ * between them: `status` runs this while the kernel is still printing
+ * /proc/net/sctp (the SCTP inodes are not known yet), then keeps the ones it
+ * needs (`pick`). Kept compact (inode → index of its first owner) because a
+ * busy host has many more TCP/UDP/unix sockets than SCTP ones.
+ */
+export async function scanAllSocketOwners(procRoot: string): Promise<{ pick(inodes: Iterable<number>): Map<number, Owner[]> }> {
+  const owners: Owner[] = [];
+  const first = new Map<number, number>();
+  const more = new Map<number, Owner[]>(); // shared sockets (fork, SCM_RIGHTS)
+  const hit = (inode: number, o: Owner) => {
+    if (owners[owners.length - 1] !== o) owners.push(o);
+    const i = first.get(inode);
+    if (i === undefined) first.set(inode, owners.length - 1);
+    else {
+      const list = more.get(inode);
+      if (list) list.push(o);
+      else more.set(inode, [owners[i]!, o]);
+    }
+  };
+  for (const _ of scan(procRoot, () => true, hit)) await new Promise<void>((r) => setImmediate(r));
+  return {
+    pick(inodes) {
+      const out = new Map<number, Owner[]>();
+      for (const inode of inodes) {
+        const list = more.get(inode);
+        if (list) out.set(inode, [...list].sort((a, b) => a.pid - b.pid));
+        else {
+          const i = first.get(inode);
+          if (i !== undefined) out.set(inode, [owners[i]!]);
+        }
+      }
+      return out;
+    },
+  };
 }

@@ -7,6 +7,27 @@
  */
 import { fromKernel, type Address } from '../model/addr.js';
 
+/**
+ * Addresses seen recently, by their kernel text. A host's local addresses are
+ * printed in every row of assocs, and each peer address in assocs and again
+ * in remaddr: at 10k associations two of every three address tokens were
+ * parsed (and RFC 5952-formatted) again. The objects are frozen and shared.
+ * Bounded: emptied when it would grow past CACHE_MAX entries.
+ */
+const CACHE_MAX = 1 << 16;
+const addrCache = new Map<string, Readonly<Address> | null>();
+
+function kernelAddress(token: string): Readonly<Address> | null {
+  let a = addrCache.get(token);
+  if (a === undefined) {
+    const parsed = fromKernel(token);
+    a = parsed && Object.freeze(parsed);
+    if (addrCache.size >= CACHE_MAX) addrCache.clear();
+    addrCache.set(token, a);
+  }
+  return a;
+}
+
 export interface ParseWarning {
   file: string;
   line: number;
@@ -89,21 +110,55 @@ function num(token: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/** One non-blank line: its 1-based number in the file and its tokens. */
+export type LineSink = (ln: number, tokens: string[]) => void;
+
 /**
- * [lineNumber, tokens] for each non-blank line, one line at a time: at 10k
- * associations an array of every line's tokens (≈400k strings) outlived two
- * scavenges, was promoted to the old generation and drove peak RSS and GC.
+ * Splits text that arrives in pieces (a procfs read returns at most one page)
+ * into numbered lines and hands each non-blank one to `sink` as tokens, one
+ * line at a time: at 10k associations an array of every line's tokens (≈400k
+ * strings) outlived two scavenges, was promoted to the old generation and
+ * drove peak RSS and GC. Line numbers count blank lines too.
  */
-function* tokenLines(text: string): Generator<[number, string[]], void, undefined> {
-  let ln = 0;
-  for (let start = 0; start <= text.length; ) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    ln++;
-    const l = text.slice(start, end).trim();
-    if (l !== '') yield [ln, l.split(/\s+/)];
-    start = end + 1;
+export class LineFeed {
+  private rest = '';
+  private ln = 0;
+  constructor(private readonly sink: LineSink) {}
+
+  push(chunk: string): void {
+    const text = this.rest === '' ? chunk : this.rest + chunk;
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      this.line(text.slice(start, end));
+      start = end + 1;
+    }
+    this.rest = text.slice(start);
   }
+
+  end(): void {
+    if (this.rest !== '') this.line(this.rest);
+    this.rest = '';
+  }
+
+  private line(raw: string): void {
+    this.ln++;
+    const l = raw.trim();
+    if (l !== '') this.sink(this.ln, l.split(/\s+/));
+  }
+}
+
+/** A parser fed line by line (`line`), whose result is read once at the end. */
+export interface LineParser<R> {
+  line: LineSink;
+  result(): R;
+}
+
+/** Parse a whole text with a line parser. */
+export function parseWith<R>(parser: LineParser<R>, text: string): R {
+  const feed = new LineFeed(parser.line);
+  feed.push(text);
+  feed.end();
+  return parser.result();
 }
 
 type NumericColumns<T> = { [K in keyof T]: T[K] extends number | undefined ? K : never }[keyof T];
@@ -164,102 +219,113 @@ function parseAddrList<T>(
   const out: T[] = [];
   for (const t of tokens) {
     const starred = t.startsWith('*');
-    const a = fromKernel(starred ? t.slice(1) : t);
+    const a = kernelAddress(starred ? t.slice(1) : t);
     if (!a) return t;
     out.push(marker(a, starred));
   }
   return out;
 }
 
-function checkHeader(
+/**
+ * A line parser for a file whose first non-blank line is a header: the header
+ * must name `required` (or the whole file is skipped with one warning), then
+ * `rowsFor(header)` returns the sink for every following line.
+ */
+function headed<T>(
   file: string,
-  lines: Iterator<[number, string[]], void>,
   required: readonly string[],
-  warnings: ParseWarning[],
-): string[] | null {
-  const first = lines.next();
-  if (first.done) return null;
-  const [ln, header] = first.value;
-  const missing = required.filter((r) => !header.includes(r));
-  if (missing.length > 0) {
-    warnings.push({ file, line: ln, message: `header lacks ${missing.join(', ')}; file skipped` });
-    return null;
-  }
-  return header;
+  rowsFor: (header: string[], rows: T[], warnings: ParseWarning[]) => LineSink,
+): LineParser<Parsed<T>> {
+  const rows: T[] = [];
+  const warnings: ParseWarning[] = [];
+  let sink: LineSink | null = null;
+  let skipped = false;
+  return {
+    line(ln, tokens) {
+      if (sink) return sink(ln, tokens);
+      if (skipped) return;
+      const missing = required.filter((r) => !tokens.includes(r));
+      if (missing.length > 0) {
+        warnings.push({ file, line: ln, message: `header lacks ${missing.join(', ')}; file skipped` });
+        skipped = true;
+      } else sink = rowsFor(tokens, rows, warnings);
+    },
+    result: () => ({ rows, warnings }),
+  };
+}
+
+export function assocsParser(file = 'assocs'): LineParser<Parsed<AssocRow>> {
+  return headed<AssocRow>(file, ASSOC_REQUIRED, (header, rows, warnings) => {
+    const iL = header.indexOf('LADDRS');
+    const pre = header.slice(0, iL);
+    const post = header.slice(header.indexOf('RADDRS') + 1);
+    const hasW = { wmema: post.includes('wmema'), wmemq: post.includes('wmemq'), sndbuf: post.includes('sndbuf'), rcvbuf: post.includes('rcvbuf') };
+    const scratch: Partial<AssocRow> = {};
+    return (ln, tokens) => {
+      const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
+      const arrow = tokens.indexOf('<->', iL);
+      if (arrow < 0 || tokens.length < arrow + 2 + post.length) {
+        bad(arrow < 0 ? 'no `<->` between local and remote addresses' : 'too few columns');
+        return;
+      }
+      // columns are stored by computed name into a reused scratch object; the row
+      // itself is one literal: 20+ keyed stores turned every row into a
+      // dictionary-mode object (~3 KB each, slow to read in buildSnapshot)
+      const v = scratch;
+      const badPre = readColumns(pre, tokens, ASSOC_PRE, v);
+      const tail = tokens.slice(tokens.length - post.length);
+      const badPost = badPre ?? readColumns(post, tail, ASSOC_POST, v);
+      if (badPost) {
+        bad(`column ${badPost} is not a number`);
+        return;
+      }
+      const laddrs = parseAddrList(tokens.slice(iL, arrow), (a, s): LocalAddrRow => ({ ...a, primarySource: s }));
+      const raddrs = parseAddrList(
+        tokens.slice(arrow + 1, tokens.length - post.length),
+        (a, s): RemoteAddrRow => ({ ...a, primary: s }),
+      );
+      if (typeof laddrs === 'string' || typeof raddrs === 'string') {
+        bad(`\`${typeof laddrs === 'string' ? laddrs : raddrs}\` is not an address`);
+        return;
+      }
+      if (raddrs.length === 0) {
+        bad('no remote address');
+        return;
+      }
+      const row: AssocRow = {
+        line: ln,
+        sty: v.sty!,
+        sst: v.sst!,
+        st: v.st!,
+        hashBucket: v.hashBucket!,
+        assocId: v.assocId!,
+        txQueue: v.txQueue!,
+        rxQueue: v.rxQueue!,
+        uid: v.uid!,
+        inode: v.inode!,
+        lport: v.lport!,
+        rport: v.rport!,
+        laddrs,
+        raddrs,
+        hbint: v.hbint!,
+        ins: v.ins!,
+        outs: v.outs!,
+        maxrt: v.maxrt!,
+        t1x: v.t1x!,
+        t2x: v.t2x!,
+        rtxc: v.rtxc!,
+      };
+      if (hasW.wmema) row.wmema = v.wmema;
+      if (hasW.wmemq) row.wmemq = v.wmemq;
+      if (hasW.sndbuf) row.sndbuf = v.sndbuf;
+      if (hasW.rcvbuf) row.rcvbuf = v.rcvbuf;
+      rows.push(row);
+    };
+  });
 }
 
 export function parseAssocs(text: string, file = 'assocs'): Parsed<AssocRow> {
-  const warnings: ParseWarning[] = [];
-  const rows: AssocRow[] = [];
-  const lines = tokenLines(text);
-  const header = checkHeader(file, lines, ASSOC_REQUIRED, warnings);
-  if (!header) return { rows, warnings };
-  const iL = header.indexOf('LADDRS');
-  const pre = header.slice(0, iL);
-  const post = header.slice(header.indexOf('RADDRS') + 1);
-  const hasW = { wmema: post.includes('wmema'), wmemq: post.includes('wmemq'), sndbuf: post.includes('sndbuf'), rcvbuf: post.includes('rcvbuf') };
-  const scratch: Partial<AssocRow> = {};
-  for (const [ln, tokens] of lines) {
-    const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
-    const arrow = tokens.indexOf('<->', iL);
-    if (arrow < 0 || tokens.length < arrow + 2 + post.length) {
-      bad(arrow < 0 ? 'no `<->` between local and remote addresses' : 'too few columns');
-      continue;
-    }
-    // columns are stored by computed name into a reused scratch object; the row
-    // itself is one literal: 20+ keyed stores turned every row into a
-    // dictionary-mode object (~3 KB each, slow to read in buildSnapshot)
-    const v = scratch;
-    const badPre = readColumns(pre, tokens, ASSOC_PRE, v);
-    const tail = tokens.slice(tokens.length - post.length);
-    const badPost = badPre ?? readColumns(post, tail, ASSOC_POST, v);
-    if (badPost) {
-      bad(`column ${badPost} is not a number`);
-      continue;
-    }
-    const laddrs = parseAddrList(tokens.slice(iL, arrow), (a, s): LocalAddrRow => ({ ...a, primarySource: s }));
-    const raddrs = parseAddrList(
-      tokens.slice(arrow + 1, tokens.length - post.length),
-      (a, s): RemoteAddrRow => ({ ...a, primary: s }),
-    );
-    if (typeof laddrs === 'string' || typeof raddrs === 'string') {
-      bad(`\`${typeof laddrs === 'string' ? laddrs : raddrs}\` is not an address`);
-      continue;
-    }
-    if (raddrs.length === 0) {
-      bad('no remote address');
-      continue;
-    }
-    const row: AssocRow = {
-      line: ln,
-      sty: v.sty!,
-      sst: v.sst!,
-      st: v.st!,
-      hashBucket: v.hashBucket!,
-      assocId: v.assocId!,
-      txQueue: v.txQueue!,
-      rxQueue: v.rxQueue!,
-      uid: v.uid!,
-      inode: v.inode!,
-      lport: v.lport!,
-      rport: v.rport!,
-      laddrs,
-      raddrs,
-      hbint: v.hbint!,
-      ins: v.ins!,
-      outs: v.outs!,
-      maxrt: v.maxrt!,
-      t1x: v.t1x!,
-      t2x: v.t2x!,
-      rtxc: v.rtxc!,
-    };
-    if (hasW.wmema) row.wmema = v.wmema;
-    if (hasW.wmemq) row.wmemq = v.wmemq;
-    if (hasW.sndbuf) row.sndbuf = v.sndbuf;
-    if (hasW.rcvbuf) row.rcvbuf = v.rcvbuf;
-    rows.push(row);
-  }
-  return { rows, warnings };
+  return parseWith(assocsParser(file), text);
 }
 
 const EP_COLS: Record<string, NumericColumns<EndpointRow>> = {
@@ -271,31 +337,31 @@ const EP_COLS: Record<string, NumericColumns<EndpointRow>> = {
   INODE: 'inode',
 };
 
+export function epsParser(file = 'eps'): LineParser<Parsed<EndpointRow>> {
+  return headed<EndpointRow>(file, ['LPORT', 'INODE', 'LADDRS'], (header, rows, warnings) => {
+    const iL = header.indexOf('LADDRS');
+    const pre = header.slice(0, iL);
+    return (ln, tokens) => {
+      const row: Partial<EndpointRow> = { line: ln };
+      const badCol = tokens.length < iL ? 'too few columns' : readColumns(pre, tokens, EP_COLS, row);
+      const laddrs = badCol ? null : parseAddrList(tokens.slice(iL), (a) => a);
+      if (badCol || typeof laddrs === 'string' || !laddrs) {
+        const why = badCol
+          ? badCol === 'too few columns'
+            ? badCol
+            : `column ${badCol} is not a number`
+          : `\`${String(laddrs)}\` is not an address`;
+        warnings.push({ file, line: ln, message: `${why}; line skipped` });
+        return;
+      }
+      row.laddrs = laddrs;
+      rows.push(row as EndpointRow);
+    };
+  });
+}
+
 export function parseEps(text: string, file = 'eps'): Parsed<EndpointRow> {
-  const warnings: ParseWarning[] = [];
-  const rows: EndpointRow[] = [];
-  const lines = tokenLines(text);
-  const header = checkHeader(file, lines, ['LPORT', 'INODE', 'LADDRS'], warnings);
-  if (!header) return { rows, warnings };
-  const iL = header.indexOf('LADDRS');
-  const pre = header.slice(0, iL);
-  for (const [ln, tokens] of lines) {
-    const row: Partial<EndpointRow> = { line: ln };
-    const badCol = tokens.length < iL ? 'too few columns' : readColumns(pre, tokens, EP_COLS, row);
-    const laddrs = badCol ? null : parseAddrList(tokens.slice(iL), (a) => a);
-    if (badCol || typeof laddrs === 'string' || !laddrs) {
-      const why = badCol
-        ? badCol === 'too few columns'
-          ? badCol
-          : `column ${badCol} is not a number`
-        : `\`${String(laddrs)}\` is not an address`;
-      warnings.push({ file, line: ln, message: `${why}; line skipped` });
-      continue;
-    }
-    row.laddrs = laddrs;
-    rows.push(row as EndpointRow);
-  }
-  return { rows, warnings };
+  return parseWith(epsParser(file), text);
 }
 
 const REMADDR_COLS: Record<string, 'assocId' | 'rto' | 'maxPathRtx' | 'state' | 'hbAct'> = {
@@ -306,61 +372,67 @@ const REMADDR_COLS: Record<string, 'assocId' | 'rto' | 'maxPathRtx' | 'state' | 
   STATE: 'state',
 };
 
+export function remaddrParser(file = 'remaddr'): LineParser<Parsed<RemaddrRow>> {
+  return headed<RemaddrRow>(file, ['ADDR', 'ASSOC_ID', 'RTO', 'STATE'], (header, rows, warnings) => {
+    const iA = header.indexOf('ADDR');
+    const v: Record<string, number> = {};
+    return (ln, tokens) => {
+      const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
+      if (tokens.length < header.length) {
+        bad('too few columns');
+        return;
+      }
+      const address = kernelAddress(tokens[iA]!);
+      if (!address) {
+        bad(`\`${tokens[iA]}\` is not an address`);
+        return;
+      }
+      v.hbAct = 0;
+      v.maxPathRtx = 0;
+      for (let i = 0; i < header.length; i++) {
+        const f = REMADDR_COLS[header[i]!];
+        if (!f) continue;
+        const n = num(tokens[i]);
+        if (n === null) {
+          bad(`column ${header[i]} is not a number`);
+          return;
+        }
+        v[f] = n;
+      }
+      rows.push({
+        line: ln,
+        address,
+        assocId: v.assocId!,
+        hbActive: v.hbAct !== 0,
+        rto: v.rto!,
+        maxPathRtx: v.maxPathRtx!,
+        state: v.state!,
+      });
+    };
+  });
+}
+
 export function parseRemaddr(text: string, file = 'remaddr'): Parsed<RemaddrRow> {
-  const warnings: ParseWarning[] = [];
-  const rows: RemaddrRow[] = [];
-  const lines = tokenLines(text);
-  const header = checkHeader(file, lines, ['ADDR', 'ASSOC_ID', 'RTO', 'STATE'], warnings);
-  if (!header) return { rows, warnings };
-  const iA = header.indexOf('ADDR');
-  for (const [ln, tokens] of lines) {
-    const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
-    if (tokens.length < header.length) {
-      bad('too few columns');
-      continue;
-    }
-    const address = fromKernel(tokens[iA]!);
-    if (!address) {
-      bad(`\`${tokens[iA]}\` is not an address`);
-      continue;
-    }
-    const v: Record<string, number> = { hbAct: 0, maxPathRtx: 0 };
-    let badCol: string | null = null;
-    header.forEach((h, i) => {
-      const f = REMADDR_COLS[h];
-      if (!f || badCol) return;
-      const n = num(tokens[i]);
-      if (n === null) badCol = h;
-      else v[f] = n;
-    });
-    if (badCol) {
-      bad(`column ${badCol} is not a number`);
-      continue;
-    }
-    rows.push({
-      line: ln,
-      address,
-      assocId: v.assocId!,
-      hbActive: v.hbAct !== 0,
-      rto: v.rto!,
-      maxPathRtx: v.maxPathRtx!,
-      state: v.state!,
-    });
-  }
-  return { rows, warnings };
+  return parseWith(remaddrParser(file), text);
 }
 
 /** /proc/net/sctp/snmp: `SctpName <spaces/tab> value` per line. */
-export function parseSnmp(text: string, file = 'snmp'): { counters: Record<string, number>; warnings: ParseWarning[] } {
+export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string, number>; warnings: ParseWarning[] }> {
   const counters: Record<string, number> = {};
   const warnings: ParseWarning[] = [];
-  for (const [ln, tokens] of tokenLines(text)) {
-    const v = num(tokens[1]);
-    if (tokens.length !== 2 || !/^Sctp\w+$/.test(tokens[0]!) || v === null) {
-      warnings.push({ file, line: ln, message: 'not a `SctpName value` line; skipped' });
-      continue;
-    }
-    counters[tokens[0]!] = v;
-  }
-  return { counters, warnings };
+  return {
+    line(ln, tokens) {
+      const v = num(tokens[1]);
+      if (tokens.length !== 2 || !/^Sctp\w+$/.test(tokens[0]!) || v === null) {
+        warnings.push({ file, line: ln, message: 'not a `SctpName value` line; skipped' });
+        return;
+      }
+      counters[tokens[0]!] = v;
+    },
+    result: () => ({ counters, warnings }),
+  };
+}
+
+export function parseSnmp(text: string, file = 'snmp'): { counters: Record<string, number>; warnings: ParseWarning[] } {
+  return parseWith(snmpParser(file), text);
 }

@@ -8,8 +8,10 @@ import { constants } from 'node:fs';
 import { EXIT, SctpdiagError, noSctpError } from '../errors.js';
 import { detectHz } from '../kernel/hz.js';
 import { buildSnapshot, type Snapshot } from '../model/snapshot.js';
-import { findSocketOwners } from './owners.js';
-import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from './parse.js';
+import { ChunkReader } from './chunks.js';
+import { scanAllSocketOwners } from './owners.js';
+import { assocsParser, epsParser, LineFeed, remaddrParser, snmpParser, type LineParser } from './parse.js';
+import { takePrefetched } from './prefetch.js';
 
 export const SCTP_FILES = ['assocs', 'eps', 'remaddr', 'snmp'] as const;
 export type SctpFile = (typeof SCTP_FILES)[number];
@@ -36,16 +38,30 @@ export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | n
   }
 }
 
-async function readText(path: string): Promise<string> {
+function readError(path: string, e: unknown): SctpdiagError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM')
+    return new SctpdiagError(`permission denied reading ${path}`, EXIT.PERMISSION, 'run as root');
+  if (code === 'ENOENT') return noSctpError(path);
+  return new SctpdiagError(`cannot read ${path}: ${(e as Error).message}`, EXIT.FAILURE);
+}
+
+
+/** Read `path` through `parser` page by page (chunks.ts says why); `keep` gets the whole text too. */
+async function readParsed<R>(path: string, parser: LineParser<R>, keep?: (text: string) => void): Promise<R> {
+  const feed = new LineFeed(parser.line);
+  const pieces: string[] | null = keep ? [] : null;
   try {
-    return await readFile(path, 'utf8');
+    await (takePrefetched(path) ?? new ChunkReader(path)).attach((t) => {
+      pieces?.push(t);
+      feed.push(t);
+    });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM')
-      throw new SctpdiagError(`permission denied reading ${path}`, EXIT.PERMISSION, 'run as root');
-    if (code === 'ENOENT') throw noSctpError(path);
-    throw new SctpdiagError(`cannot read ${path}: ${(e as Error).message}`, EXIT.FAILURE);
+    throw readError(path, e);
   }
+  feed.end();
+  if (keep && pieces) keep(pieces.join(''));
+  return parser.result();
 }
 
 async function readOptional(path: string): Promise<string | null> {
@@ -70,11 +86,6 @@ export async function checkSctpDir(procRoot: string): Promise<void> {
   }
 }
 
-export async function readSctpTexts(procRoot: string): Promise<Record<SctpFile, string>> {
-  await checkSctpDir(procRoot);
-  const texts = await Promise.all(SCTP_FILES.map((f) => readText(`${procRoot}/net/sctp/${f}`)));
-  return Object.fromEntries(SCTP_FILES.map((f, i) => [f, texts[i]!])) as Record<SctpFile, string>;
-}
 
 export interface ReadOptions {
   procRoot: string;
@@ -83,16 +94,34 @@ export interface ReadOptions {
   /** look up owning processes (skipped for captures, where no /proc/PID exists) */
   owners?: boolean;
   now?: () => Date;
+  /** filled with the text of each file as read (`capture` saves exactly what the snapshot was made of) */
+  texts?: Partial<Record<SctpFile, string>>;
 }
 
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const takenAt = (o.now ?? (() => new Date()))();
-  const texts = await readSctpTexts(o.procRoot);
+  await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
   const path = (f: SctpFile) => `${o.procRoot}/net/sctp/${f}`;
-  const assocs = parseAssocs(texts.assocs, path('assocs'));
-  const release = meta?.kernelRelease ?? (await readOptional(`${o.procRoot}/sys/kernel/osrelease`));
-  const hbIntervalText = await readOptional(`${o.procRoot}/sys/net/sctp/hb_interval`);
+  const keep = (f: SctpFile) => (o.texts ? (t: string) => void (o.texts![f] = t) : undefined);
+  // everything at once: the four files side by side, parsed page by page, and
+  // the owner scan in slices in between; the kernel printing assocs is the
+  // critical path and the rest hides behind it
+  const files = Promise.all([
+    readParsed(path('assocs'), assocsParser(path('assocs')), keep('assocs')),
+    readParsed(path('eps'), epsParser(path('eps')), keep('eps')),
+    readParsed(path('remaddr'), remaddrParser(path('remaddr')), keep('remaddr')),
+    readParsed(path('snmp'), snmpParser(path('snmp')), keep('snmp')),
+  ]);
+  const small = Promise.all([
+    meta?.kernelRelease ?? readOptional(`${o.procRoot}/sys/kernel/osrelease`),
+    readOptional(`${o.procRoot}/sys/net/sctp/hb_interval`),
+  ]);
+  // started after the reads: its first slice runs synchronously
+  const ownerScan = o.owners !== false && !meta ? scanAllSocketOwners(o.procRoot) : null;
+  // a failed read must not leave the scan's rejection unobserved (it never rejects, but be sure)
+  ownerScan?.catch(() => {});
+  const [[assocs, eps, remaddr, snmp], [release, hbIntervalText]] = await Promise.all([files, small]);
   const hz = await detectHz({
     option: o.hz,
     captured: meta?.hz,
@@ -101,11 +130,10 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     hbints: assocs.rows.map((r) => r.hbint),
     hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null,
   });
-  const eps = parseEps(texts.eps, path('eps'));
   let owners;
-  if (o.owners !== false && !meta) {
-    const inodes = new Set<number>([...assocs.rows.map((r) => r.inode), ...eps.rows.map((r) => r.inode)]);
-    owners = await findSocketOwners(o.procRoot, inodes);
+  if (ownerScan) {
+    const all = await ownerScan;
+    owners = all.pick(new Set<number>([...assocs.rows.map((r) => r.inode), ...eps.rows.map((r) => r.inode)]));
   }
   return buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
@@ -114,8 +142,8 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     hz,
     assocs,
     eps,
-    remaddr: parseRemaddr(texts.remaddr, path('remaddr')),
-    snmp: parseSnmp(texts.snmp, path('snmp')),
+    remaddr,
+    snmp,
     owners,
   });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildProgram } from '../../src/cli.js';
+import { buildProgram } from '../../src/program.js';
 import { ROOT } from '../helpers.js';
 
 const man = readFileSync(join(ROOT, 'man', 'sctpdiag.8'), 'utf8');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEventList, traceSettings } from '../../src/commands/trace.js';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/program.js';
 
 const usage = (f: () => unknown, re?: RegExp) =>
   assert.throws(f, (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.USAGE && (!re || re.test(e.message)));

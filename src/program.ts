@@ -1,0 +1,124 @@
+/**
+ * The sctpdiag command line: global options, the commands, and the single
+ * exit path. Every failure leaves through main()'s catch: one line on stderr
+ * (plus a hint), the documented exit code, no stack trace unless
+ * SCTPDIAG_DEBUG is set. The executable is cli.ts.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, SctpdiagError, usageError } from './errors.js';
+import { VERSION } from './paths.js';
+import {
+  assertNetnsExists,
+  runInNetns,
+  stripNetnsArgs,
+  validateNetnsName,
+  validatePid,
+  type NetnsTarget,
+} from './netns.js';
+import { statusCommand } from './commands/status.js';
+import { captureCommand } from './commands/capture.js';
+import { traceCommand } from './commands/trace.js';
+import { topCommand } from './commands/top.js';
+import { sysctlCommand } from './commands/sysctl.js';
+import { tuneCommand } from './commands/tune.js';
+import { failoverTimeCommand } from './commands/failover-time.js';
+import { doctorCommand } from './commands/doctor.js';
+import { metricsCommand } from './commands/metrics.js';
+import { KNOWN_HZ } from './kernel/hz.js';
+
+function parseHz(v: string): number {
+  const n = Number(v);
+  if (!(KNOWN_HZ as readonly number[]).includes(n))
+    throw new InvalidArgumentError(`CONFIG_HZ must be one of ${KNOWN_HZ.join(', ')}`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sctpdiag')
+    .description('kernel SCTP diagnostics and tuning: associations, paths, live events, sysctl profiles')
+    .version(VERSION, '-V, --version')
+    .option('-j, --json', 'machine-readable JSON output (schemaVersion inside)')
+    .option('-n, --netns <name>', 'run inside this named network namespace (as `ip netns` names it; needs root)')
+    .option('--netns-pid <pid>', "run inside the network namespace of this process (needs root)")
+    .option('--proc-root <dir>', 'read this directory instead of /proc (a `sctpdiag capture`)')
+    .addOption(new Option('--hz <n>', 'kernel CONFIG_HZ, when it cannot be detected').argParser(parseHz))
+    .option('--no-color', 'never colour the output (also: NO_COLOR, or output not a terminal)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride();
+  program.addCommand(statusCommand());
+  program.addCommand(captureCommand());
+  program.addCommand(traceCommand());
+  program.addCommand(topCommand());
+  program.addCommand(sysctlCommand());
+  program.addCommand(tuneCommand());
+  program.addCommand(failoverTimeCommand());
+  program.addCommand(doctorCommand());
+  program.addCommand(metricsCommand());
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** If --netns/--netns-pid was given, run ourselves inside that namespace and return its exit code. */
+async function netnsHop(program: Command, argv: readonly string[]): Promise<number | null> {
+  if (process.env.SCTPDIAG_NETNS) return null; // already inside
+  const o = program.opts<{ netns?: string; netnsPid?: string; procRoot?: string }>();
+  if (o.netns === undefined && o.netnsPid === undefined) return null;
+  if (o.netns !== undefined && o.netnsPid !== undefined) throw usageError('--netns and --netns-pid exclude each other');
+  if (o.procRoot !== undefined) throw usageError('--netns reads a live namespace; it cannot be combined with --proc-root');
+  let target: NetnsTarget;
+  if (o.netns !== undefined) {
+    target = { kind: 'name', name: validateNetnsName(o.netns) };
+    await assertNetnsExists(target.name);
+  } else {
+    target = { kind: 'pid', pid: validatePid(o.netnsPid!) };
+  }
+  if (process.getuid?.() !== 0)
+    throw new SctpdiagError('entering a network namespace needs root', EXIT.PERMISSION, 'run with sudo, or use --proc-root /proc/PID for read-only status');
+  const res = await runInNetns(target, stripNetnsArgs(argv));
+  return res.code;
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const program = buildProgram();
+  try {
+    // parse global options first, so --netns can hop before any command runs
+    let hopped: number | null = null;
+    program.hook('preSubcommand', async () => {
+      hopped = await netnsHop(program, argv);
+      if (hopped !== null) throw new HopDone(hopped);
+    });
+    await program.parseAsync([...argv], { from: 'user' });
+    // a command may leave its exit code in process.exitCode; keep it
+    const code = Number(process.exitCode ?? EXIT.OK);
+    return Number.isInteger(code) ? code : EXIT.FAILURE;
+  } catch (e) {
+    return handleError(e);
+  }
+}
+
+class HopDone extends Error {
+  constructor(readonly code: number) {
+    super('netns child finished');
+  }
+}
+
+function handleError(e: unknown): number {
+  if (e instanceof HopDone) return e.code;
+  if (e instanceof CommanderError) {
+    // help and version are successes; commander has already printed its message
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  if (e instanceof SctpdiagError) {
+    process.stderr.write(`sctpdiag: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`sctpdiag: hint: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`sctpdiag: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.SCTPDIAG_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+  else process.stderr.write('sctpdiag: hint: set SCTPDIAG_DEBUG=1 for a stack trace, and report it\n');
+  return EXIT.FAILURE;
+}
