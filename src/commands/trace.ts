@@ -13,7 +13,7 @@ import { usageError } from '../errors.js';
 import { DEFAULT_EVENT_TYPES, EVENT_TYPES, EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { parseAssocId, parsePeer, parsePort } from '../model/filter.js';
 import { checkSctpDir } from '../procfs/read.js';
-import type { TraceFilter } from '../trace/pipeline.js';
+import type { PipelineOptions, TraceFilter } from '../trace/pipeline.js';
 
 export interface TraceFlags extends LogFlags {
   assoc?: string;
@@ -148,21 +148,38 @@ export interface RunTraceContext {
   json: boolean;
   style: ReturnType<typeof globals>['style'];
   out?: NodeJS.WritableStream;
+  /**
+   * Stand-ins for what needs a live SCTP kernel (bench/trace-load.ts on a host
+   * without one): capability detection and the procfs snapshot.
+   */
+  pipeline?: Pick<PipelineOptions, 'capabilities' | 'probeFiles' | 'getSnapshot'>;
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {
   // loaded only when tracing starts: every other command stays light
-  const [{ startEventPipeline }, { formatEventLine, RotatingLog }] = await Promise.all([
+  const [{ startEventPipeline }, { EventSink, RotatingLog }] = await Promise.all([
     import('../trace/pipeline.js'),
     import('../trace/sinks.js'),
   ]);
   const out = c.out ?? process.stdout;
   const bus = new EventBus();
   const log = s.log ? new RotatingLog(s.log) : null;
-  bus.subscribe((e: SctpEvent) => {
-    out.write(c.json ? JSON.stringify(e) + '\n' : formatEventLine(e, c.style) + '\n');
-    log?.write(e);
-  });
+  // One write per burst of events, not one per event. A pipe's reader slower
+  // than the events: stop reading bpftrace until stdout drains (bpftrace then
+  // reports what the kernel could not buffer as lost events) instead of
+  // queueing without bound in memory.
+  let draining = false;
+  const write = (text: string) => {
+    if (out.write(text) || draining) return;
+    draining = true;
+    p.pause();
+    out.once('drain', () => {
+      draining = false;
+      p.resume();
+    });
+  };
+  const sink = new EventSink({ write, json: c.json, style: c.style, rotating: log });
+  bus.subscribe((e: SctpEvent) => sink.add(e));
   const p = startEventPipeline({
     procRoot: c.procRoot,
     netns: c.netns,
@@ -172,6 +189,7 @@ export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<vo
     hz: c.hz,
     bus,
     filter: s.filter,
+    ...c.pipeline,
   });
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
@@ -188,6 +206,7 @@ export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<vo
     if (timer) clearTimeout(timer);
     await p.stop();
     for (const sig of signals) process.off(sig, onSignal);
+    sink.flush();
     log?.close();
   }
 }

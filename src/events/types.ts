@@ -55,6 +55,11 @@ export interface SctpEvent {
   schemaVersion: typeof EVENT_SCHEMA_VERSION;
   /** ISO 8601 time the event was observed (bpf: kernel time converted to wall clock) */
   time: string;
+  /**
+   * bpf only: the kernel's CLOCK_MONOTONIC stamp of the event (bpf `nsecs`), exact, as
+   * decimal digits (it passes 2^53 after ~104 days of uptime, too big for a JSON number)
+   */
+  kernelNs?: string;
   type: EventType;
   source: EventSource;
   severity: EventSeverity;

@@ -18,7 +18,13 @@ export type BpfRecord =
   | { kind: 'unknown'; type: string }
   | { kind: 'malformed'; reason: string; line: string };
 
-const MAX_LINE = 64 * 1024;
+/**
+ * Longest line parsed. A map print is one line: at bpftrace's default 4096
+ * keys a path-metrics map is ~170 KB (the old 64 KiB cap dropped every map of
+ * more than ~1,800 paths as malformed); 16 MiB leaves room for maps of
+ * BPFTRACE_MAP_KEYS_MAX=262144 and still refuses a runaway line.
+ */
+export const MAX_LINE = 16 * 1024 * 1024;
 
 /** Parse one line of bpftrace JSON output; null for a blank line. */
 export function parseBpftraceLine(line: string): BpfRecord | null {

@@ -25,6 +25,8 @@ export const systemClock: Clock = {
 };
 
 const LE = endianness() === 'LE';
+/** a kernel stamp as the probes print it (%lu nsecs) */
+const TS = /^\d{1,20}$/;
 
 function wordBytes(w: number): number[] {
   const b = [w & 255, (w >>> 8) & 255, (w >>> 16) & 255, (w >>> 24) & 255];
@@ -65,8 +67,17 @@ export const TAG_EVENTS: Record<string, EventType[]> = {
   hb: ['path.heartbeat'],
 };
 
+interface PathAcc {
+  assocId: number;
+  addr: string | null;
+  m: Record<string, number>;
+}
+
 interface MetricsAcc {
-  paths: Map<string, { assocId: number; addr: string | null; m: Record<string, number> }>;
+  /** by "id|address" */
+  paths: Map<string, PathAcc>;
+  /** by the map key as bpftrace prints it ("id,fam,v4,w0,w1,w2,w3", the same in all five maps): decoded once; null = unusable */
+  keys: Map<string, PathAcc | null>;
   rwnd: Map<number, number>;
 }
 
@@ -100,7 +111,7 @@ export interface MapperOptions {
 export class BpfEventMapper {
   readonly stats: MapperStats = { lines: 0, malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
   attachedProbes: number | null = null;
-  private acc: MetricsAcc = { paths: new Map(), rwnd: new Map() };
+  private acc: MetricsAcc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
   private clock: Clock;
 
   constructor(private o: MapperOptions) {
@@ -138,6 +149,7 @@ export class BpfEventMapper {
       severity,
       netns: this.o.netns,
     };
+    if (f.ts !== undefined && TS.test(f.ts)) e.kernelNs = f.ts;
     if (f.asoc !== undefined) {
       e.assoc = { id: num(f.asoc) };
       if (f.lport !== undefined) e.assoc.localPort = num(f.lport);
@@ -190,33 +202,45 @@ export class BpfEventMapper {
     }
     const metric = MAP_METRIC[name];
     if (!metric) return;
-    for (const [k, v] of Object.entries(entries)) {
+    // up to 4096 keys per map (bpftrace's default): no per-entry arrays
+    for (const k in entries) {
+      const v = entries[k];
       if (typeof v !== 'number') continue;
-      const parts = k.split(',').map((x) => Number(x.trim()));
-      if (parts.length !== 7 || parts.some((x) => !Number.isFinite(x))) continue;
-      const [id, fam, v4, w0, w1, w2, w3] = parts as [number, number, number, number, number, number, number];
-      const addr = decodeAddr(fam, v4, [w0, w1, w2, w3]);
-      const key = `${id}|${addr}`;
-      let p = this.acc.paths.get(key);
-      if (!p) this.acc.paths.set(key, (p = { assocId: id, addr, m: {} }));
-      p.m[metric] = v;
+      let p = this.acc.keys.get(k);
+      if (p === undefined) {
+        const parts = k.split(',').map((x) => Number(x.trim()));
+        if (parts.length !== 7 || parts.some((x) => !Number.isFinite(x))) p = null;
+        else {
+          const [id, fam, v4, w0, w1, w2, w3] = parts as [number, number, number, number, number, number, number];
+          const addr = decodeAddr(fam, v4, [w0, w1, w2, w3]);
+          const key = `${id}|${addr}`;
+          p = this.acc.paths.get(key) ?? null;
+          if (!p) this.acc.paths.set(key, (p = { assocId: id, addr, m: {} }));
+        }
+        this.acc.keys.set(k, p);
+      }
+      if (p) p.m[metric] = v;
     }
   }
 
   private flushMetrics(f: Record<string, string>): SctpEvent[] {
     const out: SctpEvent[] = [];
+    // one print: one time stamp for all its events
+    const time = this.timeOf(f.ts);
+    const kernelNs = f.ts !== undefined && TS.test(f.ts) ? f.ts : undefined;
     for (const p of this.acc.paths.values()) {
-      const metrics = { ...p.m };
+      // the accumulator is replaced below, so its metrics object is handed over, not copied
+      const metrics = p.m;
       const rwnd = this.acc.rwnd.get(p.assocId);
       if (rwnd !== undefined) metrics.peerRwndBytes = rwnd;
-      out.push({
-        ...this.ev('path.metrics', 'info', { ts: f.ts ?? '' }, {}),
-        assoc: { id: p.assocId },
-        ...(p.addr ? { path: p.addr } : {}),
-        metrics,
-      });
+      const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time, type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
+      if (kernelNs !== undefined) e.kernelNs = kernelNs;
+      e.assoc = { id: p.assocId };
+      if (p.addr) e.path = p.addr;
+      e.metrics = metrics;
+      out.push(e);
     }
-    this.acc = { paths: new Map(), rwnd: new Map() };
+    this.acc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
     return out;
   }
 

@@ -6,7 +6,7 @@
  * published on the bus. No terminal output here.
  */
 import { readlink } from 'node:fs/promises';
-import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
@@ -71,6 +71,12 @@ export interface EventPipeline {
   ready: Promise<void>;
 }
 
+/** Flow control of the bpftrace input (trace: its stdout is behind); see BpftraceRunner.pause. */
+export interface InputFlow {
+  pause(): void;
+  resume(): void;
+}
+
 /** The netns inode of this process (what the probes compare asoc->base.net->ns.inum with). */
 export async function currentNetnsInode(procRoot = '/proc'): Promise<number> {
   try {
@@ -95,17 +101,22 @@ export function matchEvent(e: SctpEvent, f: TraceFilter, snap: Snapshot | null):
   return true;
 }
 
-export function startEventPipeline(o: PipelineOptions): EventPipeline {
+export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlow {
   const filter = o.filter ?? {};
   const wanted = filter.types ?? new Set(DEFAULT_EVENT_TYPES);
+  const effective: TraceFilter = { ...filter, types: wanted };
   const clockNow = () => new Date(o.clock ? o.clock.wallMs() : Date.now()).toISOString();
   let snap: Snapshot | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let runner: BpftraceRunner | null = null;
   let mapper: BpfEventMapper | null = null;
+  /** the latest snapshot's associations by id (an event is enriched in O(1), not by a scan of 10k) */
+  let byId = new Map<number, Association>();
   /** recently seen associations by id: enrich events about associations already gone */
   const recent = new Map<number, Association>();
+  /** the next procfs read is due this long after the last one ended (see nextPollMs) */
+  let pollMs = o.intervalMs;
   const st: PipelineStatus = {
     source: 'procfs',
     probesAttached: 0,
@@ -121,6 +132,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
   /** event types the running probes cover (procfs derives the others) */
   let bpfTypes = new Set<EventType>();
   let bpfLive = false;
+  /** input paused by the consumer (applies to a runner started later, too) */
+  let paused = false;
 
   // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
   const ownerCache = new Map<number, Owner[]>();
@@ -141,8 +154,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
   function publish(e: SctpEvent): void {
     if (stopped) return;
     if (e.assoc && e.assoc.id !== 0) {
-      const a = snap?.associations.find((x) => x.id === e.assoc!.id) ?? recent.get(e.assoc.id);
-      if (a) e.assoc = { ...assocRef(a), ...stripUndef(e.assoc) };
+      const a = byId.get(e.assoc.id) ?? recent.get(e.assoc.id);
+      if (a) e.assoc = withKernelFields(assocRef(a), e.assoc);
     } else if (e.assoc && e.assoc.id === 0 && e.path && snap) {
       // COMM_UP on the accepting side comes before the id is assigned
       const a = snap.associations.find(
@@ -150,7 +163,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
       );
       if (a) e.assoc = { ...assocRef(a) };
     }
-    if (!matchEvent(e, { ...filter, types: wanted }, snap)) return;
+    if (!matchEvent(e, effective, snap)) return;
     o.bus.publish(e);
   }
 
@@ -174,19 +187,29 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
 
   async function poll(): Promise<void> {
     let next: Snapshot;
+    const t0 = performance.now();
     try {
       next = await getSnapshot();
+      pollMs = nextPollMs(o.intervalMs, performance.now() - t0, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
       return;
     }
     if (stopped) return;
-    for (const a of next.associations) if (a.id !== 0) recent.set(a.id, a);
+    const ids = new Map<number, Association>();
+    for (const a of next.associations) if (a.id !== 0) ids.set(a.id, a);
+    for (const [id, a] of ids) recent.set(id, a);
     if (recent.size > 10_000) for (const k of [...recent.keys()].slice(0, recent.size - 10_000)) recent.delete(k);
     if (mapper) mapper.setHz(next.hz.value);
     const prev = snap;
     snap = next;
+    byId = ids;
     if (prev) {
+      // let bpf lines read meanwhile go out first: at 10k associations the read and
+      // the diff are each tens of ms of synchronous work, and at 20k events/s the
+      // kernel's perf buffer holds only ~0.2 s of events
+      await new Promise<void>((r) => setImmediate(r));
+      if (stopped) return;
       const types = procfsTypes();
       st.procfsTypes = [...types];
       for (const e of diffSnapshots(prev, next, { types })) publish(e);
@@ -197,7 +220,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
     if (stopped) return;
     timer = setTimeout(() => {
       poll().finally(schedule);
-    }, o.intervalMs);
+    }, pollMs);
   }
 
   async function startBpf(): Promise<void> {
@@ -276,6 +299,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
     );
     st.source = 'degraded';
     st.reason = 'bpftrace starting';
+    if (paused) runner.pause();
     runner.start();
   }
 
@@ -288,6 +312,14 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
   return {
     ready,
     status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
+    pause: () => {
+      paused = true;
+      runner?.pause();
+    },
+    resume: () => {
+      paused = false;
+      runner?.resume();
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
@@ -299,6 +331,31 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline {
   };
 }
 
-function stripUndef<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The snapshot's view of an association, with what the kernel said in the event winning. */
+function withKernelFields(ref: AssocRef, own: AssocRef): AssocRef {
+  ref.id = own.id;
+  if (own.localPort !== undefined) ref.localPort = own.localPort;
+  if (own.peerPort !== undefined) ref.peerPort = own.peerPort;
+  if (own.localAddresses !== undefined) ref.localAddresses = own.localAddresses;
+  if (own.owners !== undefined) ref.owners = own.owners;
+  return ref;
+}
+
+/** the share of wall time the kernel may spend producing /proc/net/sctp for us (as `top`) */
+export const READ_BUDGET = 0.1;
+const MAX_POLL_MS = 60_000;
+
+/**
+ * When the next procfs read is due after one that took readMs: never sooner
+ * than asked, and late enough that reading takes at most READ_BUDGET of the
+ * time — at 10k associations one read costs the kernel seconds (seq_file walks
+ * restart from the first transport on every read(2)), and a 1 s poll would
+ * keep a core busy and the heap full of parse garbage. Backs off at once,
+ * recovers halfway per read. Reads served from someone else's cache (top,
+ * metrics) are fast, so their interval stays as asked.
+ */
+export function nextPollMs(baseMs: number, readMs: number, prevMs?: number): number {
+  const want = Math.min(MAX_POLL_MS, Math.max(baseMs, readMs / READ_BUDGET));
+  const next = prevMs !== undefined && want < prevMs ? Math.max(want, (prevMs + want) / 2) : want;
+  return Math.max(baseMs, Math.round(next / 100) * 100);
 }

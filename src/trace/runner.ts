@@ -8,7 +8,7 @@
  * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { findOnPath, hostMountPrefix } from './probes.js';
 
 export interface RunnerEvents {
@@ -71,6 +71,8 @@ export class BpftraceRunner {
   private attached = false;
   private startedAt = 0;
   private delay: number;
+  private rl: Interface | null = null;
+  private paused = false;
   restarts = 0;
 
   constructor(
@@ -107,7 +109,9 @@ export class BpftraceRunner {
     });
     child.stdin?.on('error', () => {});
     const rl = createInterface({ input: child.stdout! });
+    this.rl = rl;
     rl.on('line', (l) => this.ev.onLine(l));
+    if (this.paused) rl.pause();
     let spawnError: Error | null = null;
     child.on('error', (e) => {
       spawnError = e;
@@ -115,6 +119,7 @@ export class BpftraceRunner {
     child.on('close', (code, signal) => {
       live.delete(child);
       this.child = null;
+      if (this.rl === rl) this.rl = null;
       rl.close();
       if (this.stopping) return;
       const ranMs = Date.now() - this.startedAt;
@@ -142,10 +147,30 @@ export class BpftraceRunner {
     this.ev.onStart?.(child.pid, this.attempt);
   }
 
+  /**
+   * Stop reading bpftrace's output while the consumer is behind (a slow
+   * stdout). bpftrace then blocks on its own stdout, the kernel's perf buffer
+   * fills and bpftrace reports the overflow as lost_events: the loss is counted
+   * where it happens, and sctpdiag's memory stays bounded. Lines of the chunk
+   * already read are still delivered.
+   */
+  pause(): void {
+    this.paused = true;
+    this.rl?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.rl?.resume();
+  }
+
   /** SIGINT (bpftrace detaches cleanly), SIGKILL after the grace period. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    // paused by a slow consumer: let the rest drain (the pipeline drops it once
+    // stopped) so bpftrace's stdout can end
+    this.resume();
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {

@@ -104,3 +104,19 @@ test('capture writes a /proc-like copy that status reads back identically; refus
   assert.equal(again.code, EXIT.USAGE);
   assert.match(again.err, /not empty/);
 });
+
+test('`status | head`: the reader going away ends sctpdiag quietly with exit 0 (as SIGPIPE would), no EPIPE trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, '--proc-root', capture('many-a'), 'status', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SCTPDIAG_NETNS: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // like head -c 1: take the first piece, then close the pipe
+  await new Promise<void>((res) => child.stdout.once('data', () => res()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  assert.equal(code, 0, err);
+  assert.doesNotMatch(err, /EPIPE|at .*\.js:\d+/);
+});

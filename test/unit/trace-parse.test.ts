@@ -98,6 +98,7 @@ test('path line → path.state with old/new state, active path, time from kernel
   assert.deepEqual(e, {
     schemaVersion: 1,
     time: '2025-12-31T23:59:59.500Z',
+    kernelNs: '999500000000',
     type: 'path.state',
     source: 'bpf',
     severity: 'warn',
@@ -161,4 +162,46 @@ test('in-kernel metric maps → one path.metrics event per path at metrics_end',
   assert.equal(out[0]!.path, '10.2.0.2');
   assert.deepEqual(out[0]!.metrics, { cwndBytes: 4380, ssthreshBytes: 106496, flightBytes: 0, pmtuBytes: 1500, sacks: 17, peerRwndBytes: 106000 });
   assert.deepEqual(m.map(parseBpftraceLine(pf('SCTPDIAG metrics_end ts=1'))!), []);
+});
+
+test('bpf events carry the kernel stamp (kernelNs, exact digits); none without a valid ts', () => {
+  const m = mapper();
+  const big = '9007199254740993123'; // > 2^53: kept as text, not rounded
+  const [e] = m.map(parseBpftraceLine(pf(`SCTPDIAG asconf ts=${big} asoc=4 lport=1 rport=2 kind=1`))!);
+  assert.equal(e!.kernelNs, big);
+  const [noTs] = m.map(parseBpftraceLine(pf('SCTPDIAG asconf asoc=4 lport=1 rport=2 kind=1'))!);
+  assert.equal(noTs!.kernelNs, undefined);
+  const [lost] = m.map(parseBpftraceLine('{"type": "lost_events", "data": {"events": 1}}')!);
+  assert.equal(lost!.kernelNs, undefined);
+});
+
+test('a path-metrics map of 4096 keys (bpftrace’s default size; one ~170 KB line) → 4096 path.metrics events', () => {
+  const m = mapper();
+  const keys: string[] = [];
+  for (let i = 1; keys.length < 4096; i++) keys.push(`${i},2,${(10 | (3 << 8) | (i << 24)) >>> 0},0,0,0,0`, `${i},2,${(10 | (4 << 8) | (i << 24)) >>> 0},0,0,0,0`);
+  const map = (name: string, v: (n: number) => number) =>
+    `{"type": "map", "data": {"@${name}": {${keys.map((k, n) => `"${k}": ${v(n)}`).join(', ')}}}}`;
+  const cwnd = map('sctpdiag_m_cwnd', (n) => 4380 + n);
+  assert.ok(cwnd.length > 64 * 1024, `${cwnd.length} bytes`);
+  assert.deepEqual(m.map(parseBpftraceLine(cwnd)!), []);
+  assert.deepEqual(m.map(parseBpftraceLine(map('sctpdiag_m_pmtu', () => 1500))!), []);
+  // the same path under a second spelling of its key (IPv6 words of an IPv4 path): merged into one event
+  assert.deepEqual(m.map(parseBpftraceLine(`{"type": "map", "data": {"@sctpdiag_m_sacks": {"1,2,${(10 | (3 << 8) | (1 << 24)) >>> 0},0,0,0,7": 9}}}`)!), []);
+  const out = m.map(parseBpftraceLine(pf('SCTPDIAG metrics_end ts=999500000000'))!);
+  assert.equal(out.length, 4096);
+  assert.equal(m.stats.malformed, 0);
+  assert.deepEqual(out[0], {
+    schemaVersion: 1,
+    time: '2025-12-31T23:59:59.500Z',
+    kernelNs: '999500000000',
+    type: 'path.metrics',
+    source: 'bpf',
+    severity: 'info',
+    netns: 'a',
+    assoc: { id: 1 },
+    path: '10.3.0.1',
+    metrics: { cwndBytes: 4380, pmtuBytes: 1500, sacks: 9 },
+  });
+  assert.equal(out[4095]!.metrics!.cwndBytes, 4380 + 4095);
+  assert.equal(new Set(out.map((e) => `${e.assoc!.id}|${e.path}`)).size, 4096);
 });

@@ -188,3 +188,122 @@ test('--events never hides the pipeline’s own events (source.changed, probe.lo
   assert.equal(matchEvent(ev('probe.lost_events'), only, null), true);
   assert.equal(matchEvent(ev('peer.added'), only, null), false);
 });
+
+test('procfs poll interval: as asked while reads are cheap; ≥ 10× a slow read (at most 60 s); recovers halfway', async () => {
+  const { nextPollMs } = await import('../../src/trace/pipeline.js');
+  assert.equal(nextPollMs(1000, 5), 1000);
+  assert.equal(nextPollMs(1000, 150), 1500);
+  assert.equal(nextPollMs(1000, 9600), 60_000, '10k associations on a real kernel: ~9.6 s per read');
+  assert.equal(nextPollMs(1000, 5, 60_000), 30_500, 'one fast read after slow ones: halfway back');
+  assert.equal(nextPollMs(100, 0.2), 100);
+});
+
+test('enrichment by association id from the latest snapshot; the kernel’s own fields win', async () => {
+  const bus = new EventBus();
+  const got: SctpEvent[] = [];
+  bus.subscribe((e) => got.push(e));
+  const p = startEventPipeline({
+    procRoot: '/proc',
+    netns: null,
+    intervalMs: 60_000,
+    bus,
+    getSnapshot: async () => series[0]!,
+    capabilities: caps,
+    probeFiles: files,
+  });
+  await p.ready;
+  await until(() => got.some((e) => e.type === 'path.state' && e.source === 'bpf'));
+  await p.stop();
+  const e = got.find((x) => x.type === 'path.state' && x.source === 'bpf')!;
+  const a = series[0]!.associations.find((x) => x.id === 3)!;
+  assert.deepEqual(e.assoc, { id: 3, localPort: 6001, peerPort: 5001, localAddresses: a.localAddresses.map((l) => l.address), owners: a.owners });
+  assert.match(e.kernelNs ?? '', /^\d+$/, 'the kernel stamp is kept');
+});
+
+// a bpftrace that writes as fast as its stdout takes it, and records how far it got
+const floodProgress = join(tmp, 'flood-progress');
+const flood = join(tmp, 'bpftrace-flood');
+writeFileSync(
+  flood,
+  `#!${process.execPath}
+const fs = require('fs');
+process.on('SIGINT', () => process.exit(0));
+fs.writeSync(1, JSON.stringify({ type: 'attached_probes', data: { probes: 1 } }) + '\\n');
+const line = JSON.stringify({ type: 'printf', data: 'SCTPDIAG path ts=1 asoc=3 lport=6001 rport=5001 cmd=2 err=0 from=2 to=1 fam=2 v4=33554698 w=0,0,0,0 afam=2 av4=33554954 aw=0,0,0,0\\n' }) + '\\n';
+const batch = line.repeat(100);
+let n = 0;
+(function loop() {
+  fs.writeSync(1, batch);
+  n += 100;
+  fs.writeFileSync(${JSON.stringify(floodProgress)}, String(n));
+  setImmediate(loop);
+})();
+`,
+);
+chmodSync(flood, 0o755);
+const progress = () => (existsSync(floodProgress) ? Number(readFileSync(floodProgress, 'utf8') || 0) : 0);
+/** resolves once the value stops changing for `quietMs` */
+async function settled(read: () => number, quietMs = 400, ms = 10_000): Promise<number> {
+  const end = Date.now() + ms;
+  let last = read();
+  for (;;) {
+    await sleep(quietMs);
+    const now = read();
+    if (now === last) return now;
+    if (Date.now() > end) throw new Error('never settled');
+    last = now;
+  }
+}
+
+test('trace with a stdout that does not drain: bpftrace’s output is left unread (it blocks, the kernel counts losses), nothing queues; drained, it flows again', async () => {
+  const { runTrace, traceSettings } = await import('../../src/commands/trace.js');
+  const { Writable } = await import('node:stream');
+  const { plain } = await import('../../src/render/style.js');
+  let held: (() => void)[] = [];
+  let holding = true;
+  let written = 0;
+  const out = new Writable({
+    highWaterMark: 16 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      written += chunk.length;
+      if (holding) held.push(cb);
+      else cb();
+    },
+  });
+  const done = runTrace(traceSettings({ events: 'all' }), {
+    procRoot: '/proc',
+    netns: null,
+    hz: 250,
+    json: true,
+    style: plain,
+    out,
+    pipeline: { capabilities: { ...caps, bpftrace: flood }, probeFiles: files, getSnapshot: async () => series[0]!},
+  });
+  await until(() => progress() > 0);
+  // stdout stuck: trace stops reading, the pipe fills, the writer blocks
+  const stuck = await settled(progress);
+  const stuckBytes = written;
+  assert.ok(out.writableLength < 4 * 1024 * 1024, `bounded: ${out.writableLength} bytes queued`);
+  holding = false;
+  const release = held;
+  held = [];
+  for (const cb of release) cb();
+  await until(() => progress() > stuck + 10_000);
+  assert.ok(written > stuckBytes);
+  out.destroy(new Error('reader went away'));
+  await done;
+});
+
+test('runner paused (stdout behind) when trace stops: stop still ends bpftrace', async () => {
+  const { BpftraceRunner } = await import('../../src/trace/runner.js');
+  let lines = 0;
+  let pid: number | undefined;
+  const r = new BpftraceRunner({ bpftrace: flood, program: 'x', params: [0, 5], killGraceMs: 500 }, { onLine: () => lines++, onStart: (p) => (pid = p) });
+  r.pause();
+  r.start();
+  await until(() => progress() > 0);
+  await settled(progress);
+  assert.ok(lines < 1000, `paused from the start: ${lines} lines read`);
+  await r.stop();
+  assert.equal(alive(pid!), false);
+});

@@ -20,6 +20,7 @@ test('every SctpEvent field is documented', () => {
   const full: Required<SctpEvent> = {
     schemaVersion: 1,
     time: '',
+    kernelNs: '1',
     type: 'path.state',
     source: 'bpf',
     severity: 'info',

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RotatingLog, formatEventLine } from '../../src/trace/sinks.js';
+import { EventSink, RotatingLog, formatEventLine } from '../../src/trace/sinks.js';
 import { plain } from '../../src/render/style.js';
 import type { SctpEvent } from '../../src/events/types.js';
 
@@ -78,4 +78,51 @@ test('runTrace end to end on a capture: NDJSON out, log flushed, stops after --d
   assert.equal(lines[0]!.type, 'source.changed');
   assert.match(lines[0]!.reason ?? '', /capture/);
   assert.equal(readFileSync(join(dir, 'ev.ndjson'), 'utf8'), text);
+});
+
+test('log: a burst of lines goes out in whole lines, rotated between lines, never past the size', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-log-'));
+  const p = join(dir, 'burst.ndjson');
+  const log = new RotatingLog({ path: p, maxBytes: 4096, keep: 50 });
+  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify(ev(i)));
+  log.writeLines(lines.slice(0, 1));
+  log.writeLines(lines.slice(1));
+  log.close();
+  assert.equal(log.lines, 300);
+  const ids: number[] = [];
+  for (let i = log.rotations; i >= 0; i--) {
+    const f = i ? `${p}.${i}` : p;
+    assert.ok(statSync(f).size <= 4096, f);
+    const text = readFileSync(f, 'utf8');
+    assert.ok(text.endsWith('\n'));
+    for (const l of text.trimEnd().split('\n')) ids.push((JSON.parse(l) as SctpEvent).assoc!.id);
+  }
+  assert.deepEqual(ids, lines.map((_, i) => i));
+});
+
+test('event sink: the events of one turn in one write (stdout and log), in order; flush() writes what is left', async () => {
+  const writes: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-sink-'));
+  const log = new RotatingLog({ path: join(dir, 'e.ndjson'), maxBytes: 1 << 20, keep: 1 });
+  const sink = new EventSink({ write: (t) => writes.push(t), json: true, style: plain, rotating: log });
+  for (let i = 0; i < 50; i++) sink.add(ev(i));
+  assert.equal(writes.length, 0, 'nothing written inside the turn');
+  await Promise.resolve();
+  assert.equal(writes.length, 1);
+  const lines = writes[0]!.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.deepEqual(lines.map((l) => (JSON.parse(l) as SctpEvent).assoc!.id), Array.from({ length: 50 }, (_, i) => i));
+  sink.add(ev(50));
+  sink.flush();
+  assert.equal(writes.length, 2);
+  await Promise.resolve();
+  assert.equal(writes.length, 2, 'the queued flush finds nothing left');
+  log.close();
+  assert.equal(readFileSync(join(dir, 'e.ndjson'), 'utf8'), writes.join(''));
+  const human: string[] = [];
+  const h = new EventSink({ write: (t) => human.push(t), json: false, style: plain });
+  h.add(ev(1));
+  h.add(ev(2));
+  h.flush();
+  assert.equal(human[0], `${formatEventLine(ev(1), plain)}\n${formatEventLine(ev(2), plain)}\n`);
 });
