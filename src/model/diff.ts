@@ -51,8 +51,23 @@ export function pathStateSeverity(to: string, assocUp: boolean): EventSeverity {
   return 'info';
 }
 
+/** the last element with this address (what a Map built from the list would hold) */
+function lastWith<T extends { address: string }>(xs: readonly T[], address: string): T | undefined {
+  for (let i = xs.length - 1; i >= 0; i--) if (xs[i]!.address === address) return xs[i];
+  return undefined;
+}
+
+/** index of the first element with this address (a Set of the list iterates in that order) */
+function firstAt(xs: readonly { address: string }[], address: string): number {
+  return xs.findIndex((x) => x.address === address);
+}
+
 export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {}): SctpEvent[] {
   const out: SctpEvent[] = [];
+  // the same snapshot again (top's pipeline polls the last full read every second
+  // between slow adaptive reads): nothing changed, and at 10k associations the
+  // maps below would cost ~10 ms a second
+  if (prev === next) return out;
   const want = (t: EventType) => o.types === undefined || o.types.has(t);
   const base = (type: EventType, severity: EventSeverity, a: Association): SctpEvent => ({
     schemaVersion: EVENT_SCHEMA_VERSION,
@@ -63,8 +78,10 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {
     netns: next.netns,
     assoc: assocRef(a),
   });
-  const before = new Map(prev.associations.map((a) => [a.key, a]));
-  const after = new Map(next.associations.map((a) => [a.key, a]));
+  const before = new Map<string, Association>();
+  for (const a of prev.associations) before.set(a.key, a);
+  const after = new Set<string>();
+  for (const a of next.associations) after.add(a.key);
 
   for (const a of next.associations) {
     const p = before.get(a.key);
@@ -80,11 +97,10 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {
     if (upBefore && !upNow && want('assoc.down'))
       out.push({ ...base('assoc.down', 'info', a), from: p.state, to: a.state, reason: `association left ${p.state} (${a.state})` });
 
-    // peers and path states
-    const oldPaths = new Map(p.paths.map((x) => [x.address, x]));
-    const newPaths = new Map(a.paths.map((x) => [x.address, x]));
+    // peers and path states (a handful per association: scans, not a Map and
+    // a Set per association, which at 10k were most of a diff's time and garbage)
     for (const x of a.paths) {
-      const o2 = oldPaths.get(x.address);
+      const o2 = lastWith(p.paths, x.address);
       if (!o2) {
         if (want('peer.added'))
           out.push({ ...base('peer.added', 'info', a), path: x.address, to: x.state, reason: 'peer address added' });
@@ -101,7 +117,7 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {
         });
     }
     for (const x of p.paths)
-      if (!newPaths.has(x.address) && want('peer.removed'))
+      if (lastWith(a.paths, x.address) === undefined && want('peer.removed'))
         out.push({ ...base('peer.removed', 'info', a), path: x.address, from: x.state, reason: 'peer address removed' });
 
     if (p.primaryPath !== a.primaryPath && a.primaryPath !== null && want('path.primary'))
@@ -113,12 +129,16 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {
         reason: 'primary path changed',
       });
 
-    const oldLocal = new Set(p.localAddresses.map((l) => l.address));
-    const newLocal = new Set(a.localAddresses.map((l) => l.address));
-    for (const l of newLocal)
-      if (!oldLocal.has(l) && want('local.added')) out.push({ ...base('local.added', 'info', a), to: l, reason: 'local address added' });
-    for (const l of oldLocal)
-      if (!newLocal.has(l) && want('local.removed')) out.push({ ...base('local.removed', 'info', a), from: l, reason: 'local address removed' });
+    const oldLocal = p.localAddresses;
+    const newLocal = a.localAddresses;
+    newLocal.forEach(({ address: l }, i) => {
+      if (firstAt(newLocal, l) === i && lastWith(oldLocal, l) === undefined && want('local.added'))
+        out.push({ ...base('local.added', 'info', a), to: l, reason: 'local address added' });
+    });
+    oldLocal.forEach(({ address: l }, i) => {
+      if (firstAt(oldLocal, l) === i && lastWith(newLocal, l) === undefined && want('local.removed'))
+        out.push({ ...base('local.removed', 'info', a), from: l, reason: 'local address removed' });
+    });
   }
 
   for (const p of prev.associations) {

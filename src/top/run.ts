@@ -82,7 +82,9 @@ export async function runTop(o: TopRunOptions): Promise<void> {
   let finished = false;
   let readTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
+  let clockTimer: NodeJS.Timeout | null = null;
   let drawTimer: NodeJS.Timeout | null = null;
+  let lastDrawAt = 0;
   let screen: TopScreen | null = null;
 
   let resolveDone!: () => void;
@@ -124,6 +126,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       drawTimer = null;
     }
     screen.draw(state.frame());
+    lastDrawAt = performance.now();
     o.onDraw?.(screen, state);
   };
   /** events can come in bursts: at most one frame per 100 ms for them */
@@ -189,13 +192,31 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     }
   };
 
+  /** full reads, paced by the adaptive refresh (≥ 10× the last read's duration) */
   const tick = async () => {
     readTimer = null;
     if (finished) return;
-    if (!state.paused || !latest) await readOnce();
+    // paused: no read, and nothing new to draw (the clock redraws); look again soon
+    const reading = !state.paused || !latest;
+    if (reading) await readOnce();
     if (finished) return;
-    draw();
+    if (reading) {
+      state.tick(Date.now());
+      draw();
+    }
     readTimer = setTimeout(guard(tick), state.paused ? 250 : state.refreshMs);
+  };
+
+  /**
+   * Between full reads, the screen is redrawn at the asked interval (1 Hz by
+   * default), like htop: only the visible rows are formatted, the header
+   * shows how old the data is. Skipped when something (a read, a key, an
+   * event) drew within the interval anyway.
+   */
+  const clock = () => {
+    if (finished) return;
+    state.tick(Date.now());
+    if (performance.now() - lastDrawAt >= o.intervalMs * 0.9) draw();
   };
 
   const onKey = guard((name: string, ch: string | undefined) => {
@@ -232,6 +253,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     } else {
       draw();
       guard(tick)();
+      clockTimer = setInterval(guard(clock), o.intervalMs);
     }
     await done;
   } catch (e) {
@@ -240,7 +262,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
   } finally {
     finished = true;
     for (const t of [readTimer, drawTimer]) if (t) clearTimeout(t);
-    if (statusTimer) clearInterval(statusTimer);
+    for (const t of [statusTimer, clockTimer]) if (t) clearInterval(t);
     unsubscribe();
     restore();
     if (pipeline) {

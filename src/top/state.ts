@@ -8,11 +8,15 @@
 import { deriveFindings, inferActive, type Association, type Path, type Snapshot } from '../model/snapshot.js';
 import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
+import { HISTORY, RtoHistory } from './history.js';
 import {
   COLUMNS,
   SNMP_PANEL,
+  assocHealth,
+  column,
   eventTone,
   filterRows,
+  filterTerms,
   fit,
   formatEvent,
   formatHeader,
@@ -21,7 +25,7 @@ import {
   healthSummary,
   healthTone,
   layoutColumns,
-  makeRow,
+  matchesTerms,
   moveSelection,
   ownerText,
   rates,
@@ -95,9 +99,8 @@ export interface Frame {
 
 export type KeyResult = 'quit' | 'render' | 'none';
 
-/** Hard limits that keep memory flat at 10k associations. */
+/** Hard limits that keep memory flat at 10k associations (HISTORY: history.ts). */
 const EVENT_LOG = 200;
-const HISTORY = 60;
 const MAX_REFRESH_MS = 60_000;
 /** the share of wall time the kernel may spend producing /proc/net/sctp for us */
 const READ_BUDGET = 0.1;
@@ -162,17 +165,36 @@ export class TopState {
   sort: SortSpec = { column: 'id', descending: false };
   filter = '';
   private filterBefore = '';
-  sel: Selection = { key: null, index: 0, offset: 0 };
+  private selection: Selection = { key: null, index: 0, offset: 0 };
+  /** the selection must be re-found in the view (rows, sort, filter or height changed) */
+  private selStale = true;
   /** effective refresh interval (adaptive) */
   refreshMs: number;
   lastReadMs: number | null = null;
   private lastReadAt: number | null = null;
-  private rows = new Map<string, Row>();
-  private viewCache: Row[] | null = null;
-  private events: Line[] = [];
+  /** the clock as of the last tick or full read (header: age of the data) */
+  private now: number | null = null;
+  /**
+   * One Row per association. Work over all of them happens only when a full
+   * read arrives (or the sort/filter changes): events update a row in place,
+   * and a frame touches only the rows on screen.
+   */
+  private rows = new Map<string, StateRow>();
+  /** the filtered, sorted rows */
+  private viewCache: Row[] = [];
+  /**
+   * ok: viewCache is current; resort: the same rows, an order to restore
+   * (values or the sort changed; nearly sorted already, so cheap); rebuild:
+   * rows came or went, or the filter changed
+   */
+  private viewState: 'ok' | 'resort' | 'rebuild' = 'rebuild';
+  private established = 0;
+  /** live events, oldest first (at most 2 × EVENT_LOG); formatted only when on screen */
+  private events: SctpEvent[] = [];
   private held: SctpEvent[] = [];
   private snmpHist = new Map<string, (number | null)[]>();
-  private rtoHist = new Map<string, Map<string, number[]>>();
+  private hist = new RtoHistory();
+  private gen = 0;
   private eventCount = 0;
 
   private drift: { profile: string; drifted: number } | null = null;
@@ -188,7 +210,22 @@ export class TopState {
   resize(width: number, height: number): void {
     this.width = Math.max(20, width);
     this.height = Math.max(8, height);
-    this.sel = reconcile(this.sel, this.view(), this.tableRows());
+    this.selStale = true;
+  }
+
+  /** The clock, once a second between full reads: the header shows how old the data is. */
+  tick(nowMs: number): void {
+    this.now = nowMs;
+  }
+
+  /** The selected row (by key), its index in the view and the first visible row. */
+  get sel(): Selection {
+    this.view();
+    return this.selection;
+  }
+
+  set sel(s: Selection) {
+    this.selection = s;
   }
 
   /** Profile drift after each live read (null: no profile applied, or unknown). */
@@ -216,24 +253,45 @@ export class TopState {
     } else if (!prev) {
       for (const c of SNMP_PANEL) if (c.gauge) this.pushHist(c.name, snap.snmp[c.name] ?? null);
     }
-    const rows = new Map<string, Row>();
+    // the one pass over every association per full read: rows (updated in
+    // place, the map is not rebuilt), RTXC growth, RTO samples
+    const gen = ++this.gen;
+    const rows = this.rows;
+    let est = 0;
+    let added = 0;
     for (const a of snap.associations) {
-      const old = this.rows.get(a.key);
-      rows.set(a.key, makeRow(a, old?.assoc.retransmittedChunks));
+      let row = rows.get(a.key);
+      if (row && row.gen !== gen) {
+        row.slots = this.carrySlots(row, a, gen);
+        row.rtxcDelta = Math.max(0, a.retransmittedChunks - row.assoc.retransmittedChunks);
+        row.assoc = a;
+        row.health = assocHealth(a);
+        row.gen = gen;
+      } else {
+        // new, or the same key twice in one read (the later wins)
+        row = { key: a.key, assoc: a, health: assocHealth(a), rtxcDelta: null, slots: this.carrySlots(undefined, a, gen), gen };
+        rows.set(a.key, row);
+        added++;
+      }
+      if (a.state === 'ESTABLISHED') est++;
     }
-    this.rows = rows;
-    const keep = new Map<string, Map<string, number[]>>();
-    for (const a of snap.associations) {
-      const h = this.rtoHist.get(a.key) ?? new Map<string, number[]>();
-      for (const p of a.paths) pushBounded(h, p.address, p.rtoMs);
-      keep.set(a.key, h);
-    }
-    this.rtoHist = keep;
+    // associations gone since the last read
+    let removed = false;
+    if (rows.size !== snap.associations.length)
+      for (const [k, r] of rows)
+        if (r.gen !== gen) {
+          rows.delete(k);
+          removed = true;
+        }
+    this.hist.sweep(gen);
+    this.established = est;
     this.snapshot = snap;
     this.lastReadAt = t.atMs;
+    if (this.now === null || t.atMs > this.now) this.now = t.atMs;
     this.lastReadMs = t.readMs;
     this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextRefreshMs(this.opts.baseIntervalMs, t.readMs, this.refreshMs);
-    this.invalidate();
+    // with a filter, changed values may change which rows match
+    this.invalidate(added > 0 || removed || this.filter !== '' ? 'rebuild' : 'resort');
   }
 
   /** A live event: logged, and applied to the association's paths until the next full read. */
@@ -244,8 +302,8 @@ export class TopState {
       return;
     }
     this.eventCount++;
-    this.events.unshift({ text: formatEvent(e), tone: eventTone(e) });
-    if (this.events.length > EVENT_LOG) this.events.pop();
+    this.events.push(e);
+    if (this.events.length >= 2 * EVENT_LOG) this.events.splice(0, this.events.length - EVENT_LOG);
     if (!e.assoc) return;
     const key = String(e.assoc.id);
     const row = this.rows.get(key);
@@ -270,20 +328,55 @@ export class TopState {
     const rto = e.metrics?.rtoMs;
     if (e.path && typeof rto === 'number' && (e.type === 'path.metrics' || e.type === 'path.rtx_timeout' || e.type === 'path.state')) {
       const base = next ?? a;
-      if (base.paths.some((p) => p.address === e.path && p.rtoMs !== rto)) {
+      const i = base.paths.findIndex((p) => p.address === e.path && p.rtoMs !== rto);
+      if (i >= 0) {
         next = withPaths(
           base,
           base.paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p)),
         );
-        const h = this.rtoHist.get(key) ?? new Map<string, number[]>();
-        pushBounded(h, e.path, rto);
-        this.rtoHist.set(key, h);
+        const slot = row.slots?.[i];
+        if (slot !== undefined) this.hist.push(slot, rto);
       }
     }
-    if (next) {
-      this.rows.set(key, { ...makeRow(next), rtxcDelta: row.rtxcDelta });
-      this.invalidate();
+    if (next) this.updateRow(row, next);
+  }
+
+  /**
+   * An event changed one association: the row is updated in place (the view
+   * holds the same object). The view is rebuilt only if the row's place in it
+   * changed: its sort key, or whether it matches the filter.
+   */
+  private updateRow(row: Row, next: Association): void {
+    const sortKey = column(this.sort.column).sort;
+    const before = sortKey(row);
+    const terms = this.filter ? filterTerms(this.filter) : [];
+    const matched = matchesTerms(row.assoc, terms);
+    row.assoc = next;
+    row.health = assocHealth(next);
+    if (matchesTerms(next, terms) !== matched) this.invalidate('rebuild');
+    else if (sortKey(row) !== before) this.invalidate('resort');
+  }
+
+  /** Each path's history slot: kept (matched by address) from the previous read, with this read's RTO appended. */
+  private carrySlots(old: Row | undefined, a: Association, gen: number): number[] {
+    const paths = a.paths;
+    const slots = new Array<number>(paths.length);
+    const op = old?.assoc.paths;
+    const os = old?.slots;
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[i]!;
+      let s: number | undefined;
+      if (op && os) {
+        const j = op[i]?.address === p.address ? i : op.findIndex((x) => x.address === p.address);
+        if (j >= 0) s = os[j];
+      }
+      // a slot already claimed in this generation (a key seen twice) is not shared
+      if (s === undefined || this.hist.isKept(s, gen)) s = this.hist.alloc(gen);
+      else this.hist.keep(s, gen);
+      this.hist.push(s, p.rtoMs);
+      slots[i] = s;
     }
+    return slots;
   }
 
   /** A key press (blessed key names: up, down, pageup, enter, escape, backspace, C-c…). */
@@ -305,7 +398,7 @@ export class TopState {
         }
         if (this.filter) {
           this.filter = '';
-          this.invalidate();
+          this.invalidate('rebuild');
           return 'render';
         }
         return 'none';
@@ -334,12 +427,12 @@ export class TopState {
         const order = layoutColumns(this.width).map((l) => l.col.id);
         const i = order.indexOf(this.sort.column);
         this.sort = { column: order[(i + 1) % order.length] ?? SORT_ORDER[0]!, descending: this.sort.descending };
-        this.invalidate();
+        this.invalidate('resort');
         return 'render';
       }
       case 'S':
         this.sort = { ...this.sort, descending: !this.sort.descending };
-        this.invalidate();
+        this.invalidate('resort');
         return 'render';
       case '/':
         this.mode = 'filter';
@@ -366,22 +459,22 @@ export class TopState {
     if (name === 'escape') {
       this.filter = this.filterBefore === this.filter ? '' : this.filterBefore;
       this.mode = 'table';
-      this.invalidate();
+      this.invalidate('rebuild');
       return 'render';
     }
     if (name === 'backspace') this.filter = this.filter.slice(0, -1);
     else if (printable(ch)) this.filter += ch;
     else return 'none';
-    this.invalidate();
+    this.invalidate('rebuild');
     return 'render';
   }
 
   private move(delta: number): KeyResult {
     const rows = this.view();
     const d = delta === Infinity ? rows.length : delta === -Infinity ? -rows.length : delta;
-    const before = this.sel.index;
-    this.sel = moveSelection(this.sel, rows, d, this.tableRows());
-    return this.sel.index === before ? 'none' : 'render';
+    const before = this.selection.index;
+    this.selection = moveSelection(this.selection, rows, d, this.tableRows());
+    return this.selection.index === before ? 'none' : 'render';
   }
 
   // ---- derived -----------------------------------------------------------------
@@ -393,23 +486,43 @@ export class TopState {
     this.snmpHist.set(name, h);
   }
 
-  private invalidate(): void {
-    this.viewCache = null;
-    this.sel = reconcile(this.sel, this.view(), this.tableRows());
+  /** rows, sort or filter changed: the view is redone (once) when next needed */
+  private invalidate(how: 'resort' | 'rebuild'): void {
+    if (how === 'rebuild' || this.viewState === 'ok') this.viewState = how;
   }
 
-  /** the filtered, sorted rows (cached until something changes) */
+  /** the filtered, sorted rows (cached until something changes), with the selection reconciled */
   view(): Row[] {
-    if (!this.viewCache) this.viewCache = sortRows(filterRows([...this.rows.values()], this.filter), this.sort);
+    if (this.viewState !== 'ok') {
+      if (this.viewState === 'rebuild') {
+        const all = [...this.rows.values()];
+        this.viewCache = sortRows(this.filter ? filterRows(all, this.filter) : all, this.sort);
+      } else this.viewCache = sortRows(this.viewCache, this.sort);
+      this.viewState = 'ok';
+      this.selStale = true;
+    }
+    if (this.selStale) {
+      this.selStale = false;
+      this.selection = reconcile(this.selection, this.viewCache, this.tableRows());
+    }
     return this.viewCache;
   }
 
   selected(): Row | null {
-    return this.view()[this.sel.index] ?? null;
+    const rows = this.view();
+    return rows[this.selection.index] ?? null;
   }
 
+  /** RTO samples per path of one association, oldest first (only ever built for the selected one). */
   rtoHistory(key: string): ReadonlyMap<string, readonly number[]> {
-    return this.rtoHist.get(key) ?? new Map();
+    const out = new Map<string, number[]>();
+    const r = this.rows.get(key);
+    if (!r?.slots) return out;
+    r.assoc.paths.forEach((p, i) => {
+      const s = r.slots![i];
+      if (s !== undefined && !out.has(p.address)) out.set(p.address, this.hist.values(s));
+    });
+    return out;
   }
 
   /** Screen rows for the panes: header 2, footer 1, the rest split between table and panels. */
@@ -519,13 +632,12 @@ export class TopState {
     const refresh = this.opts.replay
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
-        (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms)` : '');
+        (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms${this.age()})` : '');
     const l2 = [events, refresh];
     if (this.paused) l2.unshift('PAUSED');
     if (s) {
       const n = s.associations.length;
-      const est = s.associations.filter((a) => a.state === 'ESTABLISHED').length;
-      l2.push(`${n} assoc${n === 1 ? '' : 's'} ${est} ESTAB`);
+      l2.push(`${n} assoc${n === 1 ? '' : 's'} ${this.established} ESTAB`);
     }
     if (this.filter) l2.push(`filter "${this.filter}" ${this.view().length}/${this.rows.size}`);
     const d = this.drift;
@@ -535,6 +647,13 @@ export class TopState {
       { text: fit(l1.join(' · '), w), bold: true },
       { text: fit(l2.join(' · '), w), tone },
     ];
+  }
+
+  /** `, 12s ago` once the last full read is a second old or more (slow adaptive refresh) */
+  private age(): string {
+    if (this.now === null || this.lastReadAt === null) return '';
+    const s = Math.floor((this.now - this.lastReadAt) / 1000);
+    return s >= 1 ? `, ${s}s ago` : '';
   }
 
   private footerLine(): Line {
@@ -566,17 +685,18 @@ export class TopState {
 
   private tableLines(w: number, h: number): Line[] {
     const rows = this.view();
-    const cols = layoutColumns(w, rows.slice(this.sel.offset, this.sel.offset + h));
+    const sel = this.selection;
+    const cols = layoutColumns(w, rows.slice(sel.offset, sel.offset + h));
     const lines: Line[] = [{ text: fit(formatHeader(cols, this.sort), w), inverse: true, bold: true }];
     const msg = this.message();
     if (msg) return [...lines, ...msg.map((l) => ({ ...l, text: fit(l.text, w) }))].slice(0, h);
     if (rows.length === 0) lines.push({ text: fit(`no association matches "${this.filter}" (Esc clears the filter)`, w), tone: 'dim' });
-    const end = Math.min(rows.length, this.sel.offset + h - 1);
-    for (let i = this.sel.offset; i < end; i++) {
+    const end = Math.min(rows.length, sel.offset + h - 1);
+    for (let i = sel.offset; i < end; i++) {
       const r = rows[i]!;
       const line: Line = { text: formatRow(r, cols), tone: healthTone(r.health) };
       if (r.assoc.state !== 'ESTABLISHED' && r.health === 'ok') line.tone = 'info';
-      if (i === this.sel.index) line.inverse = true;
+      if (i === sel.index) line.inverse = true;
       lines.push(line);
     }
     return lines;
@@ -646,20 +766,22 @@ export class TopState {
         text: fit(this.opts.replay ? 'a capture has no live events' : 'no events yet', w),
         tone: 'dim',
       });
-    for (const e of this.events.slice(0, h - 1)) out.push({ ...e, text: fit(e.text, w) });
+    // newest first; only the events that fit are formatted
+    for (let i = this.events.length - 1; i >= 0 && out.length < h; i--) {
+      const e = this.events[i]!;
+      out.push({ text: fit(formatEvent(e), w), tone: eventTone(e) });
+    }
     return out.slice(0, h);
   }
 }
 
-function printable(ch: string | undefined): ch is string {
-  return ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f';
+/** a row and the full read that last saw it */
+interface StateRow extends Row {
+  gen: number;
 }
 
-function pushBounded(m: Map<string, number[]>, k: string, v: number): void {
-  const h = m.get(k) ?? [];
-  h.push(v);
-  if (h.length > HISTORY) h.shift();
-  m.set(k, h);
+function printable(ch: string | undefined): ch is string {
+  return ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f';
 }
 
 /** Plain text of a frame (what the screen shows, without colours): for tests and the README. */

@@ -62,6 +62,8 @@ export interface Row {
   health: Health;
   /** RTXC growth since the previous full read (null: no previous value) */
   rtxcDelta: number | null;
+  /** RTO history slot of each path (same order as assoc.paths; see history.ts) */
+  slots?: number[];
 }
 
 /**
@@ -125,12 +127,14 @@ export function primaryRto(a: Association): number | null {
   return p ? p.rtoMs : null;
 }
 
-export function makeRow(a: Association, prevRtxc?: number): Row {
+export function makeRow(a: Association, prevRtxc?: number, slots?: number[]): Row {
+  // every field in the literal (slots too): one object shape, no out-of-object property store per row
   return {
     key: a.key,
     assoc: a,
     health: assocHealth(a),
     rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
+    slots,
   };
 }
 
@@ -299,14 +303,21 @@ export function sortRows(rows: readonly Row[], s: SortSpec): Row[] {
   return keyed.map((x) => x.r);
 }
 
+export function filterTerms(text: string): string[] {
+  return text.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+export function matchesTerms(a: Association, terms: readonly string[]): boolean {
+  if (terms.length === 0) return true;
+  const text = searchText(a);
+  return terms.every((t) => text.includes(t));
+}
+
 /** Every whitespace-separated term must occur (case-insensitive) in the row's text. */
 export function filterRows(rows: readonly Row[], text: string): Row[] {
-  const terms = text.toLowerCase().split(/\s+/).filter(Boolean);
+  const terms = filterTerms(text);
   if (terms.length === 0) return [...rows];
-  return rows.filter((r) => {
-    const text = searchText(r.assoc);
-    return terms.every((t) => text.includes(t));
-  });
+  return rows.filter((r) => matchesTerms(r.assoc, terms));
 }
 
 // ---- selection and scrolling ----------------------------------------------------
