@@ -14,7 +14,7 @@ import { findSocketOwners, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { buildProgram, detectCapabilities, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
-import { BpftraceRunner } from './runner.js';
+import { BpftraceRunner, mapKeysFor } from './runner.js';
 
 export interface TraceFilter {
   assocId?: number;
@@ -251,7 +251,14 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const m = mapper;
     const metricsS = o.metricsIntervalS ?? 5;
     runner = new BpftraceRunner(
-      { bpftrace: caps.bpftrace, program: buildProgram(wantedFiles), params: [inum, metricsS], ...o.runner },
+      {
+        bpftrace: caps.bpftrace,
+        program: buildProgram(wantedFiles),
+        params: [inum, metricsS],
+        // per-path metric maps must hold every path (bpftrace's default is 4096 keys)
+        mapKeysMax: mapKeysFor(snap ? snap.associations.reduce((n, a) => n + a.paths.length, 0) : 0),
+        ...o.runner,
+      },
       {
         onLine(line) {
           const r = parseBpftraceLine(line);

@@ -36,6 +36,32 @@ export interface RunnerOptions {
   spawnImpl?: typeof spawn;
   /** don't wrap in setpriv (tests) */
   noPdeathsig?: boolean;
+  /** keys per bpftrace map (path metrics are keyed per path); default 4096 */
+  mapKeysMax?: number;
+}
+
+/** perf ring buffer per CPU, in pages: 2 MiB holds ~1.5 s of 20k events/s, bpftrace's 64 pages ~0.2 s */
+export const PERF_RB_PAGES = 512;
+
+/**
+ * bpftrace's environment: no user-space symbol work, a perf ring buffer large
+ * enough to ride out a pause of ours, and maps sized for every path. An
+ * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAP_KEYS_MAX win.
+ */
+export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax'>): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    BPFTRACE_NO_USER_SYMBOLS: '1',
+    BPFTRACE_PERF_RB_PAGES: base.BPFTRACE_PERF_RB_PAGES ?? String(PERF_RB_PAGES),
+    BPFTRACE_MAP_KEYS_MAX: base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096),
+  };
+}
+
+/** Map size for `paths` paths: room to double, a power of two, 4096 … 262144. */
+export function mapKeysFor(paths: number): number {
+  let n = 4096;
+  while (n < 2 * paths && n < 262144) n *= 2;
+  return n;
 }
 
 export function bpftraceArgv(o: Pick<RunnerOptions, 'bpftrace' | 'program' | 'params' | 'noPdeathsig'>): string[] {
@@ -100,7 +126,7 @@ export class BpftraceRunner {
     this.startedAt = Date.now();
     const [cmd, ...args] = bpftraceArgv(this.o);
     const sp = this.o.spawnImpl ?? spawn;
-    const child = sp(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: { ...process.env, BPFTRACE_NO_USER_SYMBOLS: '1' } });
+    const child = sp(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: bpftraceEnv(process.env, this.o) });
     this.child = child;
     live.add(child);
     let stderr = '';

@@ -14,7 +14,7 @@ import type { Snapshot } from '../../src/model/snapshot.js';
 import { failoverSeries } from '../helpers.js';
 import { startEventPipeline } from '../../src/trace/pipeline.js';
 import { loadProbeFiles, type Capabilities } from '../../src/trace/probes.js';
-import { bpftraceArgv } from '../../src/trace/runner.js';
+import { bpftraceArgv, bpftraceEnv, mapKeysFor, PERF_RB_PAGES } from '../../src/trace/runner.js';
 
 const series: Snapshot[] = await failoverSeries();
 
@@ -306,4 +306,19 @@ test('runner paused (stdout behind) when trace stops: stop still ends bpftrace',
   assert.ok(lines < 1000, `paused from the start: ${lines} lines read`);
   await r.stop();
   assert.equal(alive(pid!), false);
+});
+
+test('bpftrace environment: ring buffer and map size sized for the host, an operator\'s own values win', () => {
+  assert.equal(mapKeysFor(0), 4096);
+  assert.equal(mapKeysFor(2048), 4096);
+  assert.equal(mapKeysFor(20_000), 65536, '10k associations × 2 paths, room to double');
+  assert.equal(mapKeysFor(10_000_000), 262144, 'capped');
+  const env = bpftraceEnv({ PATH: '/usr/bin' }, { mapKeysMax: 65536 });
+  assert.deepEqual(
+    [env.BPFTRACE_NO_USER_SYMBOLS, env.BPFTRACE_PERF_RB_PAGES, env.BPFTRACE_MAP_KEYS_MAX, env.PATH],
+    ['1', String(PERF_RB_PAGES), '65536', '/usr/bin'],
+  );
+  const own = bpftraceEnv({ BPFTRACE_PERF_RB_PAGES: '64', BPFTRACE_MAP_KEYS_MAX: '1024' }, { mapKeysMax: 65536 });
+  assert.equal(own.BPFTRACE_PERF_RB_PAGES, '64');
+  assert.equal(own.BPFTRACE_MAP_KEYS_MAX, '1024');
 });
