@@ -102,48 +102,125 @@ export interface Parsed<T> {
   warnings: ParseWarning[];
 }
 
-const UINT = /^\d{1,20}$/;
+/**
+ * The tokens of one line as offsets into the text it came in: numbers are read
+ * without making a string of each column. At 10k associations the ~500k token
+ * strings and 30k token arrays of `split(/\s+/)` were half of a read's garbage,
+ * which long-running `top` and `trace` paid for in peak RSS. One instance is
+ * reused for every line: a sink must take values out, never keep it.
+ */
+export class Tokens {
+  text = '';
+  count = 0;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
 
-function num(token: string | undefined): number | null {
-  if (token === undefined || !UINT.test(token)) return null;
-  const n = Number(token);
-  return Number.isSafeInteger(n) ? n : null;
+  /** split text[from, to) at whitespace (any character ≤ U+0020) */
+  reset(text: string, from: number, to: number): this {
+    this.text = text;
+    let n = 0;
+    let i = from;
+    for (;;) {
+      while (i < to && text.charCodeAt(i) <= 32) i++;
+      if (i >= to) break;
+      const start = i;
+      while (i < to && text.charCodeAt(i) > 32) i++;
+      if (n === this.starts.length) this.grow();
+      this.starts[n] = start;
+      this.ends[n] = i;
+      n++;
+    }
+    this.count = n;
+    return this;
+  }
+
+  private grow(): void {
+    const s = new Int32Array(this.starts.length * 2);
+    const e = new Int32Array(this.ends.length * 2);
+    s.set(this.starts);
+    e.set(this.ends);
+    this.starts = s;
+    this.ends = e;
+  }
+
+  str(i: number): string {
+    return i < this.count ? this.text.slice(this.starts[i]!, this.ends[i]!) : '';
+  }
+
+  /** token i as an unsigned decimal integer (1–20 digits, a safe integer), else null */
+  num(i: number): number | null {
+    if (i >= this.count) return null;
+    const a = this.starts[i]!;
+    const b = this.ends[i]!;
+    if (b - a > 20) return null;
+    let n = 0;
+    for (let k = a; k < b; k++) {
+      const d = this.text.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) return null;
+      n = n * 10 + d;
+    }
+    // exact up to 2^53 (16 digits); anything larger is not a safe integer
+    return Number.isSafeInteger(n) ? n : null;
+  }
+
+  /** whether token i is exactly `lit` */
+  is(i: number, lit: string): boolean {
+    if (i >= this.count) return false;
+    const a = this.starts[i]!;
+    return this.ends[i]! - a === lit.length && this.text.startsWith(lit, a);
+  }
+
+  indexOf(lit: string, from = 0): number {
+    for (let i = from; i < this.count; i++) if (this.is(i, lit)) return i;
+    return -1;
+  }
+
+  /** first character code of token i */
+  code(i: number): number {
+    return i < this.count ? this.text.charCodeAt(this.starts[i]!) : -1;
+  }
+
+  /** every token as a string (headers, small files, tests) */
+  all(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.str(i));
+    return out;
+  }
 }
 
-/** One non-blank line: its 1-based number in the file and its tokens. */
-export type LineSink = (ln: number, tokens: string[]) => void;
+/** One non-blank line: its 1-based number in the file and its tokens (valid only during the call). */
+export type LineSink = (ln: number, tokens: Tokens) => void;
 
 /**
  * Splits text that arrives in pieces (a procfs read returns at most one page)
- * into numbered lines and hands each non-blank one to `sink` as tokens, one
- * line at a time: at 10k associations an array of every line's tokens (≈400k
- * strings) outlived two scavenges, was promoted to the old generation and
- * drove peak RSS and GC. Line numbers count blank lines too.
+ * into numbered lines and hands each non-blank one to `sink`, one line at a
+ * time and as offsets (see Tokens): no string per line or per column. Line
+ * numbers count blank lines too.
  */
 export class LineFeed {
   private rest = '';
   private ln = 0;
+  private readonly tokens = new Tokens();
   constructor(private readonly sink: LineSink) {}
 
   push(chunk: string): void {
     const text = this.rest === '' ? chunk : this.rest + chunk;
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      this.line(text.slice(start, end));
+      this.line(text, start, end);
       start = end + 1;
     }
     this.rest = text.slice(start);
   }
 
   end(): void {
-    if (this.rest !== '') this.line(this.rest);
+    if (this.rest !== '') this.line(this.rest, 0, this.rest.length);
     this.rest = '';
   }
 
-  private line(raw: string): void {
+  private line(text: string, from: number, to: number): void {
     this.ln++;
-    const l = raw.trim();
-    if (l !== '') this.sink(this.ln, l.split(/\s+/));
+    if (this.tokens.reset(text, from, to).count > 0) this.sink(this.ln, this.tokens);
   }
 }
 
@@ -170,14 +247,15 @@ type NumericColumns<T> = { [K in keyof T]: T[K] extends number | undefined ? K :
  */
 function readColumns<T extends object>(
   header: readonly string[],
-  tokens: readonly string[],
+  tokens: Tokens,
+  offset: number,
   names: Readonly<Record<string, NumericColumns<T>>>,
   target: Partial<T>,
 ): string | null {
   for (let i = 0; i < header.length; i++) {
     const field = names[header[i]!];
     if (field === undefined) continue;
-    const v = num(tokens[i]);
+    const v = tokens.num(offset + i);
     if (v === null) return header[i]!;
     (target as Record<string, number>)[field as string] = v;
   }
@@ -212,13 +290,17 @@ const ASSOC_POST: Record<string, NumericColumns<AssocRow>> = {
 };
 const ASSOC_REQUIRED = ['STY', 'ST', 'ASSOC-ID', 'LPORT', 'RPORT', 'LADDRS', '<->', 'RADDRS', 'HBINT', 'RTXC'];
 
+/** tokens [from, to) as addresses, `*` marking one; the offending token's text if one is no address */
 function parseAddrList<T>(
-  tokens: readonly string[],
+  tokens: Tokens,
+  from: number,
+  to: number,
   marker: (a: Address, starred: boolean) => T,
 ): T[] | string {
   const out: T[] = [];
-  for (const t of tokens) {
-    const starred = t.startsWith('*');
+  for (let i = from; i < to; i++) {
+    const t = tokens.str(i);
+    const starred = tokens.code(i) === 42; /* * */
     const a = kernelAddress(starred ? t.slice(1) : t);
     if (!a) return t;
     out.push(marker(a, starred));
@@ -244,11 +326,12 @@ function headed<T>(
     line(ln, tokens) {
       if (sink) return sink(ln, tokens);
       if (skipped) return;
-      const missing = required.filter((r) => !tokens.includes(r));
+      const header = tokens.all();
+      const missing = required.filter((r) => !header.includes(r));
       if (missing.length > 0) {
         warnings.push({ file, line: ln, message: `header lacks ${missing.join(', ')}; file skipped` });
         skipped = true;
-      } else sink = rowsFor(tokens, rows, warnings);
+      } else sink = rowsFor(header, rows, warnings);
     },
     result: () => ({ rows, warnings }),
   };
@@ -264,7 +347,7 @@ export function assocsParser(file = 'assocs'): LineParser<Parsed<AssocRow>> {
     return (ln, tokens) => {
       const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
       const arrow = tokens.indexOf('<->', iL);
-      if (arrow < 0 || tokens.length < arrow + 2 + post.length) {
+      if (arrow < 0 || tokens.count < arrow + 2 + post.length) {
         bad(arrow < 0 ? 'no `<->` between local and remote addresses' : 'too few columns');
         return;
       }
@@ -272,18 +355,15 @@ export function assocsParser(file = 'assocs'): LineParser<Parsed<AssocRow>> {
       // itself is one literal: 20+ keyed stores turned every row into a
       // dictionary-mode object (~3 KB each, slow to read in buildSnapshot)
       const v = scratch;
-      const badPre = readColumns(pre, tokens, ASSOC_PRE, v);
-      const tail = tokens.slice(tokens.length - post.length);
-      const badPost = badPre ?? readColumns(post, tail, ASSOC_POST, v);
+      const badPre = readColumns(pre, tokens, 0, ASSOC_PRE, v);
+      const tail = tokens.count - post.length;
+      const badPost = badPre ?? readColumns(post, tokens, tail, ASSOC_POST, v);
       if (badPost) {
         bad(`column ${badPost} is not a number`);
         return;
       }
-      const laddrs = parseAddrList(tokens.slice(iL, arrow), (a, s): LocalAddrRow => ({ ...a, primarySource: s }));
-      const raddrs = parseAddrList(
-        tokens.slice(arrow + 1, tokens.length - post.length),
-        (a, s): RemoteAddrRow => ({ ...a, primary: s }),
-      );
+      const laddrs = parseAddrList(tokens, iL, arrow, (a, s): LocalAddrRow => ({ ...a, primarySource: s }));
+      const raddrs = parseAddrList(tokens, arrow + 1, tail, (a, s): RemoteAddrRow => ({ ...a, primary: s }));
       if (typeof laddrs === 'string' || typeof raddrs === 'string') {
         bad(`\`${typeof laddrs === 'string' ? laddrs : raddrs}\` is not an address`);
         return;
@@ -343,8 +423,8 @@ export function epsParser(file = 'eps'): LineParser<Parsed<EndpointRow>> {
     const pre = header.slice(0, iL);
     return (ln, tokens) => {
       const row: Partial<EndpointRow> = { line: ln };
-      const badCol = tokens.length < iL ? 'too few columns' : readColumns(pre, tokens, EP_COLS, row);
-      const laddrs = badCol ? null : parseAddrList(tokens.slice(iL), (a) => a);
+      const badCol = tokens.count < iL ? 'too few columns' : readColumns(pre, tokens, 0, EP_COLS, row);
+      const laddrs = badCol ? null : parseAddrList(tokens, iL, tokens.count, (a) => a);
       if (badCol || typeof laddrs === 'string' || !laddrs) {
         const why = badCol
           ? badCol === 'too few columns'
@@ -378,13 +458,13 @@ export function remaddrParser(file = 'remaddr'): LineParser<Parsed<RemaddrRow>> 
     const v: Record<string, number> = {};
     return (ln, tokens) => {
       const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
-      if (tokens.length < header.length) {
+      if (tokens.count < header.length) {
         bad('too few columns');
         return;
       }
-      const address = kernelAddress(tokens[iA]!);
+      const address = kernelAddress(tokens.str(iA));
       if (!address) {
-        bad(`\`${tokens[iA]}\` is not an address`);
+        bad(`\`${tokens.str(iA)}\` is not an address`);
         return;
       }
       v.hbAct = 0;
@@ -392,7 +472,7 @@ export function remaddrParser(file = 'remaddr'): LineParser<Parsed<RemaddrRow>> 
       for (let i = 0; i < header.length; i++) {
         const f = REMADDR_COLS[header[i]!];
         if (!f) continue;
-        const n = num(tokens[i]);
+        const n = tokens.num(i);
         if (n === null) {
           bad(`column ${header[i]} is not a number`);
           return;
@@ -422,12 +502,13 @@ export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string,
   const warnings: ParseWarning[] = [];
   return {
     line(ln, tokens) {
-      const v = num(tokens[1]);
-      if (tokens.length !== 2 || !/^Sctp\w+$/.test(tokens[0]!) || v === null) {
+      const v = tokens.num(1);
+      const name = tokens.str(0);
+      if (tokens.count !== 2 || !/^Sctp\w+$/.test(name) || v === null) {
         warnings.push({ file, line: ln, message: 'not a `SctpName value` line; skipped' });
         return;
       }
-      counters[tokens[0]!] = v;
+      counters[name] = v;
     },
     result: () => ({ counters, warnings }),
   };

@@ -64,7 +64,7 @@ for (const [name, text, makeParser, parseWhole] of files) {
 
 test('LineFeed: a last line without newline is not lost, line numbers count blank lines', () => {
   const got: [number, string[]][] = [];
-  const feed = new LineFeed((ln, tokens) => got.push([ln, tokens]));
+  const feed = new LineFeed((ln, tokens) => got.push([ln, tokens.all()]));
   feed.push('a b\n\n  c ');
   feed.push(' d\ne');
   feed.end();
