@@ -68,7 +68,13 @@ export interface HzInputs {
   hbIntervalMs?: number | null;
 }
 
-export async function detectHz(i: HzInputs): Promise<Hz> {
+/**
+ * CONFIG_HZ from what needs no associations: the option, the capture, the
+ * kernel's config (/boot, /proc/config.gz). Null when none says. readSnapshot
+ * runs this while the kernel prints /proc/net/sctp (in the lab /boot is read
+ * over 9p: ~0.3 s).
+ */
+export async function hzFromConfigSources(i: Omit<HzInputs, 'hbints' | 'hbIntervalMs'>): Promise<Hz | null> {
   if (i.option !== undefined) return { value: i.option, source: 'option', detail: '--hz' };
   if (i.captured !== undefined) return { value: i.captured, source: 'capture', detail: 'recorded in the capture' };
   if (i.release) {
@@ -86,6 +92,11 @@ export async function detectHz(i: HzInputs): Promise<Hz> {
       /* not gzip: fall through */
     }
   }
+  return null;
+}
+
+/** CONFIG_HZ when the configuration sources were silent: inferred from HBINT, else assumed. */
+export function hzFromAssociations(i: Pick<HzInputs, 'hbints' | 'hbIntervalMs'>): Hz {
   if (i.hbints && i.hbIntervalMs) {
     const hz = inferHz(i.hbints, i.hbIntervalMs);
     if (hz)
@@ -96,4 +107,8 @@ export async function detectHz(i: HzInputs): Promise<Hz> {
       };
   }
   return { value: ASSUMED_HZ, source: 'assumed', detail: 'no kernel config found; Debian default assumed' };
+}
+
+export async function detectHz(i: HzInputs): Promise<Hz> {
+  return (await hzFromConfigSources(i)) ?? hzFromAssociations(i);
 }

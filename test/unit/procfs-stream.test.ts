@@ -14,6 +14,7 @@ import {
   assocsParser,
   epsParser,
   LineFeed,
+  Tokens,
   parseAssocs,
   parseEps,
   parseRemaddr,
@@ -23,7 +24,7 @@ import {
   type LineParser,
 } from '../../src/procfs/parse.js';
 import { wantsPrefetch } from '../../src/procfs/prefetch.js';
-import { findSocketOwnersSync, scanAllSocketOwners } from '../../src/procfs/owners.js';
+import { findSocketOwnersSliced, findSocketOwnersSync } from '../../src/procfs/owners.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { real } from '../helpers.js';
 
@@ -139,7 +140,7 @@ test('prefetch: only a plain `status` of this host reads early', () => {
     assert.equal(wantsPrefetch(argv), false, argv.join(' '));
 });
 
-test('owner scan: sliced scan of all sockets picks the same owners as the direct scan', async () => {
+test('owner scan: the sliced scan finds the same owners as the direct one', async () => {
   const root = tmp();
   try {
     const proc = (pid: number, comm: string, links: string[]) => {
@@ -153,8 +154,7 @@ test('owner scan: sliced scan of all sockets picks the same owners as the direct
     proc(30, 'other', ['socket:[9999]']);
     mkdirSync(join(root, 'net'));
     const want = new Set([1000, 1005, 1299, 5, 424242]);
-    const all = await scanAllSocketOwners(root);
-    const picked = all.pick(want);
+    const picked = await findSocketOwnersSliced(root, want);
     assert.deepEqual(picked, findSocketOwnersSync(root, want));
     assert.deepEqual(picked.get(1005), [
       { pid: 10, comm: 'diameter' },
@@ -181,4 +181,24 @@ test('readSnapshot: a file that cannot be read fails with the documented exit co
   } finally {
     rmSync(root, { recursive: true });
   }
+});
+
+test('Tokens: offsets into the text, numbers without strings, the same limits as before', () => {
+  const t = new Tokens().reset('xx  12\t007 9007199254740991 9007199254740992 12345678901234567890 1a <-> *10.0.0.1  yy', 2, 82);
+  assert.deepEqual(t.all(), ['12', '007', '9007199254740991', '9007199254740992', '12345678901234567890', '1a', '<->', '*10.0.0.1']);
+  assert.equal(t.num(0), 12);
+  assert.equal(t.num(1), 7);
+  assert.equal(t.num(2), Number.MAX_SAFE_INTEGER);
+  assert.equal(t.num(3), null, 'not a safe integer');
+  assert.equal(t.num(4), null);
+  assert.equal(t.num(5), null, 'not all digits');
+  assert.equal(t.num(99), null);
+  assert.equal(t.indexOf('<->'), 6);
+  assert.equal(t.is(6, '<-'), false);
+  assert.equal(t.code(7), 42);
+  // a line with more tokens than the first buffer holds
+  const many = Array.from({ length: 300 }, (_, i) => String(i)).join(' ');
+  const m = new Tokens().reset(many, 0, many.length);
+  assert.equal(m.count, 300);
+  assert.equal(m.num(299), 299);
 });
