@@ -3,17 +3,19 @@
  * figures, ratios and pass/fail against the targets, and writes
  * bench/results/<date>-<host|lab>.json.
  *
- *   node dist/bench/run.js [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top]
+ *   node dist/bench/run.js [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace]
  *                          [--sizes 1000,10000] [--lab-sizes 1000,2000,…] [--iterations N]
  *                          [--lab-dir DIR|TSV[,…]]  re-read finished lab runs (DIR/results.tsv or a .tsv)
  *
  * --smoke: 1 iteration, 100 associations, no lab unless --lab is given too.
  * Benches written by others (bench/ingest.ts → benchIngest, bench/top.ts →
- * benchTop) are imported only if their compiled file exists; missing ones are
- * listed under the table. Timings are never asserted by tests.
+ * benchTop, bench/trace-load.ts → benchTraceLoad) are imported only if their
+ * compiled file exists; missing ones are listed under the table. Timings are
+ * never asserted by tests.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseArgs as utilParseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -119,9 +121,15 @@ function snapshotLabRows(r: BenchResult): Row[] {
       row('status, alternative build (BENCH_ALT_CLI)', m('statusAltMs'), 'ms', `${round(m('statusAltMs') / floor, 2)}× floor`);
       row('status peak RSS, alternative build', m('statusAltRssMb'), 'MB');
     }
+    if (!Number.isNaN(m('statusAlt2Ms'))) {
+      row('status, second alternative (BENCH_ALT2_CLI)', m('statusAlt2Ms'), 'ms', `${round(m('statusAlt2Ms') / floor, 2)}× floor`);
+      row('status peak RSS, second alternative', m('statusAlt2RssMb'), 'MB');
+    }
     const pj = m('probe_parseJoin');
     row('parse+join (in guest)', pj, 'ms', `${round(pj / floor, 3)}× floor`, BIG(n) ? '≤ 0.1× floor' : '', BIG(n) ? verdict(pj / floor, '<=', 0.1) : 'info');
-    for (const k of ['readAssocs', 'readRemaddr', 'readBothParallel', 'owners', 'serialise'])
+    const ex = m('probe_exposed');
+    if (!Number.isNaN(ex)) row('our work not hidden by the kernel (exposed)', ex, 'ms', `${round(ex / floor, 3)}× floor`);
+    for (const k of ['readAssocs', 'readRemaddr', 'readBothParallel', 'readSnapshot', 'owners', 'serialise'])
       if (!Number.isNaN(m(`probe_${k}`))) row(`status part: ${k}`, m(`probe_${k}`), 'ms', `${round(m(`probe_${k}`) / floor, 2)}× floor`);
     if (!Number.isNaN(m('statusRssMb')))
       row('status peak RSS', m('statusRssMb'), 'MB', '', n >= 10000 ? '≤ 120 MB' : '', n >= 10000 ? verdict(m('statusRssMb'), '<=', 120) : 'info');
@@ -164,6 +172,70 @@ function foreignRows(r: BenchResult): Row[] {
   });
 }
 
+/** `trace --json` at a sustained event rate (bench/trace-load.ts): losses, latency, memory. */
+export function traceLoadRows(r: BenchResult): Row[] {
+  const m = (k: string) => r.metrics[k] ?? NaN;
+  const n = Number.isFinite(m('assocs')) ? m('assocs') : null;
+  const rate = m('targetRate');
+  const at = `at ${fmt(rate)} ev/s`;
+  const rows: Row[] = [];
+  const row = (figure: string, value: number, unit: string, ratio = '', target = '', v: Verdict = 'info') =>
+    rows.push({ part: 'trace --json (load)', figure, size: n, value, unit, ratio, target, verdict: v });
+  // a rate needs a second of load to mean anything (--smoke sends 100 events)
+  const sustained = m('printfSent') >= rate;
+  row('events/s sustained (written to trace)', m('sendRate'), 'ev/s', `${round((m('sendRate') / rate) * 100, 1)}% of ${fmt(rate)}`, sustained ? `≥ ${fmt(rate * 0.98)} ev/s` : '', sustained ? verdict(m('sendRate'), '>=', rate * 0.98) : 'info');
+  row('events out (stdout)', m('eventsOut'), '', `of ${fmt(m('eventsSent'))} sent`);
+  row('userspace drops', m('userspaceDrops'), '', '', `0 ${at}`, verdict(m('userspaceDrops'), '==', 0));
+  row('kernel-side lost, reported / lost', m('kernelLostReported'), '', `of ${fmt(m('kernelLost'))}`, 'all reported', verdict(m('kernelLostReported'), '==', m('kernelLost')));
+  row('latency kernel ts → stdout, median', m('latencyP50Ms'), 'ms', '', '≤ 50 ms', verdict(m('latencyP50Ms'), '<=', 50));
+  row('latency kernel ts → stdout, p99', m('latencyP99Ms'), 'ms', `max ${fmt(m('latencyMaxMs'))} ms`);
+  row('latency of path.metrics bursts, median', m('metricsLatencyP50Ms'), 'ms', `${fmt(m('metricsEventsOut'))} events`);
+  row('trace peak RSS', m('peakRssMb'), 'MB', '', '≤ 120 MB', verdict(m('peakRssMb'), '<=', 120));
+  row('trace CPU', m('cpuPctOfCore'), '% core');
+  if (Number.isFinite(m('stallEventsSent'))) {
+    row('slow reader (1.5 s): userspace drops', m('stallUserspaceDrops'), '', `of ${fmt(m('stallEventsSent'))} sent`, '0', verdict(m('stallUserspaceDrops'), '==', 0));
+    row('slow reader: kernel-side lost, reported / lost', m('stallKernelLostReported'), '', `of ${fmt(m('stallKernelLost'))}`, 'all reported', verdict(m('stallKernelLostReported'), '==', m('stallKernelLost')));
+    row('slow reader: trace peak RSS', m('stallPeakRssMb'), 'MB', '', '≤ 120 MB', verdict(m('stallPeakRssMb'), '<=', 120));
+  }
+  return rows;
+}
+
+/**
+ * `top` (bench/top.ts): a 1 Hz tick and an applied full read measured apart,
+ * the CPU share at 1 Hz as their mix at the adaptive full-read cadence, and
+ * peak RSS of real processes (the CLI replaying a capture; the live loop).
+ */
+export function topRows(r: BenchResult): Row[] {
+  const rows: Row[] = [];
+  const sizes = [...new Set(Object.keys(r.metrics).map((k) => sizeOf(k)[1]).filter((n): n is number => n !== null))].sort((a, b) => a - b);
+  for (const n of sizes) {
+    const m = (k: string) => r.metrics[`${k}@${n}`] ?? NaN;
+    const big = n >= 10000;
+    const row = (figure: string, value: number, unit: string, ratio = '', target = '', v: Verdict = 'info') =>
+      rows.push({ part: 'top (host, 160×50)', figure, size: n, value, unit, ratio, target, verdict: v });
+    const frame = (figure: string, value: number, ratio = '') =>
+      row(figure, value, 'ms', ratio, big ? '≤ 16 ms' : '', big ? verdict(value, '<=', 16) : 'info');
+    const period = m('full_read_every_s');
+    row('read+parse of the capture (no kernel walk)', m('read_ms'), 'ms', `full read every ${fmt(period)} s`);
+    frame('frame: 1 Hz tick (no read), build + draw', m('tick_frame_ms'), `build ${fmt(m('tick_frame_build_ms'))} ms`);
+    frame('frame: full read applied, build + draw', m('apply_frame_ms'), `build ${fmt(m('apply_frame_build_ms'))} ms`);
+    frame('frame: key s (re-sort every row) + draw', m('key_sort_frame_ms'));
+    row('1,000 live events + one frame', m('events_1000_frame_ms'), 'ms');
+    row('CPU per 1 Hz tick', m('tick_cpu_ms'), 'ms');
+    row('CPU per full read applied', m('apply_cpu_ms'), 'ms', `read+parse ${fmt(m('read_cpu_ms'))} ms`);
+    const share = m('cpu_at_1hz_pct');
+    row('CPU share at 1 Hz (ticks + applies)', share, '% core', `1 full read per ${fmt(period)} s`, big ? '≤ 2% core' : '', big ? verdict(share, '<=', 2) : 'info');
+    row('CPU share at 1 Hz incl. read+parse', m('cpu_at_1hz_incl_read_pct'), '% core', 'read ≤ 10% by the rule');
+    if (!Number.isNaN(m('cli_peak_rss_mb')))
+      row('peak RSS: CLI replaying the capture (pty)', m('cli_peak_rss_mb'), 'MB', `first frame ${fmt(m('cli_first_frame_ms'))} ms`, big ? '≤ 120 MB' : '', big ? verdict(m('cli_peak_rss_mb'), '<=', 120) : 'info');
+    if (!Number.isNaN(m('live_peak_rss_mb'))) {
+      row('peak RSS: live loop (pipeline, full reads)', m('live_peak_rss_mb'), 'MB', `${fmt(m('live_full_reads'))} full reads`, big ? '≤ 120 MB' : '', big ? verdict(m('live_peak_rss_mb'), '<=', 120) : 'info');
+      row('live loop CPU outside the reads (GC, pipeline, top)', m('live_cpu_excl_read_pct'), '% core', `all: ${fmt(m('live_cpu_pct'))}%`);
+    }
+  }
+  return rows;
+}
+
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return 'n/a';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
@@ -195,6 +267,14 @@ async function optional(file: string, fn: string, smoke: boolean): Promise<Bench
   return (await (f as (o: { smoke: boolean }) => Promise<BenchResult>)({ smoke }));
 }
 
+/** benches in their own files: part name, compiled file beside this one, export */
+const FOREIGN = [
+  ['ingest', 'ingest.js', 'benchIngest'],
+  ['top', 'top.js', 'benchTop'],
+  ['trace', 'trace-load.js', 'benchTraceLoad'],
+] as const;
+export const PARTS: readonly string[] = ['snapshot', ...FOREIGN.map((f) => f[0])];
+
 export async function runBench(o: RunOptions): Promise<RunResult> {
   const want = (p: string) => !o.only || o.only.includes(p);
   const results: BenchResult[] = [];
@@ -221,17 +301,15 @@ export async function runBench(o: RunOptions): Promise<RunResult> {
       notes.push(...(lab.notes ?? []));
     }
   }
-  for (const [part, file, fn] of [
-    ['ingest', 'ingest.js', 'benchIngest'],
-    ['top', 'top.js', 'benchTop'],
-  ] as const) {
+  for (const [part, file, fn] of FOREIGN) {
     if (!want(part)) continue;
     try {
       const r = await optional(file, fn, o.smoke);
       if (typeof r === 'string') missing.push(r);
       else {
         results.push(r);
-        rows.push(...foreignRows(r));
+        rows.push(...(part === 'trace' ? traceLoadRows(r) : part === 'top' ? topRows(r) : foreignRows(r)));
+        if (part === 'trace' || part === 'top') notes.push(...(r.notes ?? []));
       }
     } catch (e) {
       notes.push(`${file}: ${(e as Error).message}`);
@@ -258,32 +336,68 @@ export async function runBench(o: RunOptions): Promise<RunResult> {
   return { rows, table, results, missing, notes, file };
 }
 
-function list(v: string | undefined): number[] | undefined {
-  return v ? v.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined;
+export const USAGE = `usage: npm run bench -- [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace]
+         [--sizes N,N] [--lab-sizes N,N,…] [--iterations N] [--lab-dir DIR|TSV[,…]]`;
+
+function sizes(flag: string, v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const out = v.split(',').map(Number);
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`${flag} ${v}: expected positive whole numbers separated by commas`);
+  return out;
 }
 
-export function parseArgs(argv: readonly string[]): RunOptions {
-  const val = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const smoke = argv.includes('--smoke');
-  const o: RunOptions = { smoke, lab: argv.includes('--lab'), write: !argv.includes('--no-write') };
-  const only = val('--only');
-  if (only) o.only = only.split(',');
-  const sizes = list(val('--sizes'));
-  if (sizes) o.sizes = sizes;
-  const labSizes = list(val('--lab-sizes'));
-  if (labSizes) o.labSizes = labSizes;
-  const it = Number(val('--iterations'));
-  if (Number.isInteger(it) && it > 0) o.iterations = it;
-  const labDir = val('--lab-dir');
-  if (labDir) o.labDir = labDir;
+/** Strict: an unknown option or a bad value is an error naming it (bench exits 2), never a silent full run. */
+export function parseArgs(argv: readonly string[]): RunOptions & { help?: boolean } {
+  const { values: v } = utilParseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      smoke: { type: 'boolean' },
+      lab: { type: 'boolean' },
+      'no-write': { type: 'boolean' },
+      only: { type: 'string' },
+      sizes: { type: 'string' },
+      'lab-sizes': { type: 'string' },
+      iterations: { type: 'string' },
+      'lab-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const o: RunOptions & { help?: boolean } = { smoke: v.smoke === true, lab: v.lab === true, write: v['no-write'] !== true };
+  if (v.help) o.help = true;
+  if (v.only !== undefined) {
+    o.only = v.only.split(',');
+    const bad = o.only.filter((p) => !PARTS.includes(p));
+    if (bad.length) throw new Error(`--only ${v.only}: unknown part ${bad.join(', ')} (parts: ${PARTS.join(', ')})`);
+  }
+  const s = sizes('--sizes', v.sizes);
+  if (s) o.sizes = s;
+  const ls = sizes('--lab-sizes', v['lab-sizes']);
+  if (ls) o.labSizes = ls;
+  if (v.iterations !== undefined) {
+    const it = Number(v.iterations);
+    if (!Number.isInteger(it) || it <= 0) throw new Error(`--iterations ${v.iterations}: expected a positive whole number`);
+    o.iterations = it;
+  }
+  if (v['lab-dir'] !== undefined) o.labDir = v['lab-dir'];
   return o;
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  let o: ReturnType<typeof parseArgs>;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const r = await runBench(o);
   process.stdout.write(r.table + '\n');
   for (const n of r.notes) process.stdout.write(`note: ${n}\n`);

@@ -208,7 +208,7 @@ export function labMetrics(rows: readonly LabRow[]): { metrics: Record<string, n
     const [tool, size] = k.split('@') as [string, string];
     const capped = rs.filter((r) => r.rc === 124);
     if (capped.length) notes.push(`lab ${size}: ${tool} capped by timeout ${capped.length}× (figure is a lower bound)`);
-    if (tool === 'statusRss' || tool === 'statusAltRss') {
+    if (tool === 'statusRss' || tool === 'statusAltRss' || tool === 'statusAlt2Rss') {
       metrics[`${tool}Mb@${size}`] = round(Math.max(...rs.map((r) => r.ms)) / 1024);
       continue;
     }
@@ -231,7 +231,7 @@ export async function benchSnapshotLab(o: SnapshotLabOptions): Promise<BenchResu
   const st = vm.labStatus();
   if (!st.available) return { name: 'snapshot-lab', metrics: {}, notes: [`lab unavailable: ${st.reason}`] };
   const script = `set -o pipefail
-export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}
+export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}${process.env['BENCH_ALT2_CLI'] ? ` BENCH_ALT2_CLI=${process.env['BENCH_ALT2_CLI']}` : ''}${process.env['BENCH_QUICK'] ? ' BENCH_QUICK=1' : ''}
 source "$LAB_REPO/bench/lab/snapshot.sh"
 `;
   const maxN = Math.max(...sizes);

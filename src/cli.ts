@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --optimize-for-size
 /**
  * The sctpdiag executable. It starts the kernel on /proc/net/sctp for a plain
  * `status` first (procfs/prefetch.ts: the kernel's printing is the cost of a

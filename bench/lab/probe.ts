@@ -8,6 +8,9 @@
  *                              between pages, HZ, buildSnapshot (procfs/read.ts)
  *   exposed                    readSnapshot − readBothParallel: how much of our
  *                              own work did NOT hide behind the kernel's
+ *   at_<step>                  readSnapshot's timeline: ms at the end of each step
+ *   readSnapshotNoOwners       the same without the owner scan
+ *   chunkAssocs(Parsed)        assocs through the page reader alone (and parsed)
  *   parseJoin                  CPU cost of parse + buildSnapshot on texts in memory
  *   owners                     /proc/PID/fd scan for the socket inodes, alone
  *   serialise                  collectStatus + JSON.stringify
@@ -15,11 +18,48 @@
 import { readFile } from 'node:fs/promises';
 import { findSocketOwners } from '../../src/procfs/owners.js';
 import { readSnapshot } from '../../src/procfs/read.js';
+import { ChunkReader } from '../../src/procfs/chunks.js';
+import { assocsParser, LineFeed } from '../../src/procfs/parse.js';
 import { collectStatus } from '../../src/commands/status.js';
 import { parseJoin } from '../snapshot.js';
 
 const P = '/proc/net/sctp/';
 const ms = (t0: bigint) => Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
+
+/** burn the main thread in ~2 ms slices until `done` settles; returns ms burnt */
+async function burnUntil(done: Promise<unknown>): Promise<number> {
+  let over = false;
+  void done.then(() => (over = true));
+  let burnt = 0;
+  while (!over) {
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2);
+    burnt += performance.now() - t0;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return Math.round(burnt);
+}
+
+/**
+ * Does JavaScript on the main thread run beside the kernel printing assocs
+ * (two vCPUs), or take turns with it? (BENCH_QUICK lab runs only.)
+ */
+async function contention(out: Record<string, number>): Promise<void> {
+  let t = process.hrtime.bigint();
+  await new ChunkReader(P + 'assocs').attach(() => {});
+  out.cAlone = ms(t);
+  t = process.hrtime.bigint();
+  const r = new ChunkReader(P + 'assocs').attach(() => {});
+  out.cBurnt = await burnUntil(r);
+  out.cWithMainBusy = ms(t);
+  const { spawn } = await import('node:child_process');
+  const hog = spawn(process.execPath, ['-e', 'const e = Date.now() + 60000; while (Date.now() < e);'], { stdio: 'ignore' });
+  await new Promise((res) => setTimeout(res, 300));
+  t = process.hrtime.bigint();
+  await new ChunkReader(P + 'assocs').attach(() => {});
+  out.cWithOtherProcessBusy = ms(t);
+  hog.kill('SIGKILL');
+}
 
 async function main(): Promise<void> {
   const out: Record<string, number> = {};
@@ -33,11 +73,25 @@ async function main(): Promise<void> {
   await Promise.all([readFile(P + 'assocs', 'utf8'), readFile(P + 'remaddr', 'utf8')]);
   out.readBothParallel = ms(t);
   t = process.hrtime.bigint();
-  await readSnapshot({ procRoot: '/proc', netns: null });
+  const marks: Record<string, number> = {};
+  await readSnapshot({ procRoot: '/proc', netns: null, marks });
   out.readSnapshot = ms(t);
+  for (const [k, v] of Object.entries(marks)) out[`at_${k}`] = v;
   out.exposed = Math.round((out.readSnapshot - out.readBothParallel) * 10) / 10;
+  t = process.hrtime.bigint();
+  await readSnapshot({ procRoot: '/proc', netns: null, owners: false });
+  out.readSnapshotNoOwners = ms(t);
+  // the page-by-page reader alone, then with the assocs parser on each page
+  t = process.hrtime.bigint();
+  await new ChunkReader(P + 'assocs').attach(() => {});
+  out.chunkAssocs = ms(t);
+  t = process.hrtime.bigint();
+  const feed = new LineFeed(assocsParser().line);
+  await new ChunkReader(P + 'assocs').attach((x) => feed.push(x));
+  out.chunkAssocsParsed = ms(t);
   const eps = await readFile(P + 'eps', 'utf8');
   const snmp = await readFile(P + 'snmp', 'utf8');
+  if (process.env.PROBE_CONTENTION) await contention(out);
   t = process.hrtime.bigint();
   const snap = parseJoin({ assocs, remaddr, eps, snmp });
   out.parseJoin = ms(t);

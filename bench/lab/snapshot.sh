@@ -62,13 +62,27 @@ measure() {
     timed "$n" cliVersion "$it" /dev/null "$LAB_REPO/dist/src/cli.js" --version
     timed "$n" status "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" "$LAB_REPO/dist/src/cli.js" status --json
     rec "$n" statusRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
-    # optional: a second build of sctpdiag (e.g. with proposed fixes) measured the same way
+    # optional: other builds of sctpdiag (e.g. the previous one, or this one without the
+    # shebang's V8 flags) measured the same way, run as `node --max-semi-space-size=8 CLI`
     if [[ -n "${BENCH_ALT_CLI:-}" && -f "$BENCH_ALT_CLI" ]]; then
       timed "$n" statusAlt "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node --max-semi-space-size=8 "$BENCH_ALT_CLI" status --json
       rec "$n" statusAltRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     fi
+    if [[ -n "${BENCH_ALT2_CLI:-}" && -f "$BENCH_ALT2_CLI" ]]; then
+      timed "$n" statusAlt2 "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node --max-semi-space-size=8 "$BENCH_ALT2_CLI" status --json
+      rec "$n" statusAlt2Rss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
+    fi
   done
   rec "$n" assocsRows 1 "$(awk 'NR > 1' "$BT/assocs" | wc -l)" 0 ""
+  # BENCH_QUICK=1: sctpdiag's figures only (no dd, perf, ss)
+  if [[ -n "${BENCH_QUICK:-}" ]]; then
+    timed "$n" probe 1 "$BT/probe.json" env PROBE_CONTENTION=1 node "$LAB_REPO/dist/bench/lab/probe.js" &&
+      node -e '
+        const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        for (const [k, v] of Object.entries(r)) console.log([process.argv[2], "probe_" + k, 1, v, 0, ""].join("\t"));
+      ' "$BT/probe.json" "$n" >>"$TSV"
+    return 0
+  fi
   rec "$n" remaddrRows 1 "$(awk 'NR > 1' "$BT/remaddr" | wc -l)" 0 ""
   # read() size: the seq_file hands out at most one PAGE_SIZE buffer per read()
   for bs in 1k 4k 64k 1M; do

@@ -96,10 +96,14 @@ export interface ReadOptions {
   now?: () => Date;
   /** filled with the text of each file as read (`capture` saves exactly what the snapshot was made of) */
   texts?: Partial<Record<SctpFile, string>>;
+  /** filled with milliseconds since the call at each step's end (the lab bench's timeline) */
+  marks?: Record<string, number>;
 }
 
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const takenAt = (o.now ?? (() => new Date()))();
+  const t0 = performance.now();
+  const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now() - t0)) : () => {};
   await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
   const path = (f: SctpFile) => `${o.procRoot}/net/sctp/${f}`;
@@ -108,10 +112,10 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   // the next one: its printing of assocs is the critical path, and our parsing
   // hides behind it (lab, 10k: 6.5 s read alone, 6.6 s read and parsed)
   const files = Promise.all([
-    readParsed(path('assocs'), assocsParser(path('assocs')), keep('assocs')),
-    readParsed(path('eps'), epsParser(path('eps')), keep('eps')),
-    readParsed(path('remaddr'), remaddrParser(path('remaddr')), keep('remaddr')),
-    readParsed(path('snmp'), snmpParser(path('snmp')), keep('snmp')),
+    readParsed(path('assocs'), assocsParser(path('assocs')), keep('assocs')).then((r) => (mark('assocs'), r)),
+    readParsed(path('eps'), epsParser(path('eps')), keep('eps')).then((r) => (mark('eps'), r)),
+    readParsed(path('remaddr'), remaddrParser(path('remaddr')), keep('remaddr')).then((r) => (mark('remaddr'), r)),
+    readParsed(path('snmp'), snmpParser(path('snmp')), keep('snmp')).then((r) => (mark('snmp'), r)),
   ]);
   const release = meta?.kernelRelease ?? readOptional(`${o.procRoot}/sys/kernel/osrelease`);
   const small = Promise.all([
@@ -123,6 +127,7 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     ),
   ]);
   const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]);
+  mark('filesAndConfig');
   const hz =
     configHz ??
     hzFromAssociations({ hbints: assocs.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
@@ -135,7 +140,8 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
       ? findSocketOwnersSliced(o.procRoot, new Set<number>([...assocs.rows.map((r) => r.inode), ...eps.rows.map((r) => r.inode)]))
       : null;
   const owners = ownerScan ? await ownerScan : undefined;
-  return buildSnapshot({
+  mark('owners');
+  const snapshot = buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
     netns: meta ? meta.netns : o.netns,
     kernelRelease,
@@ -146,4 +152,6 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     snmp,
     owners,
   });
+  mark('built');
+  return snapshot;
 }

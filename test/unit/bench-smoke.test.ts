@@ -27,10 +27,24 @@ test('bench --smoke: one table with the host snapshot rows; optional benches run
   assert.ok(host.every((x) => x.size === 100), 'smoke = 100 associations');
   assert.ok(host.every((x) => Number.isFinite(x.value)), JSON.stringify(host));
   assert.ok(!r.rows.some((x) => x.part.includes('lab')), 'no lab part without --lab');
-  for (const name of ['trace-ingest', 'top']) {
+  const file: Record<string, string> = { 'trace-ingest': 'ingest.ts', top: 'top.ts', 'trace-load': 'trace-load.ts' };
+  for (const name of ['trace-ingest', 'top', 'trace-load']) {
     const present = r.results.some((x) => x.name === name);
-    const reported = r.missing.some((m) => m.includes(name === 'top' ? 'top.ts' : 'ingest.ts'));
+    const reported = r.missing.some((m) => m.includes(file[name]!));
     assert.ok(present !== reported, `${name}: either run or reported missing (missing=${JSON.stringify(r.missing)})`);
+  }
+  // trace under load (the real trace code, a fake bpftrace): every event sent came out, with a kernel stamp
+  const load = r.results.find((x) => x.name === 'trace-load');
+  if (load) {
+    assert.equal(load.metrics.eventsSent, load.metrics.eventsOut, JSON.stringify(load.metrics));
+    assert.equal(load.metrics.userspaceDrops, 0);
+    assert.equal(load.metrics.kernelLostReported, load.metrics.kernelLost);
+    assert.ok(load.metrics.metricsEventsOut! > 0, 'path.metrics from the map prints');
+    for (const k of ['latencyP50Ms', 'latencyP99Ms', 'peakRssMb']) assert.ok(Number.isFinite(load.metrics[k]), k);
+    const rows = r.rows.filter((x) => x.part === 'trace --json (load)');
+    for (const f of ['userspace drops', 'latency kernel ts → stdout, median', 'latency kernel ts → stdout, p99', 'trace peak RSS'])
+      assert.ok(rows.some((x) => x.figure === f && x.size === 100), `trace row ${f}`);
+    assert.ok(rows.filter((x) => x.target).every((x) => x.verdict !== 'info'), 'trace rows with a target have a verdict');
   }
   const lines = r.table.split('\n');
   assert.match(lines[0]!, /^\| part +\| figure +\| assocs \| +value \| ratio +\| target +\| result \|$/);
