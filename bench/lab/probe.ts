@@ -11,6 +11,7 @@
  *   at_<step>                  readSnapshot's timeline: ms at the end of each step
  *   readSnapshotNoOwners       the same without the owner scan
  *   chunkAssocs(Parsed)        assocs through the page reader alone (and parsed)
+ *   syncAssocs(Parsed)         the same with readSync on the main thread
  *   parseJoin                  CPU cost of parse + buildSnapshot on texts in memory
  *   owners                     /proc/PID/fd scan for the socket inodes, alone
  *   serialise                  collectStatus + JSON.stringify
@@ -89,6 +90,21 @@ async function main(): Promise<void> {
   const feed = new LineFeed(assocsParser().line);
   await new ChunkReader(P + 'assocs').attach((x) => feed.push(x));
   out.chunkAssocsParsed = ms(t);
+  // the same with read(2) on the main thread: no thread-pool round trip per page
+  const { openSync, readSync, closeSync } = await import('node:fs');
+  const syncRead = (sink: (s: string) => void) => {
+    const fd = openSync(P + 'assocs', 'r');
+    const buf = Buffer.allocUnsafe(65536);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) sink(buf.toString('latin1', 0, n));
+    closeSync(fd);
+  };
+  t = process.hrtime.bigint();
+  syncRead(() => {});
+  out.syncAssocs = ms(t);
+  t = process.hrtime.bigint();
+  const feed2 = new LineFeed(assocsParser().line);
+  syncRead((x) => feed2.push(x));
+  out.syncAssocsParsed = ms(t);
   const eps = await readFile(P + 'eps', 'utf8');
   const snmp = await readFile(P + 'snmp', 'utf8');
   if (process.env.PROBE_CONTENTION) await contention(out);

@@ -15,8 +15,15 @@
  * A reader may start before anyone listens (see prefetch.ts): pieces are kept
  * until `attach` and then replayed in order. `cancel` stops it after the read
  * in flight.
+ *
+ * `attach(sink, { sync: true })` switches to read(2) on the calling thread,
+ * one page at a time with a turn of the event loop in between (other readers'
+ * pages are parsed there). For the file that is the long pole this is faster:
+ * in the lab at 10k a thread-pool round trip per page cost ~1.2 ms of the main
+ * thread's time and the assocs read took 7.6 s that way, 6.8 s synchronously
+ * (7.1 s with each page parsed as it came).
  */
-import { close, open, read } from 'node:fs';
+import { close, open, read, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 export type ChunkSink = (text: string) => void;
@@ -38,6 +45,7 @@ export class ChunkReader {
   private pending: string[] = [];
   private sink: ChunkSink | null = null;
   private cancelled = false;
+  private sync = false;
 
   constructor(readonly path: string) {
     this.done = this.run();
@@ -46,11 +54,12 @@ export class ChunkReader {
   }
 
   /** Receive every piece, from the first; resolves when the file is read. */
-  attach(sink: ChunkSink): Promise<void> {
+  attach(sink: ChunkSink, o: { sync?: boolean } = {}): Promise<void> {
     if (this.sink) throw new Error(`${this.path}: reader already attached`);
     for (const t of this.pending) sink(t);
     this.pending = [];
     this.sink = sink;
+    this.sync = o.sync === true;
     return this.done;
   }
 
@@ -78,6 +87,11 @@ export class ChunkReader {
         inFlight = null;
         if (n === 0 || this.cancelled) break;
         const text = decoder.write(bufs[i]!.subarray(0, n));
+        if (this.sync) {
+          this.emit(text);
+          await this.readOnThisThread(fd, bufs[i]!, decoder);
+          break;
+        }
         i ^= 1;
         inFlight = readInto(fd, bufs[i]!); // the kernel makes the next page while we parse this one
         this.emit(text);
@@ -87,6 +101,17 @@ export class ChunkReader {
       // never close under a read in flight (a sink that threw leaves one)
       if (inFlight) await inFlight.catch(() => 0);
       close(fd, () => {});
+    }
+  }
+
+  /** the rest of the file by read(2) here, yielding to the event loop after each page */
+  private async readOnThisThread(fd: number, buf: Buffer, decoder: StringDecoder): Promise<void> {
+    for (;;) {
+      if (this.cancelled) return;
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return;
+      this.emit(decoder.write(buf.subarray(0, n)));
+      await new Promise<void>((r) => setImmediate(r));
     }
   }
 }

@@ -202,3 +202,21 @@ test('Tokens: offsets into the text, numbers without strings, the same limits as
   assert.equal(m.count, 300);
   assert.equal(m.num(299), 299);
 });
+
+test('ChunkReader sync mode: switches to read(2) here after the read in flight, whole and in order, early or late', async () => {
+  const dir = tmp();
+  try {
+    const text = Array.from({ length: 30000 }, (_, i) => `row ${i} ${'ü'.repeat(i % 5)}`).join('\n');
+    writeFileSync(join(dir, 'f'), text);
+    for (const late of [false, true]) {
+      const r = new ChunkReader(join(dir, 'f'));
+      if (late) await new Promise((res) => setTimeout(res, 20));
+      const parts: string[] = [];
+      await r.attach((t) => parts.push(t), { sync: true });
+      assert.equal(parts.join(''), text, `late=${late}`);
+      assert.ok(parts.length > 2);
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
