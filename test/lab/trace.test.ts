@@ -1,7 +1,8 @@
 // `sctpdiag trace` against the real kernel in the QEMU lab, with bpftrace and
 // with --no-bpf: cut the primary link of a multi-homed association (v4 and v6
 // paths), restore it, add an address by ASCONF on a wildcard-bound
-// association, kill -9 the bpftrace child, cut every path, SIGTERM sctpdiag.
+// association, kill -9 the bpftrace child, cut every path, SIGTERM sctpdiag;
+// with bpftrace also heartbeats and their RTT.
 // Skips (or fails, when the lab is required) if the lab is unavailable.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,6 +144,20 @@ for (const mode of ['bpf', 'procfs'] as const) {
     const added = after('asconf').find((x) => x.e.type === 'peer.added' && x.e.path === '10.4.0.2');
     assert.ok(added, `no peer.added 10.4.0.2\n${d}`);
     assert.equal(added.e.assoc?.peerPort, 8000);
+
+    // heartbeats (bpf only: procfs cannot see them): sent and acknowledged on the
+    // multi-homed association's paths, the ACK with its RTT
+    if (mode === 'bpf') {
+      const hb = ev.filter((x) => x.e.type === 'path.heartbeat' && x.e.assoc?.localPort === 6001);
+      const peers = ['10.1.0.2', '10.2.0.2'];
+      assert.ok(hb.every((x) => x.e.source === 'bpf' && x.e.assoc!.id > 0 && peers.includes(x.e.path ?? '')), JSON.stringify(hb.slice(0, 3)));
+      assert.ok(hb.some((x) => x.e.reason === 'HEARTBEAT sent'), `no HEARTBEAT sent on 6001\n${d}`);
+      const acks = hb.filter((x) => x.e.reason === 'HEARTBEAT-ACK received');
+      assert.ok(acks.length > 0, `no HEARTBEAT-ACK on 6001\n${d}`);
+      const rtts = acks.map((x) => x.e.metrics?.rttMs);
+      assert.ok(rtts.every((v) => typeof v === 'number' && v >= 0 && v < 5000), `RTTs ${JSON.stringify(rtts)}`);
+      t.diagnostic(`bpf: ${hb.length} heartbeat events on 6001, ACK RTT median ${[...(rtts as number[])].sort((a, b) => a - b)[rtts.length >> 1]} ms`);
+    }
 
     // 4. kill -9 of bpftrace: announced, restarted, events resume
     if (mode === 'bpf') {
