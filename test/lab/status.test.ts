@@ -39,7 +39,7 @@ sctpdiag --json status > "$LAB_OUT/init-netns.json"
 sctpdiag --json status --all-netns > "$LAB_OUT/all.json"
 t0=$EPOCHREALTIME
 lab_cut a va1
-lab_wait_path a 10.1.0.2 0 20
+lab_wait_path_every a 10.1.0.2 0 30
 echo "$t0 $EPOCHREALTIME" > "$LAB_OUT/cut-times.txt"
 sctpdiag --netns a --json status --port 6001 > "$LAB_OUT/after.json"
 sctpdiag --netns a status --state inactive > "$LAB_OUT/after.txt"

@@ -18,6 +18,7 @@
 #                                  (a python listener needs seconds to start under TCG)
 #   lab_wait_path NS ADDR STATE [TIMEOUT_S]  wait until remaddr ADDR has STATE (any assoc;
 #                                  STATE 0 INACTIVE, 1 PF, 2 ACTIVE, 3 UNCONFIRMED)
+#   lab_wait_path_every NS ADDR STATE [TIMEOUT_S]  the same for every association's path to ADDR
 #   lab_darn_server NAME NS PORT ADDR...  sctp_darn one-to-many listener bound to ADDRs
 #   lab_darn_client NAME NS LPORT RADDR RPORT LADDR... [-- INTERVAL]
 #                                  sctp_darn sender bound to LADDRs, a line every 0.2 s
@@ -151,6 +152,22 @@ lab_wait_path() {
     sleep 0.2
   done
   lab_log "lab_wait_path: $addr in $ns never reached state $state"; lab_remaddr "$ns" >&2
+  return 1
+}
+
+# like lab_wait_path, but EVERY association's path to ADDR must have STATE (the
+# associations do not all notice a cut at the same moment)
+lab_wait_path_every() {
+  local ns="$1" addr="$2" state="$3" timeout="${4:-10}" end
+  addr="$(lab_expand_addr "$addr")"
+  end=$(($(_lab_now_us) + timeout * 1000000))
+  while :; do
+    lab_remaddr "$ns" | awk -v a="$addr" -v s="$state" 'NR > 1 && $1 == a { n++; if ($NF == s) k++ } END { exit !(n > 0 && k == n) }' \
+      && return 0
+    (($(_lab_now_us) < end)) || break
+    sleep 0.2
+  done
+  lab_log "lab_wait_path_every: not every path to $addr in $ns reached state $state"; lab_remaddr "$ns" >&2
   return 1
 }
 
