@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
+import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../src/procfs/parse.js';
 
 export const ROOT = PACKAGE_ROOT;
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -39,4 +41,23 @@ export async function failoverSeries(): Promise<import('../src/model/snapshot.js
   const series = [snap('a_assocs.txt', 'a_remaddr.txt', 0)];
   for (let i = 1; i <= 6; i++) series.push(snap(`a_assocs_fail_t${i}.txt`, `a_remaddr_fail_t${i}.txt`, i));
   return series;
+}
+
+/**
+ * One sample of that series as `top` sees it: t0 before the cut, t1..t6 the
+ * a_*_fail_tN files, the failure-time snmp counters after the cut.
+ */
+export function failoverSnapshot(t: number): Snapshot {
+  const sfx = t === 0 ? '' : `_fail_t${t}`;
+  const dir = 'two-path-failover';
+  return buildSnapshot({
+    takenAt: new Date(Date.UTC(2026, 10, 1, 12, 0, t)),
+    netns: 'a',
+    kernelRelease: '6.1.0-56-amd64',
+    hz: { value: 250, source: 'capture', detail: 'test' },
+    assocs: parseAssocs(real(`${dir}/a_assocs${sfx}.txt`)),
+    eps: parseEps(real(`${dir}/a_eps.txt`)),
+    remaddr: parseRemaddr(real(`${dir}/a_remaddr${sfx}.txt`)),
+    snmp: parseSnmp(real(`${dir}/${t === 0 ? 'a_snmp.txt' : 'a_snmp_fail.txt'}`)),
+  });
 }

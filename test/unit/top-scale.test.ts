@@ -4,32 +4,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
 import { readSnapshot } from '../../src/procfs/read.js';
-import { buildSnapshot, type Association, type Snapshot } from '../../src/model/snapshot.js';
+import type { Association, Snapshot } from '../../src/model/snapshot.js';
 import { diffSnapshots } from '../../src/model/diff.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../../src/events/types.js';
 import { HISTORY, RtoHistory } from '../../src/top/history.js';
 import { TopState, frameText } from '../../src/top/state.js';
 import { runTop } from '../../src/top/run.js';
-import { capture, real } from '../helpers.js';
+import { capture, failoverSnapshot } from '../helpers.js';
 
-const HZ = { value: 250, source: 'capture' as const, detail: 'test' };
-
-function failover(t: number): Snapshot {
-  const sfx = t === 0 ? '' : `_fail_t${t}`;
-  const dir = 'two-path-failover';
-  return buildSnapshot({
-    takenAt: new Date(Date.UTC(2026, 10, 1, 12, 0, t)),
-    netns: 'a',
-    kernelRelease: '6.1.0-56-amd64',
-    hz: HZ,
-    assocs: parseAssocs(real(`${dir}/a_assocs${sfx}.txt`)),
-    eps: parseEps(real(`${dir}/a_eps.txt`)),
-    remaddr: parseRemaddr(real(`${dir}/a_remaddr${sfx}.txt`)),
-    snmp: parseSnmp(real(`${dir}/${t === 0 ? 'a_snmp.txt' : 'a_snmp_fail.txt'}`)),
-  });
-}
+const failover = failoverSnapshot;
 
 /** every path's RTO moved by k (a new read in which nothing can be reused) */
 function moved(s: Snapshot, k: number): Snapshot {

@@ -2,8 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readSnapshot } from '../../src/procfs/read.js';
-import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
-import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../../src/events/types.js';
 import {
   filterRows,
@@ -19,25 +18,9 @@ import {
   type Row,
 } from '../../src/top/view.js';
 import { TopState, frameText, nextRefreshMs } from '../../src/top/state.js';
-import { capture, real } from '../helpers.js';
+import { capture, failoverSnapshot } from '../helpers.js';
 
-const HZ = { value: 250, source: 'capture' as const, detail: 'test' };
-
-/** a_assocs_fail_tN / a_remaddr_fail_tN of the real failover series (t0 = before the cut). */
-function failover(t: number): Snapshot {
-  const sfx = t === 0 ? '' : `_fail_t${t}`;
-  const dir = 'two-path-failover';
-  return buildSnapshot({
-    takenAt: new Date(Date.UTC(2026, 10, 1, 12, 0, t)),
-    netns: 'a',
-    kernelRelease: '6.1.0-56-amd64',
-    hz: HZ,
-    assocs: parseAssocs(real(`${dir}/a_assocs${sfx}.txt`)),
-    eps: parseEps(real(`${dir}/a_eps.txt`)),
-    remaddr: parseRemaddr(real(`${dir}/a_remaddr${sfx}.txt`)),
-    snmp: parseSnmp(real(`${dir}/${t === 0 ? 'a_snmp.txt' : 'a_snmp_fail.txt'}`)),
-  });
-}
+const failover = failoverSnapshot;
 
 const rowsOf = (s: Snapshot): Row[] => s.associations.map((a) => makeRow(a));
 const ids = (rows: readonly Row[]) => rows.map((r) => r.assoc.id);
