@@ -517,3 +517,19 @@ export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string,
 export function parseSnmp(text: string, file = 'snmp'): { counters: Record<string, number>; warnings: ParseWarning[] } {
   return parseWith(snmpParser(file), text);
 }
+
+/**
+ * The size of /proc/net/sctp/assocs guessed from its first piece and the
+ * number of associations (snmp's SctpCurrEstab): one header line, then one
+ * line per association, as long as the complete ones seen so far on average.
+ * Null when the piece holds no complete association line or there are none.
+ * (procfs text is ASCII: characters are bytes.)
+ */
+export function estimateAssocsBytes(first: string, associations: number): number | null {
+  const headerEnd = first.indexOf('\n');
+  const lastEnd = first.lastIndexOf('\n');
+  if (headerEnd < 0 || lastEnd <= headerEnd || !(associations > 0)) return null;
+  let rows = 0;
+  for (let i = headerEnd; i < lastEnd; i = first.indexOf('\n', i + 1)) rows++;
+  return headerEnd + 1 + Math.round(((lastEnd - headerEnd) / rows) * associations);
+}

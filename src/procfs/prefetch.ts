@@ -10,15 +10,15 @@
  * the guess costs at most one page when wrong, because the exit path cancels
  * what nobody took.
  *
- * This module imports nothing of ours but chunks.ts, so it loads in no time.
+ * This module imports nothing of ours but costly.ts and chunks.ts, so it loads
+ * in no time.
  */
-import { ChunkReader } from './chunks.js';
+import type { PieceSource } from './chunks.js';
+import { COSTLY, openSctpFile } from './costly.js';
 
 const PROC_SCTP = '/proc/net/sctp';
-/** the files whose kernel cost matters (eps and snmp are small) */
-export const COSTLY = ['assocs', 'remaddr'] as const;
 
-const early = new Map<string, ChunkReader>();
+const early = new Map<string, PieceSource>();
 
 /** options that take no value and do not change where or whether status reads */
 const PLAIN = new Set(['-j', '--json', '--no-color']);
@@ -43,14 +43,11 @@ export function wantsPrefetch(argv: readonly string[]): boolean {
 
 export function prefetchFor(argv: readonly string[]): void {
   if (!wantsPrefetch(argv)) return;
-  for (const f of COSTLY) {
-    const path = `${PROC_SCTP}/${f}`;
-    early.set(path, new ChunkReader(path));
-  }
+  for (const f of COSTLY) early.set(`${PROC_SCTP}/${f}`, openSctpFile(PROC_SCTP, f));
 }
 
 /** The early reader of `path`, once: later snapshots read afresh. */
-export function takePrefetched(path: string): ChunkReader | undefined {
+export function takePrefetched(path: string): PieceSource | undefined {
   const r = early.get(path);
   early.delete(path);
   return r;

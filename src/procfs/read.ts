@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { EXIT, SctpdiagError, noSctpError } from '../errors.js';
 import { hzFromAssociations, hzFromConfigSources } from '../kernel/hz.js';
 import { buildSnapshot, type Snapshot } from '../model/snapshot.js';
-import { ChunkReader } from './chunks.js';
+import { openSctpFile } from './costly.js';
 import { findSocketOwnersSliced } from './owners.js';
 import { assocsParser, epsParser, LineFeed, remaddrParser, snmpParser, type LineParser } from './parse.js';
 import { takePrefetched } from './prefetch.js';
@@ -46,13 +46,13 @@ function readError(path: string, e: unknown): SctpdiagError {
   return new SctpdiagError(`cannot read ${path}: ${(e as Error).message}`, EXIT.FAILURE);
 }
 
-
-/** Read `path` through `parser` page by page (chunks.ts says why); `keep` gets the whole text too. */
-async function readParsed<R>(path: string, parser: LineParser<R>, keep?: (text: string) => void, sync = false): Promise<R> {
+/** Read the file `name` of `dir` through `parser` page by page (chunks.ts says why); `keep` gets the whole text too. */
+async function readParsed<R>(dir: string, name: SctpFile, parser: LineParser<R>, keep?: (text: string) => void, sync = false): Promise<R> {
+  const path = `${dir}/${name}`;
   const feed = new LineFeed(parser.line);
   const pieces: string[] | null = keep ? [] : null;
   try {
-    await (takePrefetched(path) ?? new ChunkReader(path)).attach((t) => {
+    await (takePrefetched(path) ?? openSctpFile(dir, name)).attach((t) => {
       pieces?.push(t);
       feed.push(t);
     }, { sync });
@@ -86,7 +86,6 @@ export async function checkSctpDir(procRoot: string): Promise<void> {
   }
 }
 
-
 export interface ReadOptions {
   procRoot: string;
   netns: string | null;
@@ -106,17 +105,19 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now() - t0)) : () => {};
   await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
-  const path = (f: SctpFile) => `${o.procRoot}/net/sctp/${f}`;
+  const dir = `${o.procRoot}/net/sctp`;
+  const path = (f: SctpFile) => `${dir}/${f}`;
   const keep = (f: SctpFile) => (o.texts ? (t: string) => void (o.texts![f] = t) : undefined);
   // the four files side by side, each page parsed as it comes: the kernel's
   // printing of assocs is the critical path (lab, 10k: 6.8 s to read, 7.1 s
-  // to read and parse; remaddr, 2 s, is read beside it)
+  // to read and parse; remaddr, 2 s, is read beside it), so when large it is
+  // read in two ranges at once (costly.ts)
   const files = Promise.all([
-    // assocs, the long pole, by read(2) on this thread (chunks.ts says why)
-    readParsed(path('assocs'), assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
-    readParsed(path('eps'), epsParser(path('eps')), keep('eps')).then((r) => (mark('eps'), r)),
-    readParsed(path('remaddr'), remaddrParser(path('remaddr')), keep('remaddr')).then((r) => (mark('remaddr'), r)),
-    readParsed(path('snmp'), snmpParser(path('snmp')), keep('snmp')).then((r) => (mark('snmp'), r)),
+    // assocs' first range, the long pole, by read(2) on this thread (chunks.ts says why)
+    readParsed(dir, 'assocs', assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
+    readParsed(dir, 'eps', epsParser(path('eps')), keep('eps')).then((r) => (mark('eps'), r)),
+    readParsed(dir, 'remaddr', remaddrParser(path('remaddr')), keep('remaddr')).then((r) => (mark('remaddr'), r)),
+    readParsed(dir, 'snmp', snmpParser(path('snmp')), keep('snmp')).then((r) => (mark('snmp'), r)),
   ]);
   const release = meta?.kernelRelease ?? readOptional(`${o.procRoot}/sys/kernel/osrelease`);
   const small = Promise.all([
