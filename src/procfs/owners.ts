@@ -102,11 +102,13 @@ export async function findSocketOwners(procRoot: string, inodes: ReadonlySet<num
 
 /**
  * findSocketOwnersSync in slices that leave the event loop free between them
- * (top keeps drawing and taking keys while a 10k scan runs).
+ * (top keeps drawing and taking keys while a 10k scan runs). 'all': every
+ * socket's owners, for a scan that starts before the inodes are known.
  */
-export async function findSocketOwnersSliced(procRoot: string, inodes: ReadonlySet<number>): Promise<Map<number, Owner[]>> {
+export async function findSocketOwnersSliced(procRoot: string, inodes: ReadonlySet<number> | 'all'): Promise<Map<number, Owner[]>> {
   const c = collector();
-  if (inodes.size === 0) return c.owners;
-  for (const _ of scan(procRoot, (i) => inodes.has(i), c.hit)) await new Promise<void>((r) => setImmediate(r));
+  if (inodes !== 'all' && inodes.size === 0) return c.owners;
+  const wanted = inodes === 'all' ? () => true : (i: number) => inodes.has(i);
+  for (const _ of scan(procRoot, wanted, c.hit)) await new Promise<void>((r) => setImmediate(r));
   return c.sorted();
 }

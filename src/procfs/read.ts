@@ -111,7 +111,14 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   // the four files side by side, each page parsed as it comes: the kernel's
   // printing of assocs is the critical path (lab, 10k: 6.8 s to read, 7.1 s
   // to read and parse; remaddr, 2 s, is read beside it), so when large it is
-  // read in two ranges at once (costly.ts)
+  // read in two ranges at once (costly.ts).
+  //
+  // Every socket's owners, in slices beside the reads (the inodes are not
+  // known yet; buildSnapshot takes those it needs). Measured in the lab at
+  // 10k: with assocs read in two ranges this ends ~0.3 s sooner than a scan
+  // after the reads; with assocs in one range on this thread it had made that
+  // read 2.6 s slower, and so ran after it.
+  const ownerScan = o.owners !== false && !meta ? findSocketOwnersSliced(o.procRoot, 'all').then((m) => (mark('owners'), m)) : null;
   const files = Promise.all([
     // assocs' first range, the long pole, by read(2) on this thread (chunks.ts says why)
     readParsed(dir, 'assocs', assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
@@ -133,16 +140,7 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const hz =
     configHz ??
     hzFromAssociations({ hbints: assocs.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
-  // The owner scan waits for the files. Measured in the lab at 10k: run
-  // beside the kernel's printing of assocs it made that 2.6 s slower (0.6 s
-  // of readlinks on /proc/PID/fd of the process holding the sockets), run
-  // after it costs its own 0.6 s.
-  const ownerScan =
-    o.owners !== false && !meta
-      ? findSocketOwnersSliced(o.procRoot, new Set<number>([...assocs.rows.map((r) => r.inode), ...eps.rows.map((r) => r.inode)]))
-      : null;
   const owners = ownerScan ? await ownerScan : undefined;
-  mark('owners');
   const snapshot = buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
     netns: meta ? meta.netns : o.netns,

@@ -140,7 +140,7 @@ test('prefetch: only a plain `status` of this host reads early', () => {
     assert.equal(wantsPrefetch(argv), false, argv.join(' '));
 });
 
-test('owner scan: the sliced scan finds the same owners as the direct one', async () => {
+test('owner scan: the sliced scan finds the same owners as the direct one, or every socket’s', async () => {
   const root = tmp();
   try {
     const proc = (pid: number, comm: string, links: string[]) => {
@@ -163,6 +163,11 @@ test('owner scan: the sliced scan finds the same owners as the direct one', asyn
     assert.deepEqual(picked.get(5), [{ pid: 20, comm: 'worker' }]);
     assert.equal(picked.has(424242), false);
     assert.equal(picked.has(9999), false, 'only what was asked for');
+    // 'all' (the scan readSnapshot starts before it knows the inodes): every socket, same owners
+    const every = await findSocketOwnersSliced(root, 'all');
+    assert.equal(every.size, 300 + 1 + 1);
+    assert.deepEqual(every.get(9999), [{ pid: 30, comm: 'other' }]);
+    for (const [inode, owners] of picked) assert.deepEqual(every.get(inode), owners);
   } finally {
     rmSync(root, { recursive: true });
   }
