@@ -12,14 +12,21 @@
  *   readSnapshotNoOwners       the same without the owner scan
  *   chunkAssocs(Parsed)        assocs through the page reader alone (and parsed)
  *   syncAssocs(Parsed)         the same with readSync on the main thread
+ *   splitAssocs(Parsed)        assocs as status opens it (costly.ts): in ranges
+ *                              side by side when large; splitRanges says how many
+ *   splitBoth{Sync,Async}[Parsed]  assocs so and remaddr beside it, the first
+ *                              range of assocs read here (Sync) or on the pool
+ *   share<S>Owners{After,Beside]  both files parsed, assocs' first range S% of
+ *                              the kernel cost, the owner scan after or beside
  *   parseJoin                  CPU cost of parse + buildSnapshot on texts in memory
  *   owners                     /proc/PID/fd scan for the socket inodes, alone
  *   serialise                  collectStatus + JSON.stringify
  */
 import { readFile } from 'node:fs/promises';
-import { findSocketOwners } from '../../src/procfs/owners.js';
+import { findSocketOwners, findSocketOwnersSliced } from '../../src/procfs/owners.js';
 import { readSnapshot } from '../../src/procfs/read.js';
-import { ChunkReader } from '../../src/procfs/chunks.js';
+import { ChunkReader, SplitReader, splitPoints } from '../../src/procfs/chunks.js';
+import { openSctpFile } from '../../src/procfs/costly.js';
 import { assocsParser, LineFeed } from '../../src/procfs/parse.js';
 import { collectStatus } from '../../src/commands/status.js';
 import { parseJoin } from '../snapshot.js';
@@ -105,6 +112,44 @@ async function main(): Promise<void> {
   const feed2 = new LineFeed(assocsParser().line);
   syncRead((x) => feed2.push(x));
   out.syncAssocsParsed = ms(t);
+  // as readSnapshot opens it: ranges side by side, the first on this thread
+  t = process.hrtime.bigint();
+  const split = openSctpFile('/proc/net/sctp', 'assocs');
+  await split.attach(() => {}, { sync: true });
+  out.splitAssocs = ms(t);
+  out.splitRanges = split instanceof SplitReader ? split.rangeCount : 1;
+  t = process.hrtime.bigint();
+  const feed3 = new LineFeed(assocsParser().line);
+  await openSctpFile('/proc/net/sctp', 'assocs').attach((x) => feed3.push(x), { sync: true });
+  out.splitAssocsParsed = ms(t);
+  const { remaddrParser } = await import('../../src/procfs/parse.js');
+  for (const sync of [true, false])
+    for (const parsed of [false, true]) {
+      const fa = parsed ? new LineFeed(assocsParser().line) : null;
+      const fr = parsed ? new LineFeed(remaddrParser().line) : null;
+      t = process.hrtime.bigint();
+      await Promise.all([
+        openSctpFile('/proc/net/sctp', 'assocs').attach((x) => fa?.push(x), { sync }),
+        openSctpFile('/proc/net/sctp', 'remaddr').attach((x) => fr?.push(x)),
+      ]);
+      out[`splitBoth${sync ? 'Sync' : 'Async'}${parsed ? 'Parsed' : ''}`] = ms(t);
+    }
+  const { estimateAssocsBytes } = await import('../../src/procfs/parse.js');
+  const est = estimateAssocsBytes(assocs, assocs.split('\n').length - 2);
+  void splitPoints;
+  for (const share of [50, 40, 30])
+    for (const beside of [false, true]) {
+      const fa = new LineFeed(assocsParser().line);
+      const fr = new LineFeed(remaddrParser().line);
+      t = process.hrtime.bigint();
+      const files = Promise.all([
+        new SplitReader(P + 'assocs', { shares: [share / 100, 1 - share / 100], minBytes: 0, estimate: async () => est }).attach((x) => fa.push(x), { sync: true }),
+        openSctpFile('/proc/net/sctp', 'remaddr').attach((x) => fr.push(x)),
+      ]);
+      const owners = beside ? findSocketOwnersSliced('/proc', 'all') : files.then(() => findSocketOwnersSliced('/proc', 'all'));
+      await Promise.all([files, owners]);
+      out[`share${share}Owners${beside ? 'Beside' : 'After'}`] = ms(t);
+    }
   const eps = await readFile(P + 'eps', 'utf8');
   const snmp = await readFile(P + 'snmp', 'utf8');
   if (process.env.PROBE_CONTENTION) await contention(out);
