@@ -212,7 +212,7 @@ export function labMetrics(rows: readonly LabRow[]): { metrics: Record<string, n
       metrics[`${tool}Mb@${size}`] = round(Math.max(...rs.map((r) => r.ms)) / 1024);
       continue;
     }
-    if (tool === 'assocsRows' || tool === 'remaddrRows' || tool === 'genSeconds' || tool.startsWith('probe_')) {
+    if (tool === 'assocsRows' || tool === 'remaddrRows' || tool === 'genSeconds' || tool.startsWith('probe_') || tool.startsWith('cli_')) {
       metrics[`${tool}@${size}`] = rs[0]!.ms;
       continue;
     }

@@ -10,7 +10,9 @@
  * associations `status --json` peaks at 116 MB instead of 136 MB, equally fast.
  */
 import { cancelPrefetch, prefetchFor } from './procfs/prefetch.js';
+import { mark, printTiming } from './timing.js';
 
+mark('cli');
 const argv = process.argv.slice(2);
 prefetchFor(argv);
 
@@ -24,6 +26,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 try {
   const { main } = await import('./program.js');
+  mark('loaded');
   process.exitCode = await main(argv);
 } catch (e) {
   // main() has its own handler; this is only reached if loading it failed
@@ -31,4 +34,6 @@ try {
   process.exitCode = 1;
 } finally {
   cancelPrefetch();
+  mark('done');
+  printTiming();
 }

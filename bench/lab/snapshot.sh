@@ -74,6 +74,13 @@ measure() {
     fi
   done
   rec "$n" assocsRows 1 "$(awk 'NR > 1' "$BT/assocs" | wc -l)" 0 ""
+  # the CLI's own timeline (SCTPDIAG_TIMING): ms since process start at each step
+  if inA env SCTPDIAG_TIMING=1 "$LAB_REPO/dist/src/cli.js" status --json >/dev/null 2>"$BT/timing"; then
+    sed -n 's/^sctpdiag: timing //p' "$BT/timing" | node -e '
+      const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+      for (const [k, v] of Object.entries(r)) console.log([process.argv[1], "cli_" + k, 1, v, 0, ""].join("\t"));
+    ' "$n" >>"$TSV"
+  fi
   # BENCH_QUICK=1: sctpdiag's figures only (no dd, perf, ss)
   if [[ -n "${BENCH_QUICK:-}" ]]; then
     timed "$n" probe 1 "$BT/probe.json" env PROBE_CONTENTION=1 node "$LAB_REPO/dist/bench/lab/probe.js" &&

@@ -23,6 +23,7 @@ import type { ParseWarning } from '../procfs/parse.js';
 import { table, type Style } from '../render/style.js';
 import { listNetns, runInNetns } from '../netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
+import { mark, timing } from '../timing.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -236,12 +237,13 @@ export function statusCommand(): Command {
         if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
         report = await collectAllNetns(g, filter, ['status', ...filterArgs(o)]);
       } else {
-        const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz });
+        const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, marks: timing ?? undefined });
         printParseWarnings(snap.warnings);
         report = collectStatus(snap, filter);
       }
       if (g.json && !report.namespaces && process.stdout.isTTY !== true) writeCompactJson(report);
       else process.stdout.write(g.json ? formatJson(report) : printStatus(report, g.style, o.endpoints));
+      mark('written');
     });
 }
 

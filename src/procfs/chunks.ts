@@ -253,6 +253,8 @@ export interface SplitOptions {
   minBytes: number;
   /** the file's size in bytes, guessed from its first piece; null: read it in one range */
   estimate(first: string): Promise<number | null>;
+  /** called when the later ranges start, with the cuts */
+  onSplit?: (cuts: readonly number[]) => void;
 }
 
 /**
@@ -340,7 +342,10 @@ export class SplitReader implements PieceSource {
         const size = await this.o.estimate(text).catch(() => null);
         if (size !== null && size >= this.o.minBytes && !this.cancelled) {
           const cuts = splitPoints(size, this.o.shares);
-          if (first.limit(cuts[1]!)) for (let i = 1; i + 1 < cuts.length; i++) this.start(i, { from: cuts[i]!, to: cuts[i + 1]! });
+          if (first.limit(cuts[1]!)) {
+            for (let i = 1; i + 1 < cuts.length; i++) this.start(i, { from: cuts[i]!, to: cuts[i + 1]! });
+            this.o.onSplit?.(cuts);
+          }
         }
       }
       for (let i = 0; i < this.ranges.length; i++) {

@@ -8,12 +8,13 @@
  * it in one range or two: 5.3 s either way, against 8.7 s for `cat` of both).
  * The size is guessed from snmp's count of associations (parse.ts).
  *
- * This module and chunks.ts are all prefetch.ts loads before the reads start;
+ * This module, chunks.ts and timing.ts are all prefetch.ts loads before the reads start;
  * the parser is imported beside the first read, for the guess.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ChunkReader, equalShares, SplitReader, type PieceSource } from './chunks.js';
+import { mark } from '../timing.js';
 
 /** the files whose kernel cost matters (eps and snmp are small) */
 export const COSTLY = ['assocs', 'remaddr'] as const;
@@ -38,5 +39,6 @@ export function openSctpFile(dir: string, name: string): PieceSource {
       const established = parseSnmp(snmp).counters['SctpCurrEstab'];
       return established === undefined ? null : estimateAssocsBytes(first, established);
     },
+    onSplit: () => mark('assocsSplit'),
   });
 }

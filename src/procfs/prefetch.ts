@@ -10,8 +10,8 @@
  * the guess costs at most one page when wrong, because the exit path cancels
  * what nobody took.
  *
- * This module imports nothing of ours but costly.ts and chunks.ts, so it loads
- * in no time.
+ * This module imports nothing of ours but costly.ts, chunks.ts and timing.ts,
+ * so it loads in no time.
  */
 import type { PieceSource } from './chunks.js';
 import { COSTLY, openSctpFile } from './costly.js';

@@ -95,14 +95,13 @@ export interface ReadOptions {
   now?: () => Date;
   /** filled with the text of each file as read (`capture` saves exactly what the snapshot was made of) */
   texts?: Partial<Record<SctpFile, string>>;
-  /** filled with milliseconds since the call at each step's end (the lab bench's timeline) */
+  /** filled with the time of each step's end, ms since the process started (SCTPDIAG_TIMING, the lab bench) */
   marks?: Record<string, number>;
 }
 
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const takenAt = (o.now ?? (() => new Date()))();
-  const t0 = performance.now();
-  const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now() - t0)) : () => {};
+  const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now())) : () => {};
   await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
   const dir = `${o.procRoot}/net/sctp`;

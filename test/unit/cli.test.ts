@@ -120,3 +120,17 @@ test('`status | head`: the reader going away ends sctpdiag quietly with exit 0 (
   assert.equal(code, 0, err);
   assert.doesNotMatch(err, /EPIPE|at .*\.js:\d+/);
 });
+
+test('SCTPDIAG_TIMING=1: one timing line on stderr, steps in order; nothing without it', () => {
+  const r = run(['--proc-root', capture('many-a'), '--json', 'status'], { SCTPDIAG_TIMING: '1' });
+  assert.equal(r.code, 0, r.err);
+  JSON.parse(r.out); // stdout is still the report alone
+  const m = /^sctpdiag: timing (\{.*\})$/m.exec(r.err);
+  assert.ok(m, r.err);
+  const t = JSON.parse(m[1]!) as Record<string, number>;
+  const steps = ['cli', 'loaded', 'assocs', 'remaddr', 'filesAndConfig', 'built', 'written', 'done'];
+  for (const s of steps) assert.equal(typeof t[s], 'number', `${s} in ${m[1]}`);
+  for (let i = 1; i < steps.length; i++)
+    if (steps[i] !== 'remaddr' && steps[i - 1] !== 'remaddr') assert.ok(t[steps[i]!]! >= t[steps[i - 1]!]!, `${steps[i - 1]} ≤ ${steps[i]}`);
+  assert.doesNotMatch(run(['--proc-root', capture('many-a'), '--json', 'status']).err, /timing/);
+});
