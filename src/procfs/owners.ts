@@ -95,11 +95,6 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
   return c.sorted();
 }
 
-/** Promise form, for callers that are async anyway. */
-export async function findSocketOwners(procRoot: string, inodes: ReadonlySet<number>): Promise<Map<number, Owner[]>> {
-  return findSocketOwnersSync(procRoot, inodes);
-}
-
 /**
  * findSocketOwnersSync in slices that leave the event loop free between them
  * (top keeps drawing and taking keys while a 10k scan runs). 'all': every

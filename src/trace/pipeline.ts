@@ -10,7 +10,7 @@ import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, 
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
-import { findSocketOwners, type Owner } from '../procfs/owners.js';
+import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { buildProgram, detectCapabilities, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
@@ -141,7 +141,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const s = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
     const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
     if (fresh.size && o.procRoot === '/proc') {
-      const found = await findSocketOwners(o.procRoot, fresh).catch(() => new Map<number, Owner[]>());
+      // in slices: events keep flowing while a 10k scan runs
+      const found = await findSocketOwnersSliced(o.procRoot, fresh).catch(() => new Map<number, Owner[]>());
       for (const i of fresh) ownerCache.set(i, found.get(i) ?? []);
     }
     const live = new Set(s.associations.map((a) => a.inode));
