@@ -438,9 +438,9 @@ async function child(cfgPath: string): Promise<void> {
   // the CLI's module graph, as `sctpdiag` loads it before the command runs
   // (src/program.ts; src/cli.ts before it was split out of it)
   for (const m of ['../src/program.js', '../src/cli.js']) {
-    const mod = (await import(m).catch(() => null)) as { buildProgram?: () => unknown } | null;
+    const mod = (await import(m).catch(() => null)) as { buildProgram?: (only?: string) => unknown } | null;
     if (typeof mod?.buildProgram === 'function') {
-      mod.buildProgram();
+      await mod.buildProgram('trace');
       break;
     }
   }

@@ -134,3 +134,19 @@ test('SCTPDIAG_TIMING=1: one timing line on stderr, steps in order; nothing with
     if (steps[i] !== 'remaddr' && steps[i - 1] !== 'remaddr') assert.ok(t[steps[i]!]! >= t[steps[i - 1]!]!, `${steps[i - 1]} ≤ ${steps[i]}`);
   assert.doesNotMatch(run(['--proc-root', capture('many-a'), '--json', 'status']).err, /timing/);
 });
+
+test('commandName: the word that picks the one command module to load', async () => {
+  const { commandName } = await import('../../src/program.js');
+  assert.equal(commandName(['status']), 'status');
+  assert.equal(commandName(['--json', '--hz', '250', 'status', '--port', '5000']), 'status');
+  assert.equal(commandName(['-n', 'status', 'top']), 'top', '-n takes a value: a namespace may be called "status"');
+  assert.equal(commandName(['--proc-root', '/x', '--netns-pid', '7', 'tune', '--dry-run']), 'tune');
+  assert.equal(commandName(['--hz=250', 'doctor']), 'doctor');
+  assert.equal(commandName(['--', 'metrics']), 'metrics');
+  assert.equal(commandName(['--help']), undefined);
+  assert.equal(commandName([]), undefined);
+  // a misspelt name loads every command, so commander can suggest the right one
+  const r = run(['stauts']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /Did you mean status\?/);
+});

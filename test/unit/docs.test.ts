@@ -20,8 +20,8 @@ test('man page is lint-clean (mandoc -T lint -W warning)', (t) => {
   assert.equal(r.status, 0);
 });
 
-test('every command and every long option is documented in the man page and the README', () => {
-  const program = buildProgram();
+test('every command and every long option is documented in the man page and the README', async () => {
+  const program = await buildProgram();
   const optionName = (long: string) => long.replace(/^--/, '');
   for (const o of program.options) {
     if (!o.long || o.long === '--version' || o.long === '--help') continue;
