@@ -6,31 +6,21 @@
  * Two ranges, as measured in the lab at 10k associations on 2 vCPUs (assocs
  * 6.9 s in one range, 4.1 s in two, 4.3 s in three; with remaddr read beside
  * it in one range or two: 5.3 s either way, against 8.7 s for `cat` of both).
- * The first range gets 40% of the kernel's work: with the owner scan beside
- * the reads, both files read and owners found took 3.8 s at 8k with a 30% or
- * 40% first range, 4.9 s with 50% (at 10k: 5.9 s either way). The size is
- * guessed from snmp's count of associations (parse.ts).
+ * The size is guessed from snmp's count of associations (parse.ts).
  *
  * This module, chunks.ts and timing.ts are all prefetch.ts loads before the reads start;
  * the parser is imported beside the first read, for the guess.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { ChunkReader, SplitReader, type PieceSource } from './chunks.js';
+import { ChunkReader, equalShares, SplitReader, type PieceSource } from './chunks.js';
 import { mark } from '../timing.js';
 
 /** the files whose kernel cost matters (eps and snmp are small) */
 export const COSTLY = ['assocs', 'remaddr'] as const;
 
-/**
- * Two ranges for assocs (one on a single CPU). The first, read on the main
- * thread that also parses every page and scans socket owners, gets the
- * smaller share of the kernel's work.
- */
-export function assocsShares(cpus: number): number[] {
-  return cpus < 2 ? [1] : [FIRST_SHARE, 1 - FIRST_SHARE];
-}
-const FIRST_SHARE = 0.4;
+/** ranges for assocs; never more than the CPUs that can print them */
+export const ASSOCS_RANGES = 2;
 /** ~1,200 associations: below, the whole file costs the kernel ~0.1 s in the lab */
 export const SPLIT_MIN_BYTES = 256 * 1024;
 
@@ -42,7 +32,7 @@ export function openSctpFile(dir: string, name: string): PieceSource {
   const ready = Promise.all([import('./parse.js'), readFile(`${dir}/snmp`, 'utf8')]);
   ready.catch(() => {});
   return new SplitReader(path, {
-    shares: assocsShares(availableParallelism()),
+    shares: equalShares(Math.min(ASSOCS_RANGES, availableParallelism())),
     minBytes: SPLIT_MIN_BYTES,
     estimate: async (first) => {
       const [{ estimateAssocsBytes, parseSnmp }, snmp] = await ready;

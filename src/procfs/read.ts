@@ -119,7 +119,7 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   // read 2.6 s slower, and so ran after it.
   const ownerScan = o.owners !== false && !meta ? findSocketOwnersSliced(o.procRoot, 'all').then((m) => (mark('owners'), m)) : null;
   const files = Promise.all([
-    // assocs' first range by read(2) on this thread (chunks.ts says why)
+    // assocs' first range, the long pole, by read(2) on this thread (chunks.ts says why)
     readParsed(dir, 'assocs', assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
     readParsed(dir, 'eps', epsParser(path('eps')), keep('eps')).then((r) => (mark('eps'), r)),
     readParsed(dir, 'remaddr', remaddrParser(path('remaddr')), keep('remaddr')).then((r) => (mark('remaddr'), r)),

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ChunkReader, equalShares, SplitReader, splitPoints, type PieceSource } from '../../src/procfs/chunks.js';
 import { estimateAssocsBytes } from '../../src/procfs/parse.js';
-import { assocsShares } from '../../src/procfs/costly.js';
 import { capture } from '../helpers.js';
 
 async function all(r: PieceSource, sync = false): Promise<string> {
@@ -157,14 +156,4 @@ test('estimateAssocsBytes: header plus the mean complete line times the count, f
   assert.equal(estimateAssocsBytes(text.slice(0, 4096), 0), null, 'no associations');
   assert.equal(estimateAssocsBytes(text.slice(0, text.indexOf('\n') + 20), rows), null, 'no complete line after the header');
   assert.equal(estimateAssocsBytes('', rows), null);
-});
-
-test('assocsShares: one range on one CPU; two on more, the first (main thread) the smaller', () => {
-  assert.deepEqual(assocsShares(1), [1]);
-  for (const cpus of [2, 4, 64]) {
-    const s = assocsShares(cpus);
-    assert.equal(s.length, 2);
-    assert.ok(s[0]! < s[1]!);
-    assert.ok(Math.abs(s[0]! + s[1]! - 1) < 1e-12);
-  }
 });
