@@ -205,11 +205,34 @@ export function deriveFindings(a: Omit<Association, 'findings'>): Finding[] {
   return f;
 }
 
+/**
+ * The rows without a second print of the same thing. The kernel resumes each
+ * page of a procfs file by record number, and sctpdiag reads assocs in byte
+ * ranges: when associations come or go during the read, one can be printed
+ * twice. Association ids are unique on the host (0 only during the
+ * handshake), so a repeated non-zero id (or id and address, for a path) is
+ * the same one again: the first print is kept.
+ */
+export function withoutReprints<T>(rows: readonly T[], key: (r: T) => string | null): T[] {
+  const seen = new Set<string>();
+  let dropped = false;
+  const out = rows.filter((r) => {
+    const k = key(r);
+    if (k === null) return true;
+    if (seen.has(k)) return !(dropped = true);
+    seen.add(k);
+    return true;
+  });
+  return dropped ? out : (rows as T[]);
+}
+
 export function buildSnapshot(i: SnapshotInput): Snapshot {
   const hz = i.hz.value;
   const owners = i.owners ?? new Map<number, Owner[]>();
-  const pathsOf = groupPaths(i.assocs.rows, i.remaddr.rows);
-  const associations = i.assocs.rows.map((r): Association => {
+  const assocRows = withoutReprints(i.assocs.rows, (r) => (r.assocId !== 0 ? String(r.assocId) : null));
+  const remaddrRows = withoutReprints(i.remaddr.rows, (r) => (r.assocId !== 0 ? `${r.assocId} ${r.address.kernelAddress}` : null));
+  const pathsOf = groupPaths(assocRows, remaddrRows);
+  const associations = assocRows.map((r): Association => {
     // plain literals in a fixed key order (no object spread): cheaper to build, same JSON
     const paths = (pathsOf.get(r) ?? []).map((p): Path => {
       const fromAssoc = r.raddrs.find((x) => x.kernelAddress === p.address.kernelAddress);

@@ -112,3 +112,31 @@ test('IPv6 association: RFC 5952 addresses, kernel form kept', () => {
   );
   assert.equal(s.associations.filter((a) => a.style === 'one-to-one').length, 200);
 });
+
+test('an association or path printed twice (the table changed during the read) is listed once', () => {
+  const assocs = real('two-path-failover/a_assocs.txt');
+  const remaddr = real('two-path-failover/a_remaddr.txt');
+  const twice = (text: string) => {
+    const lines = text.trimEnd().split('\n');
+    return [...lines, ...lines.slice(1)].join('\n') + '\n'; // every row again, as a seam could repeat one
+  };
+  const build = (a: string, r: string) =>
+    buildSnapshot({
+      takenAt: new Date('2026-11-01T00:00:00Z'),
+      netns: 'a',
+      kernelRelease: '6.1.0-56-amd64',
+      hz: HZ250,
+      assocs: parseAssocs(a),
+      eps: parseEps(real('two-path-failover/a_eps.txt')),
+      remaddr: parseRemaddr(r),
+      snmp: parseSnmp(real('two-path-failover/a_snmp.txt')),
+    });
+  const once = build(assocs, remaddr);
+  assert.ok(once.associations.length >= 2);
+  assert.deepEqual(build(twice(assocs), twice(remaddr)).associations, once.associations);
+  assert.deepEqual(build(assocs, twice(remaddr)).associations, once.associations, 'paths too');
+  // id 0 (handshake) rows are not merged: several associations may share it
+  const zero = assocs.trimEnd().split('\n');
+  const row = zero[1]!.replace(/^(\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+)\d+/, '$10');
+  assert.equal(build([zero[0], row, row].join('\n') + '\n', '').associations.length, 2);
+});
