@@ -75,33 +75,14 @@ export interface Range {
   to?: number;
 }
 
-export class ChunkReader implements PieceSource {
-  readonly done: Promise<void>;
-  /** the size fstat(2) gives once open: 0 for procfs files, which are made as they are read */
-  fileSize: number | null = null;
+/** What both readers share: pieces kept until someone attaches, then handed on in order. */
+abstract class PieceBuffer implements PieceSource {
+  abstract readonly done: Promise<void>;
+  protected cancelled = false;
   private pending: string[] = [];
   private sink: ChunkSink | null = null;
-  private cancelled = false;
-  private sync = false;
-  private end: number;
-  /** true until the partial line before `from` is dropped */
-  private skipping: boolean;
-  /** offset up to which bytes have been looked at (handed on or dropped) */
-  private seen: number;
-  private finished = false;
 
-  constructor(
-    readonly path: string,
-    range: Range = {},
-  ) {
-    const from = range.from ?? 0;
-    this.end = range.to ?? Infinity;
-    this.skipping = from > 0;
-    this.seen = from > 0 ? from - 1 : 0;
-    this.done = this.run();
-    // the error is the attach()er's to report; an unattached, cancelled reader must not crash the process
-    this.done.catch(() => {});
-  }
+  constructor(readonly path: string) {}
 
   attach(sink: ChunkSink, o: { sync?: boolean } = {}): Promise<void> {
     if (this.sink) throw new Error(`${this.path}: reader already attached`);
@@ -113,6 +94,43 @@ export class ChunkReader implements PieceSource {
   }
 
   /** From the next read on, read(2) on this thread (see the top of the file). */
+  abstract readHere(): void;
+
+  cancel(): void {
+    this.cancelled = true;
+    this.pending = [];
+  }
+
+  protected out(text: string): void {
+    if (text === '') return;
+    if (this.sink) this.sink(text);
+    else if (!this.cancelled) this.pending.push(text);
+  }
+}
+
+export class ChunkReader extends PieceBuffer {
+  readonly done: Promise<void>;
+  /** the size fstat(2) gives once open: 0 for procfs files, which are made as they are read */
+  fileSize: number | null = null;
+  private sync = false;
+  private end: number;
+  /** true until the partial line before `from` is dropped */
+  private skipping: boolean;
+  /** offset up to which bytes have been looked at (handed on or dropped) */
+  private seen: number;
+  private finished = false;
+
+  constructor(path: string, range: Range = {}) {
+    super(path);
+    const from = range.from ?? 0;
+    this.end = range.to ?? Infinity;
+    this.skipping = from > 0;
+    this.seen = from > 0 ? from - 1 : 0;
+    this.done = this.run();
+    // the error is the attach()er's to report; an unattached, cancelled reader must not crash the process
+    this.done.catch(() => {});
+  }
+
   readHere(): void {
     this.sync = true;
   }
@@ -126,17 +144,6 @@ export class ChunkReader implements PieceSource {
     if (this.finished || this.end !== Infinity || to - 1 < this.seen) return false;
     this.end = to;
     return true;
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-    this.pending = [];
-  }
-
-  private emit(text: string): void {
-    if (text === '') return;
-    if (this.sink) this.sink(text);
-    else if (!this.cancelled) this.pending.push(text);
   }
 
   /**
@@ -187,19 +194,19 @@ export class ChunkReader implements PieceSource {
         if (n === 0 || this.cancelled) break;
         const { text, last } = this.take(bufs[i]!.subarray(0, n), decoder);
         if (last) {
-          this.emit(text);
+          this.out(text);
           break;
         }
         if (this.sync) {
-          this.emit(text);
+          this.out(text);
           await this.readOnThisThread(fd, bufs[i]!, decoder);
           break;
         }
         i ^= 1;
         inFlight = readAt(fd, bufs[i]!, this.seen); // the kernel makes the next page while we parse this one
-        this.emit(text);
+        this.out(text);
       }
-      this.emit(decoder.end());
+      this.out(decoder.end());
     } finally {
       this.finished = true;
       // never close under a read in flight (a sink that threw leaves one)
@@ -218,7 +225,7 @@ export class ChunkReader implements PieceSource {
       const n = readSync(fd, buf, 0, buf.length, this.seen);
       if (n === 0) return;
       const { text, last } = this.take(buf.subarray(0, n), decoder);
-      this.emit(text);
+      this.out(text);
       if (last) return;
     }
   }
@@ -264,49 +271,36 @@ export interface SplitOptions {
  * and the others start. A regular file (a capture), a small or unguessable
  * one is read in one range.
  */
-export class SplitReader implements PieceSource {
+export class SplitReader extends PieceBuffer {
   readonly done: Promise<void>;
   private readonly ranges: ChunkReader[] = [];
   /** pieces of later ranges, kept until the ranges before them are done */
   private readonly held: string[][] = [];
   private current = 0;
-  private pending: string[] = [];
-  private sink: ChunkSink | null = null;
-  private cancelled = false;
   private firstPiece: ((text: string | null) => void) | null = null;
 
   constructor(
-    readonly path: string,
+    path: string,
     private readonly o: SplitOptions,
   ) {
+    super(path);
     this.done = this.run();
     this.done.catch(() => {});
   }
 
-  attach(sink: ChunkSink, o: { sync?: boolean } = {}): Promise<void> {
-    if (this.sink) throw new Error(`${this.path}: reader already attached`);
-    for (const t of this.pending) sink(t);
-    this.pending = [];
-    this.sink = sink;
-    // the first range is the longest: it is the one to read on this thread
-    if (o.sync === true) this.ranges[0]!.readHere();
-    return this.done;
+  /** the first range is the longest: it is the one to read on this thread */
+  readHere(): void {
+    this.ranges[0]!.readHere();
   }
 
-  cancel(): void {
-    this.cancelled = true;
-    this.pending = [];
+  override cancel(): void {
+    super.cancel();
     for (const r of this.ranges) r.cancel();
   }
 
   /** how many ranges the file is being read in (1 until split) */
   get rangeCount(): number {
     return this.ranges.length;
-  }
-
-  private out(text: string): void {
-    if (this.sink) this.sink(text);
-    else if (!this.cancelled) this.pending.push(text);
   }
 
   private start(i: number, range: Range): ChunkReader {
