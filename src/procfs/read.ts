@@ -117,7 +117,9 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   // 10k: with assocs read in two ranges this ends ~0.3 s sooner than a scan
   // after the reads; with assocs in one range on this thread it had made that
   // read 2.6 s slower, and so ran after it.
-  const ownerScan = o.owners !== false && !meta ? findSocketOwnersSliced(o.procRoot, 'all').then((m) => (mark('owners'), m)) : null;
+  const stopScan = new AbortController();
+  const ownerScan =
+    o.owners !== false && !meta ? findSocketOwnersSliced(o.procRoot, 'all', stopScan.signal).then((m) => (mark('owners'), m)) : null;
   const files = Promise.all([
     // assocs' first range, the long pole, by read(2) on this thread (chunks.ts says why)
     readParsed(dir, 'assocs', assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
@@ -134,7 +136,11 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
       hzFromConfigSources({ option: o.hz, captured: meta?.hz, release: r, procRoot: o.procRoot }),
     ),
   ]);
-  const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]);
+  // a file that cannot be read ends the snapshot: the scan beside it stops too
+  const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]).catch((e: unknown) => {
+    stopScan.abort();
+    throw e;
+  });
   mark('filesAndConfig');
   const hz =
     configHz ??

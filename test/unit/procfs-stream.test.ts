@@ -168,6 +168,10 @@ test('owner scan: the sliced scan finds the same owners as the direct one, or ev
     assert.equal(every.size, 300 + 1 + 1);
     assert.deepEqual(every.get(9999), [{ pid: 30, comm: 'other' }]);
     for (const [inode, owners] of picked) assert.deepEqual(every.get(inode), owners);
+    // stopped (a file read failed beside it): it ends at the next slice with what it found
+    const stop = new AbortController();
+    stop.abort();
+    assert.ok((await findSocketOwnersSliced(root, 'all', stop.signal)).size < every.size);
   } finally {
     rmSync(root, { recursive: true });
   }
