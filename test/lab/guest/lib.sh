@@ -113,44 +113,50 @@ _lab_count_st() {
     c && $c == want { n++ } END { print n + 0 }'
 }
 
-lab_wait_assoc() {
-  local ns="$1" count="$2" timeout="${3:-10}" have=0 end
-  end=$(($(_lab_now_us) + timeout * 1000000))
+# _lab_until SECONDS CMD...: run CMD every 0.2 s until it succeeds (0) or SECONDS pass (1)
+_lab_until() {
+  local end=$(($(_lab_now_us) + $1 * 1000000)); shift
   while :; do
-    have="$(_lab_count_st "$ns" 3)"
-    ((have >= count)) && return 0
-    (($(_lab_now_us) < end)) || break
+    "$@" && return 0
+    (($(_lab_now_us) < end)) || return 1
     sleep 0.2
   done
-  lab_log "lab_wait_assoc: $ns has $have ESTABLISHED, wanted $count after ${timeout}s"
+}
+
+_lab_has_assocs() { (($(_lab_count_st "$1" 3) >= $2)); }
+
+lab_wait_assoc() {
+  local ns="$1" count="$2" timeout="${3:-10}"
+  _lab_until "$timeout" _lab_has_assocs "$ns" "$count" && return 0
+  lab_log "lab_wait_assoc: $ns has $(_lab_count_st "$ns" 3) ESTABLISHED, wanted $count after ${timeout}s"
   lab_assocs "$ns" >&2
   return 1
 }
 
+_lab_listens() {
+  lab_eps "$1" 2>/dev/null | awk -v p="$2" '
+    NR == 1 { for (i = 1; i <= NF; i++) if ($i == "LPORT") c = i; next }
+    c && $c == p { f = 1 } END { exit !f }'
+}
+
 lab_wait_listen() {
-  local ns="$1" port="$2" timeout="${3:-15}" end
-  end=$(($(_lab_now_us) + timeout * 1000000))
-  while :; do
-    lab_eps "$ns" 2>/dev/null | awk -v p="$port" '
-      NR == 1 { for (i = 1; i <= NF; i++) if ($i == "LPORT") c = i; next }
-      c && $c == p { f = 1 } END { exit !f }' && return 0
-    (($(_lab_now_us) < end)) || break
-    sleep 0.2
-  done
+  local ns="$1" port="$2" timeout="${3:-15}"
+  _lab_until "$timeout" _lab_listens "$ns" "$port" && return 0
   lab_log "lab_wait_listen: nothing listens on port $port in $ns after ${timeout}s"
   return 1
 }
 
+# _lab_paths NS ADDR STATE any|every: does any (or every) path to ADDR have STATE?
+_lab_paths() {
+  lab_remaddr "$1" | awk -v a="$2" -v s="$3" -v m="$4" '
+    NR > 1 && $1 == a { n++; if ($NF == s) k++ }
+    END { exit !(m == "any" ? k > 0 : n > 0 && k == n) }'
+}
+
 lab_wait_path() {
-  local ns="$1" addr="$2" state="$3" timeout="${4:-10}" end
+  local ns="$1" addr="$2" state="$3" timeout="${4:-10}"
   addr="$(lab_expand_addr "$addr")"
-  end=$(($(_lab_now_us) + timeout * 1000000))
-  while :; do
-    lab_remaddr "$ns" | awk -v a="$addr" -v s="$state" 'NR > 1 && $1 == a && $NF == s { f = 1 } END { exit !f }' \
-      && return 0
-    (($(_lab_now_us) < end)) || break
-    sleep 0.2
-  done
+  _lab_until "$timeout" _lab_paths "$ns" "$addr" "$state" any && return 0
   lab_log "lab_wait_path: $addr in $ns never reached state $state"; lab_remaddr "$ns" >&2
   return 1
 }
@@ -158,15 +164,9 @@ lab_wait_path() {
 # like lab_wait_path, but EVERY association's path to ADDR must have STATE (the
 # associations do not all notice a cut at the same moment)
 lab_wait_path_every() {
-  local ns="$1" addr="$2" state="$3" timeout="${4:-10}" end
+  local ns="$1" addr="$2" state="$3" timeout="${4:-10}"
   addr="$(lab_expand_addr "$addr")"
-  end=$(($(_lab_now_us) + timeout * 1000000))
-  while :; do
-    lab_remaddr "$ns" | awk -v a="$addr" -v s="$state" 'NR > 1 && $1 == a { n++; if ($NF == s) k++ } END { exit !(n > 0 && k == n) }' \
-      && return 0
-    (($(_lab_now_us) < end)) || break
-    sleep 0.2
-  done
+  _lab_until "$timeout" _lab_paths "$ns" "$addr" "$state" every && return 0
   lab_log "lab_wait_path_every: not every path to $addr in $ns reached state $state"; lab_remaddr "$ns" >&2
   return 1
 }
