@@ -43,7 +43,7 @@ import { synthCapture } from './synth.js';
 import { median, round, type BenchResult } from './snapshot.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** the V8 flags of the bin's shebang (`#!/usr/bin/env -S node --max-semi-space-size=8`): every measured process uses them */
+/** the V8 flags of the bin's shebang (`#!/usr/bin/env -S node --max-semi-space-size=2`): every measured process uses them (runTop adds heap.ts's) */
 export function binFlags(): string[] {
   try {
     const first = readFileSync(join(HERE, '..', 'src', 'cli.js'), 'utf8').split('\n', 1)[0]!;
@@ -52,7 +52,7 @@ export function binFlags(): string[] {
   } catch {
     /* not built */
   }
-  return ['--max-semi-space-size=8'];
+  return ['--max-semi-space-size=2'];
 }
 const NODE_FLAGS = binFlags();
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * The sctpdiag executable. It starts the kernel on /proc/net/sctp for a plain
  * `status` first (procfs/prefetch.ts: the kernel's printing is the cost of a
@@ -6,8 +6,10 @@
  * command line (program.ts) and runs it. On the way out, early reads that no
  * command took are cancelled.
  *
- * The shebang caps V8's young generation (8 MB semi-spaces): at 10k
- * associations `status --json` peaks at 116 MB instead of 136 MB, equally fast.
+ * The shebang caps V8's young generation (2 MB semi-spaces): at 10k
+ * associations `status --json` peaks at ~90 MB instead of ~125 MB (host
+ * bench), no slower. Long-running commands also ask for a small old
+ * generation when they start (heap.ts).
  */
 import { cancelPrefetch, prefetchFor } from './procfs/prefetch.js';
 import { mark, printTiming } from './timing.js';

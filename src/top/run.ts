@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EXIT, SctpdiagError } from '../errors.js';
+import { preferSmallHeap } from '../heap.js';
 import { EventBus, type SctpEvent } from '../events/types.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
@@ -49,6 +50,7 @@ function describe(e: unknown): string {
 
 /** Runs until the operator quits; rejects (after restoring the terminal) on a crash. */
 export async function runTop(o: TopRunOptions): Promise<void> {
+  preferSmallHeap();
   const replay = o.procRoot !== '/proc' ? o.procRoot : null;
   const read = o.read ?? readSnapshot;
   const readOpts: ReadOptions = { procRoot: o.procRoot, netns: o.netns, hz: o.hz };
