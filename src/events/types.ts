@@ -48,7 +48,7 @@ export interface AssocRef {
   localPort?: number;
   peerPort?: number;
   localAddresses?: string[];
-  owners?: Owner[];
+  owners?: readonly Owner[];
 }
 
 export interface SctpEvent {

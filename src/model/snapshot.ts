@@ -88,8 +88,8 @@ export interface Association {
   rxQueue: number;
   sendBuffer: number | null;
   receiveBuffer: number | null;
-  owners: Owner[];
-  findings: Finding[];
+  owners: readonly Owner[];
+  findings: readonly Finding[];
 }
 
 export interface Endpoint {
@@ -126,6 +126,10 @@ export interface SnapshotInput {
   snmp: { counters: Record<string, number>; warnings: ParseWarning[] };
   owners?: ReadonlyMap<number, Owner[]>;
 }
+
+/** Shared by every association without owners or findings (never changed in place: the types say readonly). */
+const NO_OWNERS: readonly Owner[] = Object.freeze([]);
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
 /**
  * Join remaddr rows to associations by ASSOC_ID. The two files are read one
@@ -166,7 +170,7 @@ export function inferActive(paths: readonly Path[]): string | null {
   return (paths.find((p) => p.state === 'ACTIVE') ?? paths.find((p) => p.state === 'PF'))?.address ?? null;
 }
 
-export function deriveFindings(a: Omit<Association, 'findings'>): Finding[] {
+export function deriveFindings(a: Omit<Association, 'findings'>): readonly Finding[] {
   const f: Finding[] = [];
   const up = isUpState(a.state);
   if (!up) {
@@ -202,7 +206,7 @@ export function deriveFindings(a: Omit<Association, 'findings'>): Finding[] {
   if (a.retransmittedChunks > 0) {
     f.push({ code: 'retransmissions', severity: 'info', message: `${a.retransmittedChunks} data chunk(s) retransmitted (RTXC)` });
   }
-  return f;
+  return f.length > 0 ? f : NO_FINDINGS;
 }
 
 /**
@@ -213,24 +217,54 @@ export function deriveFindings(a: Omit<Association, 'findings'>): Finding[] {
  * handshake), so a repeated non-zero id (or id and address, for a path) is
  * the same one again: the first print is kept.
  */
-export function withoutReprints<T>(rows: readonly T[], key: (r: T) => string | null): T[] {
+export function withoutReprints<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) => string): T[] {
+  if (!printedTwice(rows, id, part)) return rows as T[];
   const seen = new Set<string>();
-  let dropped = false;
-  const out = rows.filter((r) => {
-    const k = key(r);
-    if (k === null) return true;
-    if (seen.has(k)) return !(dropped = true);
+  return rows.filter((r) => {
+    const i = id(r);
+    if (i === 0) return true;
+    const k = `${i} ${part(r)}`;
+    if (seen.has(k)) return false;
     seen.add(k);
     return true;
   });
-  return dropped ? out : (rows as T[]);
+}
+
+/**
+ * Whether some row is printed twice: a non-zero id that starts a second run
+ * of rows, or a part repeated within one run (an association's paths are
+ * printed together; a record repeated at a page seam follows itself). Made
+ * of numbers and the rows' own strings, so the usual case, nothing printed
+ * twice, makes no string per row.
+ */
+function printedTwice<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) => string): boolean {
+  const started = new Set<number>();
+  const inRun: string[] = [];
+  let prev = 0;
+  for (const r of rows) {
+    const k = id(r);
+    if (k === 0) {
+      prev = 0;
+      continue;
+    }
+    if (k !== prev) {
+      if (started.has(k)) return true;
+      started.add(k);
+      inRun.length = 0;
+      prev = k;
+    }
+    const p = part(r);
+    if (inRun.includes(p)) return true;
+    inRun.push(p);
+  }
+  return false;
 }
 
 export function buildSnapshot(i: SnapshotInput): Snapshot {
   const hz = i.hz.value;
   const owners = i.owners ?? new Map<number, Owner[]>();
-  const assocRows = withoutReprints(i.assocs.rows, (r) => (r.assocId !== 0 ? String(r.assocId) : null));
-  const remaddrRows = withoutReprints(i.remaddr.rows, (r) => (r.assocId !== 0 ? `${r.assocId} ${r.address.kernelAddress}` : null));
+  const assocRows = withoutReprints(i.assocs.rows, (r) => r.assocId, () => '');
+  const remaddrRows = withoutReprints(i.remaddr.rows, (r) => r.assocId, (r) => r.address.kernelAddress);
   const pathsOf = groupPaths(assocRows, remaddrRows);
   const associations = assocRows.map((r): Association => {
     // plain literals in a fixed key order (no object spread): cheaper to build, same JSON
@@ -264,12 +298,8 @@ export function buildSnapshot(i: SnapshotInput): Snapshot {
       inode: r.inode,
       localPort: r.lport,
       peerPort: r.rport,
-      localAddresses: r.laddrs.map(({ address, kernelAddress, family, primarySource }) => ({
-        address,
-        kernelAddress,
-        family,
-        primarySource,
-      })),
+      // the parser's entries are { address, kernelAddress, family, primarySource }, frozen and shared
+      localAddresses: r.laddrs,
       paths,
       primaryPath: paths.find((p) => p.primary)?.address ?? r.raddrs.find((x) => x.primary)?.address ?? null,
       activePath,
@@ -285,8 +315,8 @@ export function buildSnapshot(i: SnapshotInput): Snapshot {
       rxQueue: r.rxQueue,
       sendBuffer: r.sndbuf ?? null,
       receiveBuffer: r.rcvbuf ?? null,
-      owners: owners.get(r.inode) ?? [],
-      findings: [],
+      owners: owners.get(r.inode) ?? NO_OWNERS,
+      findings: NO_FINDINGS,
     };
     a.findings = deriveFindings(a);
     return a;

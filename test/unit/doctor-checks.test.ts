@@ -93,7 +93,7 @@ test('no active path → fail, exit 9', async () => {
   const f = await facts('two-path-a-fail-t6');
   const snap = structuredClone(f.snapshot!) as Snapshot;
   const a = snap.associations.find((x) => x.id === 3)!;
-  a.findings.push({ code: 'no-active-path', severity: 'fail', message: 'no path is ACTIVE or PF' });
+  a.findings = [...a.findings, { code: 'no-active-path', severity: 'fail', message: 'no path is ACTIVE or PF' }];
   const g = { ...f, snapshot: snap };
   assert.equal(checkNoActivePath(g).severity, 'fail');
   const rep = buildReport(g, 'h');

@@ -204,7 +204,6 @@ test('Tokens: offsets into the text, numbers without strings, the same limits as
   assert.equal(t.num(99), null);
   assert.equal(t.indexOf('<->'), 6);
   assert.equal(t.is(6, '<-'), false);
-  assert.equal(t.code(7), 42);
   // a line with more tokens than the first buffer holds
   const many = Array.from({ length: 300 }, (_, i) => String(i)).join(' ');
   const m = new Tokens().reset(many, 0, many.length);

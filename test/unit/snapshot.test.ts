@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
+import fc from 'fast-check';
+import { buildSnapshot, withoutReprints, type Snapshot } from '../../src/model/snapshot.js';
 import type { Hz } from '../../src/kernel/hz.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
 import { real } from '../helpers.js';
@@ -135,8 +136,32 @@ test('an association or path printed twice (the table changed during the read) i
   assert.ok(once.associations.length >= 2);
   assert.deepEqual(build(twice(assocs), twice(remaddr)).associations, once.associations);
   assert.deepEqual(build(assocs, twice(remaddr)).associations, once.associations, 'paths too');
+  // a record repeated right after itself, as at a page seam
+  const seam = (text: string, at: number) => {
+    const lines = text.trimEnd().split('\n');
+    return [...lines.slice(0, at + 1), lines[at]!, ...lines.slice(at + 1)].join('\n') + '\n';
+  };
+  assert.deepEqual(build(seam(assocs, 1), seam(remaddr, 1)).associations, once.associations, 'in place');
   // id 0 (handshake) rows are not merged: several associations may share it
   const zero = assocs.trimEnd().split('\n');
   const row = zero[1]!.replace(/^(\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+)\d+/, '$10');
   assert.equal(build([zero[0], row, row].join('\n') + '\n', '').associations.length, 2);
+});
+
+test('withoutReprints keeps the first print of every (id, part), every id-0 row, and the order', () => {
+  type Row = { id: number; part: string; n: number };
+  const plain = (rows: Row[]) => {
+    const seen = new Set<string>();
+    return rows.filter((r) => r.id === 0 || (!seen.has(`${r.id} ${r.part}`) && seen.add(`${r.id} ${r.part}`)));
+  };
+  const row = fc.record({ id: fc.integer({ min: 0, max: 4 }), part: fc.constantFrom('a', 'b', 'c') });
+  // runs of one id, as the kernel prints an association's paths, make the fast path likely
+  const runs = fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })), { maxLength: 8 }).map((rs) => rs.flatMap(([id, parts]) => parts.map((part) => ({ id, part }))));
+  fc.assert(
+    fc.property(fc.oneof(fc.array(row, { maxLength: 30 }), runs), (raw) => {
+      const rows = raw.map((r, n) => ({ ...r, n }));
+      const out = withoutReprints(rows, (r) => r.id, (r) => r.part);
+      assert.deepEqual(out, plain(rows));
+    }),
+  );
 });
