@@ -1,8 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectStatus, parseFilter, printStatus } from '../../src/commands/status.js';
+import { collectStatus, parseFilter, printStatus, writeCompactJson } from '../../src/commands/status.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { plain } from '../../src/render/style.js';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
@@ -67,4 +67,22 @@ test('status JSON validates against the shipped schema/status.schema.json (and t
     json.associations[0].surprise = 1;
     assert.equal(checkSchema(schema, json).length, 2);
   }
+});
+
+test('status --json piped: writeCompactJson writes the bytes of JSON.stringify(report), in pieces', async () => {
+  const names = readdirSync(join(capture('many-a'), '..')).filter((d) => existsSync(join(capture(d), 'net')));
+  assert.ok(names.length >= 5);
+  for (const name of names) {
+    const report = collectStatus(await readSnapshot({ procRoot: capture(name), netns: null }), {}, 'h');
+    const pieces: string[] = [];
+    writeCompactJson(report, (s) => void pieces.push(s));
+    assert.equal(pieces.join(''), JSON.stringify(report) + '\n', name);
+  }
+  // past the ~1 MB piece size
+  const one = collectStatus(await readSnapshot({ procRoot: capture('many-a'), netns: null }), {}, 'h');
+  const big = { ...one, associations: Array.from({ length: 12 }, () => one.associations).flat() };
+  const pieces: string[] = [];
+  writeCompactJson(big, (s) => void pieces.push(s));
+  assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+  assert.equal(pieces.join(''), JSON.stringify(big) + '\n');
 });
