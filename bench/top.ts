@@ -8,7 +8,7 @@
  *  - a full read: read+parse (src/procfs), then applySnapshot + frame + draw.
  *    Every RTXC and RTO is moved before each apply, so nothing can be reused.
  *  - a 1 Hz tick between full reads: frame + draw of the visible rows only.
- * Full reads come at the adaptive cadence P = nextRefreshMs(1 s, read) (≥ 10×
+ * Full reads come at the adaptive cadence P = nextReadMs(1 s, read) (≥ 10×
  * the read's duration). The CPU share at 1 Hz is the real mix over one period:
  * (apply + (P − 1) × tick) / P. The read here is this host's read of a plain
  * file (no kernel walk), so P is the shortest possible and the share an upper
@@ -37,7 +37,8 @@ import { fileURLToPath } from 'node:url';
 import { readSnapshot } from '../src/procfs/read.js';
 import type { Snapshot } from '../src/model/snapshot.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../src/events/types.js';
-import { TopState, nextRefreshMs } from '../src/top/state.js';
+import { TopState } from '../src/top/state.js';
+import { nextReadMs } from '../src/procfs/costly.js';
 import { TopScreen } from '../src/top/screen.js';
 import { synthCapture } from './synth.js';
 import { median, round, type BenchResult } from './snapshot.js';
@@ -315,7 +316,7 @@ export async function benchTop(opts: { smoke: boolean }): Promise<BenchResult> {
       }
       screen.destroy();
       const readMs = median(read);
-      const periodS = nextRefreshMs(1000, readMs) / 1000;
+      const periodS = nextReadMs(1000, readMs) / 1000;
       const applyCpuMean = applyCpu.reduce((x, y) => x + y, 0) / reps;
       const tickCpuMean = tickCpu / (reps * ticksPerRead);
       const readCpuMean = readCpu.reduce((x, y) => x + y, 0) / reps;

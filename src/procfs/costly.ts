@@ -10,6 +10,9 @@
  *
  * This module, chunks.ts and timing.ts are all prefetch.ts loads before the reads start;
  * the parser is imported beside the first read, for the guess.
+ *
+ * And how often a command that keeps running (top, trace, the metrics
+ * exporter) may read them: nextReadMs.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -41,4 +44,24 @@ export function openSctpFile(dir: string, name: string): PieceSource {
     },
     onSplit: () => mark('assocsSplit'),
   });
+}
+
+/** the share of wall time the kernel may spend printing /proc/net/sctp for a command that keeps reading */
+export const READ_BUDGET = 0.1;
+/** however slow the last read was, the next one is due within this */
+export const MAX_READ_INTERVAL_MS = 60_000;
+
+/**
+ * When the next full read is due after one that took readMs: never sooner than
+ * asked (baseMs), and late enough that reading takes at most READ_BUDGET of the
+ * time — at 10k associations one read costs the kernel seconds, and a 1 s
+ * cadence would keep a core busy. Backs off at once; recovers halfway per read
+ * (prevMs: the interval in force), so one fast read after slow ones does not
+ * make it oscillate. Reads served from another reader's cache are fast, so
+ * their interval stays as asked.
+ */
+export function nextReadMs(baseMs: number, readMs: number, prevMs?: number): number {
+  const want = Math.min(MAX_READ_INTERVAL_MS, Math.max(baseMs, readMs / READ_BUDGET));
+  const next = prevMs !== undefined && want < prevMs ? Math.max(want, (prevMs + want) / 2) : want;
+  return Math.max(baseMs, Math.round(next / 100) * 100);
 }

@@ -9,6 +9,7 @@ import { deriveFindings, inferActive, type Association, type Path, type Snapshot
 import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
 import { HISTORY, RtoHistory } from './history.js';
+import { nextReadMs } from '../procfs/costly.js';
 import {
   COLUMNS,
   SNMP_PANEL,
@@ -101,22 +102,6 @@ export type KeyResult = 'quit' | 'render' | 'none';
 
 /** Hard limits that keep memory flat at 10k associations (HISTORY: history.ts). */
 const EVENT_LOG = 200;
-const MAX_REFRESH_MS = 60_000;
-/** the share of wall time the kernel may spend producing /proc/net/sctp for us */
-const READ_BUDGET = 0.1;
-
-/**
- * The next refresh interval: never faster than asked, and slow enough that a
- * full read takes at most READ_BUDGET of the time (the kernel's cost grows
- * faster than linearly with associations). Backs off at once, recovers halfway
- * per read so one fast read after a slow one does not make it oscillate.
- */
-export function nextRefreshMs(baseMs: number, readMs: number, prevMs?: number): number {
-  const want = Math.min(MAX_REFRESH_MS, Math.max(baseMs, readMs / READ_BUDGET));
-  let next = want;
-  if (prevMs !== undefined && want < prevMs) next = Math.max(want, (prevMs + want) / 2);
-  return Math.max(baseMs, Math.round(next / 100) * 100);
-}
 
 export function formatSeconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
@@ -289,7 +274,7 @@ export class TopState {
     this.lastReadAt = t.atMs;
     if (this.now === null || t.atMs > this.now) this.now = t.atMs;
     this.lastReadMs = t.readMs;
-    this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextRefreshMs(this.opts.baseIntervalMs, t.readMs, this.refreshMs);
+    this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextReadMs(this.opts.baseIntervalMs, t.readMs, this.refreshMs);
     // with a filter, changed values may change which rows match
     this.invalidate(added > 0 || removed || this.filter !== '' ? 'rebuild' : 'resort');
   }

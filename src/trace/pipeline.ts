@@ -10,6 +10,7 @@ import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, 
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
+import { nextReadMs } from '../procfs/costly.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
@@ -115,7 +116,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   let byId = new Map<number, Association>();
   /** recently seen associations by id: enrich events about associations already gone */
   const recent = new Map<number, Association>();
-  /** the next procfs read is due this long after the last one ended (see nextPollMs) */
+  /** the next procfs read is due this long after the last one ended (procfs/costly.ts: nextReadMs) */
   let pollMs = o.intervalMs;
   const st: PipelineStatus = {
     source: 'procfs',
@@ -191,7 +192,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const t0 = performance.now();
     try {
       next = await getSnapshot();
-      pollMs = nextPollMs(o.intervalMs, performance.now() - t0, pollMs);
+      pollMs = nextReadMs(o.intervalMs, performance.now() - t0, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
       return;
@@ -349,21 +350,3 @@ function withKernelFields(ref: AssocRef, own: AssocRef): AssocRef {
   return ref;
 }
 
-/** the share of wall time the kernel may spend producing /proc/net/sctp for us (as `top`) */
-export const READ_BUDGET = 0.1;
-const MAX_POLL_MS = 60_000;
-
-/**
- * When the next procfs read is due after one that took readMs: never sooner
- * than asked, and late enough that reading takes at most READ_BUDGET of the
- * time — at 10k associations one read costs the kernel seconds (seq_file walks
- * restart from the first transport on every read(2)), and a 1 s poll would
- * keep a core busy and the heap full of parse garbage. Backs off at once,
- * recovers halfway per read. Reads served from someone else's cache (top,
- * metrics) are fast, so their interval stays as asked.
- */
-export function nextPollMs(baseMs: number, readMs: number, prevMs?: number): number {
-  const want = Math.min(MAX_POLL_MS, Math.max(baseMs, readMs / READ_BUDGET));
-  const next = prevMs !== undefined && want < prevMs ? Math.max(want, (prevMs + want) / 2) : want;
-  return Math.max(baseMs, Math.round(next / 100) * 100);
-}

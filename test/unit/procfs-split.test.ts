@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ChunkReader, equalShares, SplitReader, splitPoints, type PieceSource } from '../../src/procfs/chunks.js';
 import { estimateAssocsBytes } from '../../src/procfs/parse.js';
+import { nextReadMs } from '../../src/procfs/costly.js';
 import { capture } from '../helpers.js';
 
 async function all(r: PieceSource, sync = false): Promise<string> {
@@ -156,4 +157,15 @@ test('estimateAssocsBytes: header plus the mean complete line times the count, f
   assert.equal(estimateAssocsBytes(text.slice(0, 4096), 0), null, 'no associations');
   assert.equal(estimateAssocsBytes(text.slice(0, text.indexOf('\n') + 20), rows), null, 'no complete line after the header');
   assert.equal(estimateAssocsBytes('', rows), null);
+});
+
+test('nextReadMs: as asked while reads are cheap; ≥ 10× a slow read (at most 60 s); recovers halfway', () => {
+  assert.equal(nextReadMs(1000, 5), 1000);
+  assert.equal(nextReadMs(1000, 150), 1500);
+  assert.equal(nextReadMs(1000, 230), 2300, '1k associations in the lab');
+  assert.equal(nextReadMs(1000, 5000), 50_000, '8k');
+  assert.equal(nextReadMs(1000, 9600), 60_000, '10k: capped');
+  assert.equal(nextReadMs(1000, 5, 60_000), 30_500, 'one fast read after slow ones: halfway back');
+  assert.equal(nextReadMs(1000, 5, 50_000), 25_500);
+  assert.equal(nextReadMs(100, 0.2), 100);
 });

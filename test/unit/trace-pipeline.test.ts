@@ -189,15 +189,6 @@ test('--events never hides the pipeline’s own events (source.changed, probe.lo
   assert.equal(matchEvent(ev('peer.added'), only, null), false);
 });
 
-test('procfs poll interval: as asked while reads are cheap; ≥ 10× a slow read (at most 60 s); recovers halfway', async () => {
-  const { nextPollMs } = await import('../../src/trace/pipeline.js');
-  assert.equal(nextPollMs(1000, 5), 1000);
-  assert.equal(nextPollMs(1000, 150), 1500);
-  assert.equal(nextPollMs(1000, 9600), 60_000, '10k associations on a real kernel: ~9.6 s per read');
-  assert.equal(nextPollMs(1000, 5, 60_000), 30_500, 'one fast read after slow ones: halfway back');
-  assert.equal(nextPollMs(100, 0.2), 100);
-});
-
 test('enrichment by association id from the latest snapshot; the kernel’s own fields win', async () => {
   const bus = new EventBus();
   const got: SctpEvent[] = [];
