@@ -77,7 +77,7 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
   const build = new Gauge({ name: 'sctpdiag_build_info', help: 'sctpdiag version and Node.js runtime', labelNames: ['version', 'nodejs'], ...reg });
   build.set({ version: VERSION, nodejs: process.versions.node }, 1);
   const readDuration = new Gauge({ name: 'sctpdiag_snapshot_duration_seconds', help: 'time the last procfs read took', ...reg });
-  const readAge = new Gauge({ name: 'sctpdiag_snapshot_age_seconds', help: 'age of the data served (reads are cached for --min-interval)', ...reg });
+  const readAge = new Gauge({ name: 'sctpdiag_snapshot_age_seconds', help: 'age of the data served (cached for --min-interval, or ten times the last read\'s duration if longer)', ...reg });
   const snmp = new Map<string, Counter | Gauge>();
 
   function snmpMetric(name: string): Counter | Gauge {

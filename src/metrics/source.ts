@@ -1,11 +1,15 @@
 /**
  * Where the exporter's snapshots come from, read at most once per
  * min-interval however many scrapes arrive (concurrent scrapes share one
- * read). With --all-netns every named namespace is read by a child sctpdiag
- * inside it (`status --json`), so the cost is paid once per interval too.
+ * read), and no more often than keeps the kernel's printing of the files
+ * within 10% of a core (costly.ts: nextReadMs; at 10k associations a read
+ * costs the kernel seconds, and Prometheus may scrape every few seconds).
+ * With --all-netns every named namespace is read by a child sctpdiag inside
+ * it (`status --json`), so the cost is paid once per interval too.
  */
 import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
+import { nextReadMs } from '../procfs/costly.js';
 import { listNetns, runInNetns } from '../netns.js';
 
 export type SnapshotReader = () => Promise<Snapshot[]>;
@@ -26,11 +30,21 @@ export class SnapshotCache {
   errors = 0;
   private listeners = new Set<(prev: Reading | null, cur: Reading) => void>();
 
+  /** how long a reading is served: min-interval, longer after slow reads */
+  private freshMs: number;
+
   constructor(
     private readonly reader: SnapshotReader,
     readonly minIntervalMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.freshMs = minIntervalMs;
+  }
+
+  /** how long the current reading is served before the next scrape reads again */
+  get intervalMs(): number {
+    return this.freshMs;
+  }
 
   /** Called after every fresh read with the previous and new reading. */
   onRead(l: (prev: Reading | null, cur: Reading) => void): () => void {
@@ -43,7 +57,7 @@ export class SnapshotCache {
   }
 
   async get(): Promise<Reading> {
-    if (this.last && this.now() - this.last.at < this.minIntervalMs) return this.last;
+    if (this.last && this.now() - this.last.at < this.freshMs) return this.last;
     if (this.inflight) return this.inflight;
     this.inflight = (async () => {
       const start = this.now();
@@ -59,6 +73,7 @@ export class SnapshotCache {
       }
       const prev = this.last;
       this.last = cur;
+      this.freshMs = nextReadMs(this.minIntervalMs, cur.durationMs, this.freshMs);
       for (const l of this.listeners) l(prev, cur);
       return cur;
     })().finally(() => {

@@ -109,6 +109,32 @@ test('SnapshotCache reads at most once per min-interval and shares in-flight rea
   assert.equal(reads, 2);
 });
 
+test('SnapshotCache after a slow read serves it for 10× the read (at most 60 s), then recovers', async () => {
+  let t = 0;
+  let reads = 0;
+  let readCostMs = 5000; // 8k associations in the lab
+  const s = await snap('two-path-a');
+  const cache = new SnapshotCache(async () => {
+    reads++;
+    t += readCostMs; // the clock moves while the kernel prints
+    return [s];
+  }, 1000, () => t);
+  await cache.get();
+  assert.equal(cache.intervalMs, 50_000);
+  t += 49_000; // Prometheus scraping every few seconds meanwhile
+  await cache.get();
+  assert.equal(reads, 1, 'within 10× the read: the cached data');
+  t += 1000;
+  readCostMs = 10; // the associations went away
+  await cache.get();
+  assert.equal(reads, 2);
+  assert.equal(cache.intervalMs, 25_500, 'halfway back');
+  t += 25_500;
+  await cache.get();
+  assert.equal(reads, 3);
+  assert.equal(cache.intervalMs, 13_300);
+});
+
 test('--listen is validated strictly', () => {
   assert.deepEqual(parseListen('127.0.0.1:9464'), { host: '127.0.0.1', port: 9464 });
   assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
