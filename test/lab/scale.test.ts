@@ -37,6 +37,31 @@ inA node --input-type=module -e '
 ' "$LAB_REPO" > "$LAB_OUT/split.json"
 inA node "$LAB_REPO/dist/src/cli.js" --json status > "$LAB_OUT/status.json"
 inA node "$LAB_REPO/dist/src/cli.js" capture "$LAB_OUT/cap"
+# the exporter scraped every second for 40 s: the kernel time its reads cost
+# (stime of its process, all threads) against the 10% of a core of issue #7
+nsenter --net=/run/netns/a node "$LAB_REPO/dist/src/cli.js" metrics --listen 127.0.0.1:9465 --events off > "$LAB_OUT/metrics.log" 2>&1 &
+EXP=$!   # nsenter execs node: this is the exporter
+scrape() { inA curl -sf -o "$LAB_OUT/metrics.txt" http://127.0.0.1:9465/metrics; }
+for _ in $(seq 60); do scrape && break; sleep 1; done
+ticks() { awk '{ print $14, $15 }' "/proc/$EXP/stat"; }
+t0=$(date +%s%N); read -r u0 s0 <<<"$(ticks)"
+n=$(inA node -e '
+  const url = process.argv[1]; const end = Date.now() + 40_000; let n = 0;
+  (async () => {
+    while (Date.now() < end) {
+      const t = Date.now();
+      const r = await fetch(url);
+      if (r.status !== 200) process.exit(1);
+      await r.text(); n++;
+      await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (Date.now() - t))));
+    }
+    console.log(n);
+  })();
+' http://127.0.0.1:9465/metrics)
+t1=$(date +%s%N); read -r u1 s1 <<<"$(ticks)"
+scrape
+echo "{\"hz\": $(getconf CLK_TCK), \"wallMs\": $(( (t1 - t0) / 1000000 )), \"utime\": $((u1 - u0)), \"stime\": $((s1 - s0)), \"scrapes\": $n}" > "$LAB_OUT/metrics-cost.json"
+kill "$EXP"; wait "$EXP" || true
 exec 7>&-
 `;
 
@@ -76,4 +101,18 @@ test(`lab scale: status and capture at ${N} associations list each association o
   assert.deepEqual(status.warnings, []);
   const captured = readFileSync(join(r.outDir, 'cap', 'net', 'sctp', 'assocs'), 'utf8');
   assert.deepEqual(keys(captured), keys(readFileSync(join(r.outDir, 'cat-assocs.txt'), 'utf8')), 'capture saves the text read, in order');
+});
+
+test(`lab scale: metrics scraped every second at ${N} associations keeps its procfs reads within 10% of a core`, { timeout: 420_000 }, async (t) => {
+  if (!labOrSkip(t)) return;
+  const r = await run();
+  assertGuestOk(r);
+  const c = JSON.parse(readFileSync(join(r.outDir, 'metrics-cost.json'), 'utf8')) as { hz: number; wallMs: number; utime: number; stime: number; scrapes: number };
+  const expo = readFileSync(join(r.outDir, 'metrics.txt'), 'utf8');
+  const readS = Number(/^sctpdiag_snapshot_duration_seconds (\S+)$/m.exec(expo)?.[1]);
+  const kernelShare = (c.stime / c.hz) / (c.wallMs / 1000);
+  t.diagnostic(`${c.scrapes} scrapes in ${c.wallMs} ms; one read ${readS} s; kernel ${(100 * kernelShare).toFixed(1)}% of a core, user ${((100 * c.utime) / c.hz / (c.wallMs / 1000)).toFixed(1)}%`);
+  assert.ok(c.scrapes >= 30, 'scraped every second');
+  assert.ok(readS > 0.1, `a read costs the kernel something at ${N} (${readS} s): the pacing is what is tested`);
+  assert.ok(kernelShare <= 0.1, `kernel time ${(100 * kernelShare).toFixed(1)}% of a core`);
 });
