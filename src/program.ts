@@ -16,6 +16,7 @@ import {
   type NetnsTarget,
 } from './netns.js';
 import { KNOWN_HZ } from './kernel/hz.js';
+import { VALUED_GLOBALS } from './argv.js';
 
 /**
  * The commands, in help order, each loaded only when needed: a command line
@@ -35,15 +36,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   metrics: async () => (await import('./commands/metrics.js')).metricsCommand(),
 };
 
-/** global options that take a value (as separate word) */
-const VALUED = new Set(['-n', '--netns', '--netns-pid', '--proc-root', '--hz']);
-
 /** The command argv names (the first word that is not a global option or its value), if any. */
 export function commandName(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return argv[i + 1];
-    if (VALUED.has(a)) i++;
+    if (VALUED_GLOBALS.has(a)) i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;

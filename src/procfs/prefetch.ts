@@ -10,19 +10,18 @@
  * the guess costs at most one page when wrong, because the exit path cancels
  * what nobody took.
  *
- * This module imports nothing of ours but costly.ts, chunks.ts and timing.ts,
- * so it loads in no time.
+ * This module imports nothing of ours but costly.ts, chunks.ts, timing.ts and
+ * argv.ts, so it loads in no time.
  */
 import type { PieceSource } from './chunks.js';
 import { COSTLY, openSctpFile } from './costly.js';
+import { FLAG_GLOBALS, VALUED_GLOBALS } from '../argv.js';
 
 const PROC_SCTP = '/proc/net/sctp';
 
 const early = new Map<string, PieceSource>();
 
-/** options that take no value and do not change where or whether status reads */
-const PLAIN = new Set(['-j', '--json', '--no-color']);
-/** anywhere on the line, these mean: read nothing early */
+/** anywhere on the line, these mean: read nothing early (of the global options, all that take a value but --hz) */
 const NOT_HERE = new Set(['-n', '--netns', '--netns-pid', '--proc-root', '--all-netns', '-h', '--help', '-V', '--version', 'help']);
 
 /** Whether argv is `[global options] status …` run against this host's /proc. */
@@ -30,8 +29,8 @@ export function wantsPrefetch(argv: readonly string[]): boolean {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (PLAIN.has(a) || a.startsWith('--hz=')) continue;
-    if (a === '--hz') {
+    if (FLAG_GLOBALS.has(a) || a.startsWith('--hz=')) continue;
+    if (VALUED_GLOBALS.has(a)) {
       i++;
       continue;
     }
