@@ -77,7 +77,12 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
   const build = new Gauge({ name: 'sctpdiag_build_info', help: 'sctpdiag version and Node.js runtime', labelNames: ['version', 'nodejs'], ...reg });
   build.set({ version: VERSION, nodejs: process.versions.node }, 1);
   const readDuration = new Gauge({ name: 'sctpdiag_snapshot_duration_seconds', help: 'time the last procfs read took', ...reg });
-  const readAge = new Gauge({ name: 'sctpdiag_snapshot_age_seconds', help: 'age of the data served (cached for --min-interval, or ten times the last read\'s duration if longer)', ...reg });
+  const readAge = new Gauge({ name: 'sctpdiag_snapshot_age_seconds', help: 'age of the data served', ...reg });
+  const readInterval = new Gauge({
+    name: 'sctpdiag_snapshot_interval_seconds',
+    help: 'how long a read is served before a scrape reads again: --min-interval, or ten times the read\'s duration (at most 60 s) if longer',
+    ...reg,
+  });
   const snmp = new Map<string, Counter | Gauge>();
 
   function snmpMetric(name: string): Counter | Gauge {
@@ -103,6 +108,7 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     if (r) {
       readDuration.set(r.durationMs / 1000);
       readAge.set(Math.max(0, (Date.now() - r.at) / 1000));
+      readInterval.set(r.servedForMs / 1000);
     }
     let assocBudget = opts.maxAssociations;
     let pathBudget = opts.maxPaths;

@@ -19,6 +19,8 @@ export interface Reading {
   /** when the read finished (ms since epoch) */
   at: number;
   durationMs: number;
+  /** how long it is served before a scrape reads again: min-interval, longer after a slow read */
+  servedForMs: number;
   error: string | null;
 }
 
@@ -30,21 +32,11 @@ export class SnapshotCache {
   errors = 0;
   private listeners = new Set<(prev: Reading | null, cur: Reading) => void>();
 
-  /** how long a reading is served: min-interval, longer after slow reads */
-  private freshMs: number;
-
   constructor(
     private readonly reader: SnapshotReader,
     readonly minIntervalMs: number,
     private readonly now: () => number = Date.now,
-  ) {
-    this.freshMs = minIntervalMs;
-  }
-
-  /** how long the current reading is served before the next scrape reads again */
-  get intervalMs(): number {
-    return this.freshMs;
-  }
+  ) {}
 
   /** Called after every fresh read with the previous and new reading. */
   onRead(l: (prev: Reading | null, cur: Reading) => void): () => void {
@@ -57,23 +49,27 @@ export class SnapshotCache {
   }
 
   async get(): Promise<Reading> {
-    if (this.last && this.now() - this.last.at < this.freshMs) return this.last;
+    if (this.last && this.now() - this.last.at < this.last.servedForMs) return this.last;
     if (this.inflight) return this.inflight;
     this.inflight = (async () => {
       const start = this.now();
       this.reads++;
-      let cur: Reading;
+      let snapshots: Snapshot[];
+      let error: string | null = null;
       try {
-        const snapshots = await this.reader();
-        cur = { snapshots, at: this.now(), durationMs: this.now() - start, error: null };
+        snapshots = await this.reader();
       } catch (e) {
         this.errors++;
         // keep serving the last good data, but report the error (healthz, sctp_up)
-        cur = { snapshots: this.last?.snapshots ?? [], at: this.now(), durationMs: this.now() - start, error: (e as Error).message };
+        snapshots = this.last?.snapshots ?? [];
+        error = (e as Error).message;
       }
+      const at = this.now();
+      const durationMs = at - start;
+      const servedForMs = nextReadMs(this.minIntervalMs, durationMs, this.last?.servedForMs);
       const prev = this.last;
+      const cur: Reading = { snapshots, at, durationMs, servedForMs, error };
       this.last = cur;
-      this.freshMs = nextReadMs(this.minIntervalMs, cur.durationMs, this.freshMs);
       for (const l of this.listeners) l(prev, cur);
       return cur;
     })().finally(() => {

@@ -47,9 +47,9 @@ export function openSctpFile(dir: string, name: string): PieceSource {
 }
 
 /** the share of wall time the kernel may spend printing /proc/net/sctp for a command that keeps reading */
-export const READ_BUDGET = 0.1;
+const READ_BUDGET = 0.1;
 /** however slow the last read was, the next one is due within this */
-export const MAX_READ_INTERVAL_MS = 60_000;
+const MAX_READ_INTERVAL_MS = 60_000;
 
 /**
  * When the next full read is due after one that took readMs: never sooner than

@@ -13,7 +13,7 @@ import type { Snapshot } from '../../src/model/snapshot.js';
 
 const CAPS = join(process.cwd(), 'test/fixtures/captures');
 const snap = (c: string) => readSnapshot({ procRoot: join(CAPS, c), netns: null, owners: false });
-const reading = (snapshots: Snapshot[]) => ({ snapshots, at: Date.now(), durationMs: 2, error: null });
+const reading = (snapshots: Snapshot[]) => ({ snapshots, at: Date.now(), durationMs: 2, servedForMs: 1000, error: null });
 
 test('SNMP names follow the Prometheus guide', () => {
   assert.equal(snakeCounterName('SctpT3RtxExpireds'), 't3_rtx_expireds');
@@ -85,7 +85,7 @@ test('stale label sets disappear on the next update', async () => {
   m.update(reading([await snap('two-path-a-fail-t6')]), null);
   f = parseExposition(await m.registry.metrics());
   assert.equal(f.get('sctp_association_paths')!.samples.some((s) => s.labels['assoc_id'] === '7'), false);
-  m.update({ snapshots: [], at: Date.now(), durationMs: 1, error: 'boom' }, null);
+  m.update({ snapshots: [], at: Date.now(), durationMs: 1, servedForMs: 1000, error: 'boom' }, null);
   f = parseExposition(await m.registry.metrics());
   assert.equal(sampleSum(f, 'sctp_up'), 0);
 });
@@ -119,20 +119,21 @@ test('SnapshotCache after a slow read serves it for 10× the read (at most 60 s)
     t += readCostMs; // the clock moves while the kernel prints
     return [s];
   }, 1000, () => t);
-  await cache.get();
-  assert.equal(cache.intervalMs, 50_000);
+  const first = await cache.get();
+  assert.equal(first.servedForMs, 50_000);
+  const m = buildMetrics();
+  m.update(first, null);
+  assert.equal(sampleSum(parseExposition(await m.registry.metrics()), 'sctpdiag_snapshot_interval_seconds'), 50, 'exported');
   t += 49_000; // Prometheus scraping every few seconds meanwhile
   await cache.get();
   assert.equal(reads, 1, 'within 10× the read: the cached data');
   t += 1000;
   readCostMs = 10; // the associations went away
-  await cache.get();
+  assert.equal((await cache.get()).servedForMs, 25_500, 'halfway back');
   assert.equal(reads, 2);
-  assert.equal(cache.intervalMs, 25_500, 'halfway back');
   t += 25_500;
-  await cache.get();
+  assert.equal((await cache.get()).servedForMs, 13_300);
   assert.equal(reads, 3);
-  assert.equal(cache.intervalMs, 13_300);
 });
 
 test('--listen is validated strictly', () => {
