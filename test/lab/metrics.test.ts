@@ -27,8 +27,10 @@ test('lab: /metrics follows a link cut', { timeout: 300_000 }, async (t) => {
       scrape('before'),
       'lab_cut a va1',
       'lab_wait_path a 10.1.0.2 0 20',
-      'sleep 1',
-      scrape('after'),
+      // data is served for --min-interval, or 10× the last read if longer
+      // (sctpdiag_snapshot_interval_seconds; reads are slow under TCG): scrape
+      // until the cut shows, as Prometheus would see it on its next scrapes
+      `for i in $(seq 40); do ${scrape('after')}; grep -q '^sctp_paths{state="INACTIVE"} 1$' "$LAB_OUT/after.txt" && break; sleep 0.5; done`,
       'lab_stop exporter',
       'cat "$LAB_LOG/exporter.log"',
     ].join('\n'),
@@ -43,6 +45,7 @@ test('lab: /metrics follows a link cut', { timeout: 300_000 }, async (t) => {
   assert.equal(sampleSum(after, 'sctp_paths', { state: 'INACTIVE' }), 1, diag);
   assert.equal(sampleSum(after, 'sctp_paths', { state: 'ACTIVE' }), 1, diag);
   assert.equal(sampleSum(after, 'sctp_association_active_paths'), 1, diag);
+  t.diagnostic(`a read took ${sampleSum(after, 'sctpdiag_snapshot_duration_seconds')} s and is served for ${sampleSum(after, 'sctpdiag_snapshot_interval_seconds')} s`);
   const ev = (f: typeof before) => sampleSum(f, 'sctp_events_total', { type: 'path.state' });
   assert.ok(ev(after) > ev(before), `path.state events grew: ${ev(before)} → ${ev(after)}\n${diag}`);
   assert.ok(sampleSum(after, 'sctp_snmp_t3_rtx_expireds_total') >= sampleSum(before, 'sctp_snmp_t3_rtx_expireds_total'));
