@@ -43,8 +43,8 @@ nsenter --net=/run/netns/a node "$LAB_REPO/dist/src/cli.js" metrics --listen 127
 EXP=$!   # nsenter execs node: this is the exporter
 scrape() { inA curl -sf -o "$LAB_OUT/metrics.txt" http://127.0.0.1:9465/metrics; }
 for _ in $(seq 60); do scrape && break; sleep 1; done
-ticks() { awk '{ print $14, $15 }' "/proc/$EXP/stat"; }
-t0=$(date +%s%N); read -r u0 s0 <<<"$(ticks)"
+ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+t0=$(date +%s%N); read -r u0 s0 <<<"$(ticks "$EXP")"
 n=$(inA node -e '
   const url = process.argv[1]; const end = Date.now() + 40_000; let n = 0;
   (async () => {
@@ -58,10 +58,25 @@ n=$(inA node -e '
     console.log(n);
   })();
 ' http://127.0.0.1:9465/metrics)
-t1=$(date +%s%N); read -r u1 s1 <<<"$(ticks)"
+t1=$(date +%s%N); read -r u1 s1 <<<"$(ticks "$EXP")"
 scrape
 echo "{\"hz\": $(getconf CLK_TCK), \"wallMs\": $(( (t1 - t0) / 1000000 )), \"utime\": $((u1 - u0)), \"stime\": $((s1 - s0)), \"scrapes\": $n}" > "$LAB_OUT/metrics-cost.json"
 kill "$EXP"; wait "$EXP" || true
+# top as an operator starts it, for 40 s after its start-up: the same measure
+export TERM=xterm-256color LANG=C.UTF-8
+tmux new-session -d -x 160 -y 50 -s top "exec nsenter --net=/run/netns/a node $LAB_REPO/dist/src/cli.js top"
+for _ in $(seq 120); do tmux capture-pane -p -t top | grep -q "${N} assoc" && break; sleep 0.5; done
+tmux capture-pane -p -t top > "$LAB_OUT/top-screen.txt"
+TOP=$(pgrep -f "^node $LAB_REPO/dist/src/cli.js top")   # node itself, not the tmux line naming it
+sleep 10
+t0=$(date +%s%N); read -r u0 s0 <<<"$(ticks "$TOP")"
+sleep 40
+t1=$(date +%s%N); read -r u1 s1 <<<"$(ticks "$TOP")"
+echo "{\"hz\": $(getconf CLK_TCK), \"wallMs\": $(( (t1 - t0) / 1000000 )), \"utime\": $((u1 - u0)), \"stime\": $((s1 - s0))}" > "$LAB_OUT/top-cost.json"
+tmux capture-pane -p -t top >> "$LAB_OUT/top-screen.txt"
+tmux send-keys -t top q
+sleep 2
+tmux kill-server 2>/dev/null || true
 exec 7>&-
 `;
 
@@ -115,4 +130,17 @@ test(`lab scale: metrics scraped every second at ${N} associations keeps its pro
   assert.ok(c.scrapes >= 30, 'scraped every second');
   assert.ok(readS > 0.1, `a read costs the kernel something at ${N} (${readS} s): the pacing is what is tested`);
   assert.ok(kernelShare <= 0.1, `kernel time ${(100 * kernelShare).toFixed(1)}% of a core`);
+});
+
+test(`lab scale: top at ${N} associations keeps its procfs reads within 10% of a core`, { timeout: 420_000 }, async (t) => {
+  if (!labOrSkip(t)) return;
+  const r = await run();
+  assertGuestOk(r);
+  const c = JSON.parse(readFileSync(join(r.outDir, 'top-cost.json'), 'utf8')) as { hz: number; wallMs: number; utime: number; stime: number };
+  const screen = readFileSync(join(r.outDir, 'top-screen.txt'), 'utf8');
+  const share = (ticks: number) => ticks / c.hz / (c.wallMs / 1000);
+  t.diagnostic(`top over ${c.wallMs} ms: kernel ${(100 * share(c.stime)).toFixed(1)}% of a core, user ${(100 * share(c.utime)).toFixed(1)}%`);
+  assert.match(screen, new RegExp(`${N} assoc`), 'top showed the associations');
+  assert.ok(share(c.utime + c.stime) > 0.001, 'the process measured is top, which draws and reads');
+  assert.ok(share(c.stime) <= 0.1, `kernel time ${(100 * share(c.stime)).toFixed(1)}% of a core`);
 });
