@@ -8,7 +8,7 @@
  * it in one range or two: 5.3 s either way, against 8.7 s for `cat` of both).
  * The size is guessed from snmp's count of associations (parse.ts).
  *
- * This module, chunks.ts and timing.ts are all prefetch.ts loads before the reads start;
+ * This module, chunks.ts, timing.ts and argv.ts are all prefetch.ts loads before the reads start;
  * the parser is imported beside the first read, for the guess.
  *
  * And how often a command that keeps running (top, trace, the metrics

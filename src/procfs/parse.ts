@@ -416,7 +416,7 @@ export function epsParser(file = 'eps'): LineParser<Parsed<EndpointRow>> {
     const iL = header.indexOf('LADDRS');
     const pre = header.slice(0, iL);
     const plan = columnPlan(pre, E);
-    const n = new Array<number>(6).fill(0);
+    const n = new Array<number>(Object.keys(E).length).fill(0);
     return (ln, tokens) => {
       const badCol = tokens.count < iL ? 'too few columns' : readColumns(pre, plan, tokens, 0, n);
       const laddrs = badCol ? null : parseAddrList(tokens, iL, tokens.count, plainCache, (a) => a);
@@ -455,7 +455,7 @@ export function remaddrParser(file = 'remaddr'): LineParser<Parsed<RemaddrRow>> 
     const iA = header.indexOf('ADDR');
     const plan = columnPlan(header, R);
     // HB_ACT and MAX_PATH_RTX, when the header lacks them, read 0
-    const n = new Array<number>(5).fill(0);
+    const n = new Array<number>(Object.keys(R).length).fill(0);
     return (ln, tokens) => {
       const bad = (message: string) => warnings.push({ file, line: ln, message: `${message}; line skipped` });
       if (tokens.count < header.length) {
