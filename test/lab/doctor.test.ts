@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest } from './vm.js';
-import { labOrSkip } from './guard.js';
+import { labOrSkip, diagnostics } from './guard.js';
 
 
 test('lab: doctor flags addip_noauth, the bind() pitfall and shared routes', { timeout: 300_000 }, async (t) => {
@@ -39,7 +39,7 @@ test('lab: doctor flags addip_noauth, the bind() pitfall and shared routes', { t
       'true',
     ].join('\n'),
   });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- console\n${r.console.slice(-3000)}`;
+  const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   assert.equal(r.exitCode, 0, diag);
   const code = Number(/doctor-exit=(\d+)/.exec(r.stdout)?.[1]);

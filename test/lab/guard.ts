@@ -18,7 +18,7 @@ export function labOrSkip(t: TestContext): boolean {
 
 export function diagnostics(r: GuestResult): string {
   return (
-    `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir} ${r.durationMs} ms\n` +
+    `exit=${r.exitCode} timedOut=${r.timedOut} boots=${r.boots} outDir=${r.outDir} ${r.durationMs} ms\n` +
     `--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}\n--- console\n${r.console.slice(-3000)}`
   );
 }

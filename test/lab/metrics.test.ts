@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest } from './vm.js';
-import { labOrSkip } from './guard.js';
+import { labOrSkip, diagnostics } from './guard.js';
 import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
 
 
@@ -35,7 +35,7 @@ test('lab: /metrics follows a link cut', { timeout: 300_000 }, async (t) => {
       'cat "$LAB_LOG/exporter.log"',
     ].join('\n'),
   });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- console\n${r.console.slice(-3000)}`;
+  const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   assert.equal(r.exitCode, 0, diag);
   const before = parseExposition(readFileSync(join(r.outDir, 'before.txt'), 'utf8'));

@@ -2,8 +2,10 @@
 // Skips (or fails, when the lab is required) if QEMU/kernel/busybox are missing.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runInGuest } from './vm.js';
-import { labOrSkip } from './guard.js';
+import { labOrSkip, diagnostics } from './guard.js';
 
 
 test('lab: multi-homed sctp_darn association over two veth links', { timeout: 240_000 }, async (t) => {
@@ -21,7 +23,7 @@ test('lab: multi-homed sctp_darn association over two veth links', { timeout: 24
       'echo "=== remaddr"; lab_remaddr a',
     ].join('\n'),
   });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- console\n${r.console.slice(-4000)}`;
+  const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   assert.equal(r.exitCode, 0, diag);
 
@@ -42,4 +44,19 @@ test('lab: multi-homed sctp_darn association over two veth links', { timeout: 24
   assert.equal(paths.length, 2, diag);
   for (const p of paths) assert.equal(p[p.length - 1], '2', `path ${p[0]} not ACTIVE\n${diag}`);
   t.diagnostic(`lab run took ${r.durationMs} ms`);
+});
+
+// The boot watchdog (vm.ts): a boot that does not reach the guest's init in time is
+// killed and booted again, each attempt's console kept; the job itself never ran.
+test('lab: a boot that never reaches init is killed and retried, at most 3 times', { timeout: 120_000 }, async (t) => {
+  if (!labOrSkip(t)) return;
+  const r = await runInGuest({ timeoutMs: 60_000, bootTimeoutMs: 300, script: 'echo ran >"$LAB_OUT/ran"' });
+  const diag = diagnostics(r);
+  assert.equal(r.boots, 3, diag);
+  assert.equal(r.exitCode, null, diag);
+  assert.equal(r.timedOut, true, diag);
+  assert.ok(r.durationMs < 30_000, `three short boots, not the job's whole timeout\n${diag}`);
+  assert.equal(existsSync(join(r.outDir, 'ran')), false, diag);
+  for (const f of ['console.log', 'console.2.log', 'console.3.log']) assert.ok(existsSync(join(r.outDir, f)), `${f}\n${diag}`);
+  assert.match(r.console, /no "lab-init: ready" within 0.3 s: QEMU killed/, diag);
 });

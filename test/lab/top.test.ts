@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runInGuest } from './vm.js';
-import { labOrSkip } from './guard.js';
+import { labOrSkip, diagnostics } from './guard.js';
 
 
 /** The guest script: prints `=== name` sections (pane captures) and `EXIT=n`. */
@@ -45,7 +45,7 @@ function section(out: string, name: string): string {
 test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 420_000 }, async (t) => {
   if (!labOrSkip(t)) return;
   const r = await runInGuest({ timeoutMs: 360_000, memMb: 1536, script: TOP_GUEST_SCRIPT });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-4000)}`;
+  const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   assert.equal(r.exitCode, 0, diag);
   const up = section(r.stdout, 'up');

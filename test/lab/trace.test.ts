@@ -99,7 +99,7 @@ function load(r: GuestResult): { ev: Stamped[]; marks: Record<string, number>; l
 
 function diag(r: GuestResult): string {
   const err = existsSync(join(r.outDir, 'trace.err')) ? readFileSync(join(r.outDir, 'trace.err'), 'utf8') : '';
-  return `exit=${r.exitCode} timedOut=${r.timedOut} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-3000)}\n--- trace.err\n${err.slice(-2000)}\n--- console\n${r.console.slice(-2000)}`;
+  return `exit=${r.exitCode} timedOut=${r.timedOut} boots=${r.boots} outDir=${r.outDir}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-3000)}\n--- trace.err\n${err.slice(-2000)}\n--- console\n${r.console.slice(-2000)}`;
 }
 
 for (const mode of ['bpf', 'procfs'] as const) {

@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runInGuest } from './vm.js';
-import { labOrSkip } from './guard.js';
+import { labOrSkip, diagnostics } from './guard.js';
 import { modelFailover, paramsFromSysctls, formatMs } from '../../src/model/failover.js';
 
 
@@ -70,7 +70,7 @@ if command -v sysctl >/dev/null; then
 fi
 `;
   const r = await runInGuest({ script: bash(script), timeoutMs: 360_000, });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-3000)}`;
+  const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   const out = r.stdout;
   const line = (body: string, tag: string) => (new RegExp(`^${tag} (.*)$`, 'm').exec(body)?.[1] ?? '').trim();
@@ -223,7 +223,7 @@ done
 `;
   const started = Date.now();
   const r = await runInGuest({ script: bash(script), timeoutMs: 540_000, env: { FOPY: POLLER } });
-  const diag = `exit=${r.exitCode} timedOut=${r.timedOut} ${Math.round((Date.now() - started) / 1000)} s\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-3000)}`;
+  const diag = diagnostics(r);
   const hz = Number(/^HZ (\d+)/m.exec(r.stdout)?.[1] ?? 250);
   // DATA every 20 ms and a SACK for every second packet: the T3-rtx timer (restarted by each
   // SACK that acks the earliest outstanding TSN) is on average 20 ms old when the link is cut,
