@@ -333,7 +333,8 @@ async function boot(argv: string[], outDir: string, timeoutMs: number, bootMs: n
       stop();
     }, timeoutMs);
     const watchdog = setTimeout(() => {
-      if (ready) return;
+      // the job's output files exist once it started (a console line can be garbled)
+      if (ready || existsSync(join(outDir, 'stdout'))) return;
       neverBooted = true;
       timedOut = true;
       stop();
