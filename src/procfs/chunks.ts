@@ -118,6 +118,8 @@ export class ChunkReader extends PieceBuffer {
   private skipping: boolean;
   /** offset up to which bytes have been looked at (handed on or dropped) */
   private seen: number;
+  /** whether a line starts at `seen` (the byte before it is a newline, or it is 0) */
+  private lineStart: boolean;
   private finished = false;
 
   constructor(path: string, range: Range = {}) {
@@ -126,6 +128,7 @@ export class ChunkReader extends PieceBuffer {
     this.end = range.to ?? Infinity;
     this.skipping = from > 0;
     this.seen = from > 0 ? from - 1 : 0;
+    this.lineStart = from === 0;
     this.done = this.run();
     // the error is the attach()er's to report; an unattached, cancelled reader must not crash the process
     this.done.catch(() => {});
@@ -152,7 +155,9 @@ export class ChunkReader extends PieceBuffer {
    */
   private take(buf: Buffer, decoder: StringDecoder): { text: string; last: boolean } {
     const at = this.seen;
+    const lineStart = this.lineStart;
     this.seen += buf.length;
+    this.lineStart = buf.length > 0 && buf[buf.length - 1] === NL;
     let a = 0;
     if (this.skipping) {
       const nl = buf.indexOf(NL);
@@ -165,9 +170,16 @@ export class ChunkReader extends PieceBuffer {
     if (this.end !== Infinity) {
       // the newline just before `end`, or the first after it, ends our last line
       const from = this.end - 1 - at;
-      if (from < a) {
-        b = a; // our first line already starts at or after the end: nothing is ours
+      if (from < a && (a > 0 || lineStart)) {
+        b = a; // a line starts here, at or after the end: nothing is ours
         last = true;
+      } else if (from < a) {
+        // past the end inside a line that started before it (it is ours): to its newline
+        const nl = buf.indexOf(NL);
+        if (nl >= 0) {
+          b = nl + 1;
+          last = true;
+        }
       } else if (from < buf.length) {
         const nl = buf.indexOf(NL, from);
         if (nl >= 0) {

@@ -83,6 +83,29 @@ test('ChunkReader ranges: a cut at a line start, on a newline, and past the end'
   });
 });
 
+// Found by the property test above (1 run in ~40): a line that starts before the end
+// and goes on past both the end and a 64 KiB read was cut at the read's edge.
+test('ChunkReader ranges: a line crossing the end and a read boundary is whole in its range', async () => {
+  const long = 'y'.repeat(70_000);
+  for (const tail of ['', 'z\n']) {
+    const text = 'a\n' + 'x'.repeat(65_533) + '\n' + tail; // the newline is byte 65,535: the first read ends on it
+    await withFile(text, async (path) => {
+      const first = await all(new ChunkReader(path, { from: 0, to: 100 }));
+      assert.ok(first === text.slice(0, 65_536), `newline ending the first read: ${first.length} chars`);
+      assert.equal(await all(new ChunkReader(path, { from: 100 })), tail);
+    });
+  }
+  for (const sync of [false, true]) {
+    const text = 'a\n' + long + '\n' + 'b\n';
+    await withFile(text, async (path) => {
+      const first = await all(new ChunkReader(path, { from: 0, to: 3 }), sync);
+      assert.ok(first === 'a\n' + long + '\n', `sync=${sync}: the long line, which starts before the end, to its newline: ${first.length} chars`);
+      assert.equal(await all(new ChunkReader(path, { from: 3 }), sync), 'b\n');
+      assert.equal(await all(new ChunkReader(path, { from: 0, to: 2 }), sync), 'a\n', 'a line starting at the end is the next range’s');
+    });
+  }
+});
+
 test('ChunkReader.limit: ends an open range while it is ahead, refuses once looked past', async () => {
   const text = Array.from({ length: 30_000 }, (_, i) => `row ${i}`).join('\n') + '\n';
   await withFile(text, async (path) => {
