@@ -32,6 +32,22 @@ export interface BenchResult {
 }
 
 export const CLI = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
+
+/**
+ * The V8 flags of the executable's shebang (`#!/usr/bin/env -S node --flags`):
+ * every bench that runs the CLI's code in a node of its own uses them.
+ */
+export function cliNodeFlags(cliText?: string): string[] {
+  let text = cliText;
+  try {
+    text ??= readFileSync(CLI, 'utf8');
+  } catch {
+    return []; // not built
+  }
+  const first = text.slice(0, text.indexOf('\n'));
+  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter((f) => f.startsWith('--')) : [];
+}
 const TIME = '/usr/bin/time';
 
 export function median(xs: readonly number[]): number {
@@ -231,7 +247,7 @@ export async function benchSnapshotLab(o: SnapshotLabOptions): Promise<BenchResu
   const st = vm.labStatus();
   if (!st.available) return { name: 'snapshot-lab', metrics: {}, notes: [`lab unavailable: ${st.reason}`] };
   const script = `set -o pipefail
-export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}${process.env['BENCH_ALT2_CLI'] ? ` BENCH_ALT2_CLI=${process.env['BENCH_ALT2_CLI']}` : ''}${process.env['BENCH_QUICK'] ? ' BENCH_QUICK=1' : ''}${['BENCH_ALT_FLAGS', 'BENCH_ALT2_FLAGS'].map((k) => (process.env[k] !== undefined ? ` ${k}='${process.env[k]!.replace(/[^\w=. -]/g, '')}'` : '')).join('')}
+export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}${process.env['BENCH_ALT2_CLI'] ? ` BENCH_ALT2_CLI=${process.env['BENCH_ALT2_CLI']}` : ''}${process.env['BENCH_QUICK'] ? ' BENCH_QUICK=1' : ''}${['BENCH_ALT_FLAGS', 'BENCH_ALT2_FLAGS'].map((k) => ` ${k}='${(process.env[k] ?? cliNodeFlags().join(' ')).replace(/[^\w=. -]/g, '')}'`).join('')}
 source "$LAB_REPO/bench/lab/snapshot.sh"
 `;
   const maxN = Math.max(...sizes);

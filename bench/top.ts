@@ -41,21 +41,11 @@ import { TopState } from '../src/top/state.js';
 import { nextReadMs } from '../src/procfs/costly.js';
 import { TopScreen } from '../src/top/screen.js';
 import { synthCapture } from './synth.js';
-import { median, round, type BenchResult } from './snapshot.js';
+import { cliNodeFlags, median, round, type BenchResult } from './snapshot.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** the V8 flags of the bin's shebang (`#!/usr/bin/env -S node --max-semi-space-size=2`): every measured process uses them (runTop adds heap.ts's) */
-export function binFlags(): string[] {
-  try {
-    const first = readFileSync(join(HERE, '..', 'src', 'cli.js'), 'utf8').split('\n', 1)[0]!;
-    const m = /^#!.*\bnode((?:\s+--\S+)*)\s*$/.exec(first);
-    if (m) return m[1]!.trim().split(/\s+/).filter(Boolean);
-  } catch {
-    /* not built */
-  }
-  return ['--max-semi-space-size=2'];
-}
-const NODE_FLAGS = binFlags();
+/** the executable's V8 flags: every measured process uses them (runTop adds heap.ts's) */
+const NODE_FLAGS = cliNodeFlags();
 
 function fakeIo(cols: number, rows: number) {
   const output = Object.assign(new PassThrough(), { columns: cols, rows, isTTY: true });

@@ -45,7 +45,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, round, type BenchResult } from './snapshot.js';
+import { CLI, cliNodeFlags, round, type BenchResult } from './snapshot.js';
 import { synthCapture } from './synth.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -164,13 +164,6 @@ tick();
 `;
 }
 
-/** The CLI's node flags, from the shebang of dist/src/cli.js (`#!/usr/bin/env -S node --flags`). */
-export function cliNodeFlags(cliText: string): string[] {
-  const first = cliText.slice(0, cliText.indexOf('\n'));
-  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter((f) => f.startsWith('--')) : [];
-}
-
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -245,7 +238,7 @@ async function runLoad(o: LoadRun): Promise<LoadFigures> {
   const childCfg = join(o.tmp, 'child.json');
   writeFileSync(childCfg, JSON.stringify({ fake, capture: o.capture }));
 
-  const flags = cliNodeFlags(readFileSync(CLI, 'utf8'));
+  const flags = cliNodeFlags();
   // e.g. BENCH_TRACE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (flags only, no shell)
   flags.push(...(process.env.BENCH_TRACE_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.startsWith('--')));
   const child = spawn(process.execPath, [...flags, SELF, '--child', childCfg], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -64,15 +64,15 @@ measure() {
     rec "$n" statusRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     # optional: other builds of sctpdiag (e.g. the previous one, or this one without the
     # shebang's V8 flags) measured the same way, run as `node $BENCH_ALT_FLAGS CLI`
-    # (default flags: --max-semi-space-size=2, as the shebang)
+    # (default flags: this build's shebang's, passed by bench/snapshot.ts)
     if [[ -n "${BENCH_ALT_CLI:-}" && -f "$BENCH_ALT_CLI" ]]; then
       # shellcheck disable=SC2086  # flags are words
-      timed "$n" statusAlt "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node ${BENCH_ALT_FLAGS---max-semi-space-size=2} "$BENCH_ALT_CLI" status --json
+      timed "$n" statusAlt "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node ${BENCH_ALT_FLAGS-} "$BENCH_ALT_CLI" status --json
       rec "$n" statusAltRss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     fi
     if [[ -n "${BENCH_ALT2_CLI:-}" && -f "$BENCH_ALT2_CLI" ]]; then
       # shellcheck disable=SC2086
-      timed "$n" statusAlt2 "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node ${BENCH_ALT2_FLAGS---max-semi-space-size=2} "$BENCH_ALT2_CLI" status --json
+      timed "$n" statusAlt2 "$it" /dev/null /usr/bin/time -f %M -o "$BT/rss" node ${BENCH_ALT2_FLAGS-} "$BENCH_ALT2_CLI" status --json
       rec "$n" statusAlt2Rss "$it" "$(tail -n 1 "$BT/rss")" 0 ""
     fi
   done

@@ -3,7 +3,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from '../../bench/run.js';
+import { cliNodeFlags } from '../../bench/snapshot.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 test('bench options: values are parsed and checked', () => {
@@ -34,4 +36,18 @@ test('bench: --help prints usage and runs nothing; a bad option exits 2 with the
   assert.match(bad.stderr, /--lab-size/);
   assert.match(bad.stderr, /usage:/);
   assert.equal(bad.stdout, '');
+});
+
+// The benches run the CLI's code with the executable's own V8 flags (cliNodeFlags);
+// node must accept them, or the installed `sctpdiag` would not even start.
+test('the shebang: its node flags are what the benches use, and this node accepts them', () => {
+  assert.deepEqual(cliNodeFlags('#!/usr/bin/env -S node --a=2 --b\nrest'), ['--a=2', '--b']);
+  assert.deepEqual(cliNodeFlags('#!/bin/sh\nnode --x'), []);
+  const flags = cliNodeFlags();
+  const cli = readFileSync(join(PACKAGE_ROOT, 'src', 'cli.ts'), 'utf8');
+  assert.equal(cli.slice(0, cli.indexOf('\n')), `#!/usr/bin/env -S node ${flags.join(' ')}`);
+  assert.ok(flags.includes('--max-semi-space-size=2'), flags.join(' '));
+  const r = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
+  assert.equal(r.stdout, 'ok', r.stderr);
+  assert.equal(r.status, 0, r.stderr);
 });
