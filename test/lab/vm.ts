@@ -259,6 +259,12 @@ function bootLimitMs(): number {
   return (Number.isFinite(s) && s > 0 ? s : 90) * 1000;
 }
 
+/**
+ * Host-wide limit on concurrent VMs (TCG is CPU-bound: several VMs on a small
+ * host slow each other down until timeouts hit). Slots are lock files holding
+ * the owner's pid in <cache>/slots; stale ones (dead pid) are reclaimed.
+ * SCTPDIAG_LAB_JOBS overrides the default max(1, floor(cpus / 2)).
+ */
 async function acquireSlot(): Promise<() => void> {
   const max = Number(process.env['SCTPDIAG_LAB_JOBS']) || Math.max(1, Math.floor(availableParallelism() / 2));
   const dir = join(cacheDir(), 'slots');
