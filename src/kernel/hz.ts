@@ -69,29 +69,45 @@ export interface HzInputs {
 }
 
 /**
+ * CONFIG_HZ found in a kernel config file, by path: a kernel's config does not
+ * change while it runs, so `top`, `trace` and the exporter read the ~270 KB
+ * file once, not on every snapshot (in the lab, over 9p, that was ~0.3 s a
+ * read, and the read pacing of costly.ts then polled 10× less often). Only
+ * what was found is kept: a file that appears later is still seen.
+ */
+const configHz = new Map<string, number>();
+
+async function hzInConfigFile(path: string, gzipped: boolean): Promise<number | null> {
+  const known = configHz.get(path);
+  if (known !== undefined) return known;
+  const buf = await tryRead(path);
+  if (!buf) return null;
+  let hz: number | null = null;
+  try {
+    hz = hzFromConfig((gzipped ? gunzipSync(buf) : buf).toString('utf8'));
+  } catch {
+    /* not gzip */
+  }
+  if (hz) configHz.set(path, hz);
+  return hz;
+}
+
+/**
  * CONFIG_HZ from what needs no associations: the option, the capture, the
  * kernel's config (/boot, /proc/config.gz). Null when none says. readSnapshot
- * runs this while the kernel prints /proc/net/sctp (in the lab /boot is read
- * over 9p: ~0.3 s).
+ * runs this while the kernel prints /proc/net/sctp.
  */
 export async function hzFromConfigSources(i: Omit<HzInputs, 'hbints' | 'hbIntervalMs'>): Promise<Hz | null> {
   if (i.option !== undefined) return { value: i.option, source: 'option', detail: '--hz' };
   if (i.captured !== undefined) return { value: i.captured, source: 'capture', detail: 'recorded in the capture' };
   if (i.release) {
     const path = `${i.bootDir ?? '/boot'}/config-${i.release}`;
-    const buf = await tryRead(path);
-    const hz = buf && hzFromConfig(buf.toString('utf8'));
+    const hz = await hzInConfigFile(path, false);
     if (hz) return { value: hz, source: 'boot-config', detail: path };
   }
-  const gz = await tryRead(`${i.procRoot}/config.gz`);
-  if (gz) {
-    try {
-      const hz = hzFromConfig(gunzipSync(gz).toString('utf8'));
-      if (hz) return { value: hz, source: 'proc-config.gz', detail: `${i.procRoot}/config.gz` };
-    } catch {
-      /* not gzip: fall through */
-    }
-  }
+  const gz = `${i.procRoot}/config.gz`;
+  const hz = await hzInConfigFile(gz, true);
+  if (hz) return { value: hz, source: 'proc-config.gz', detail: gz };
   return null;
 }
 

@@ -1,10 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { detectHz, hzFromConfig, inferHz, jiffiesToMs } from '../../src/kernel/hz.js';
+import { detectHz, hzFromConfig, hzFromConfigSources, inferHz, jiffiesToMs } from '../../src/kernel/hz.js';
 
 test('CONFIG_HZ from a kernel config text', () => {
   assert.equal(hzFromConfig('CONFIG_HZ_250=y\nCONFIG_HZ=250\n'), 250);
@@ -48,4 +48,17 @@ test('detection order: option, capture, /boot/config, /proc/config.gz, inferred,
   writeFileSync(join(boot, 'config-6.1.0-56-amd64'), 'CONFIG_HZ=1000\n');
   assert.equal((await detectHz({ ...base })).source, 'boot-config');
   assert.equal((await detectHz({ ...base })).value, 1000);
+});
+
+test('a kernel config is read once per process: later snapshots do not read it again', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'hz-once-'));
+  const boot = join(d, 'boot');
+  (await import('node:fs')).mkdirSync(boot);
+  const path = join(boot, 'config-6.1.0-99-amd64');
+  writeFileSync(path, 'CONFIG_HZ=300\n');
+  const i = { release: '6.1.0-99-amd64', procRoot: join(d, 'proc'), bootDir: boot };
+  assert.deepEqual(await hzFromConfigSources(i), { value: 300, source: 'boot-config', detail: path });
+  rmSync(path);
+  assert.deepEqual(await hzFromConfigSources(i), { value: 300, source: 'boot-config', detail: path }, 'not read again');
+  assert.equal(await hzFromConfigSources({ ...i, release: '6.1.0-98-amd64' }), null, 'another kernel: its own file, none here');
 });
