@@ -21,7 +21,9 @@ mark() { echo "$1 $EPOCHREALTIME" >>"$LAB_OUT/marks"; }
 lab_topology 2 v6
 for ns in a b; do
   lab_fast $ns
-  lab_sysctl $ns addip_enable=1 auth_enable=1 default_auto_asconf=1 association_max_retrans=4
+  # association_max_retrans 8: a lost association lingers ~4 s with its paths INACTIVE, so that
+  # procfs polling (--no-bpf) sees them fail before it is gone and calls it lost, not closed
+  lab_sysctl $ns addip_enable=1 auth_enable=1 default_auto_asconf=1 association_max_retrans=8
 done
 lab_multihomed 6001 5001
 lab_darn_server srv7000 b 7000 fd00:1::2 fd00:2::2
