@@ -24,6 +24,8 @@ export const EXIT = {
   DOCTOR_WARN: 8,
   /** doctor: worst finding is a failure */
   DOCTOR_FAIL: 9,
+  /** tune --apply/--rollback: another one holds the lock (after --wait) */
+  BUSY: 10,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

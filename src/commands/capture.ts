@@ -6,10 +6,11 @@
  */
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatJson } from '../render/json.js';
+import { readRegularFile, UnsafeFileError } from '../safefs.js';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { CAPTURE_META, SCTP_FILES, readSnapshot, type CaptureMeta, type SctpFile } from '../procfs/read.js';
@@ -32,26 +33,34 @@ export interface CaptureResult {
 
 export async function capture(procRoot: string, target: string, netns: string | null, hz?: number): Promise<CaptureResult> {
   const dir = resolve(target);
-  const existing = await readdir(dir).catch(() => null);
+  const st = await lstat(dir).catch(() => null);
+  if (st?.isSymbolicLink()) throw new SctpdiagError(`capture: ${dir} is a symbolic link`, EXIT.USAGE, 'name a new directory; nothing was written');
+  if (st && !st.isDirectory()) throw new SctpdiagError(`capture: ${dir} exists and is not a directory`, EXIT.USAGE, 'name a new directory; nothing was written');
+  const existing = st ? await readdir(dir) : null;
   if (existing && existing.length > 0)
     throw new SctpdiagError(`capture: ${dir} exists and is not empty`, EXIT.USAGE, 'name a new directory; nothing was written');
   // one read of the kernel's files, fails before anything is written; the
   // texts saved are exactly those the snapshot (HZ, release) was made from
   const texts: Partial<Record<SctpFile, string>> = {};
   const snap = await readSnapshot({ procRoot, netns, hz, owners: false, texts });
-  // write into a temporary sibling, then rename: a half-written capture never looks complete
-  const tmp = `${dir}.tmp-${process.pid}`;
+  // write into a new temporary sibling (mkdtemp: a random name, created by us, mode 0700, so nothing
+  // planted beside DIR is written through), then rename: a half-written capture never looks complete
+  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
   const files: string[] = [];
   const put = async (rel: string, text: string) => {
     await mkdir(dirname(`${tmp}/${rel}`), { recursive: true });
-    await writeFile(`${tmp}/${rel}`, text);
+    await writeFile(`${tmp}/${rel}`, text, { flag: 'wx' });
     files.push(rel);
   };
   try {
     for (const f of SCTP_FILES) await put(`net/sctp/${f}`, texts[f] ?? '');
     const keys = await readdir(`${procRoot}/sys/net/sctp`).catch(() => [] as string[]);
     for (const k of keys.sort()) {
-      const v = await readFile(`${procRoot}/sys/net/sctp/${k}`, 'utf8').catch(() => null);
+      // never copy through a symlink (a capture read back with --proc-root is untrusted)
+      const v = await readRegularFile(`${procRoot}/sys/net/sctp/${k}`, 4096).catch((e: unknown) => {
+        if (e instanceof UnsafeFileError && (e.reason === 'symlink' || e.reason === 'not-regular' || e.reason === 'too-large')) throw e;
+        return null;
+      });
       if (v !== null) await put(`sys/net/sctp/${k}`, v);
     }
     if (snap.kernelRelease) await put('sys/kernel/osrelease', snap.kernelRelease + '\n');
@@ -67,7 +76,7 @@ export async function capture(procRoot: string, target: string, netns: string | 
       hostname: hostname(),
     };
     await put(CAPTURE_META, JSON.stringify(meta, null, 2) + '\n');
-    if (existing) await rm(dir, { recursive: true });
+    // rename replaces an empty directory (or a symlink planted meanwhile) itself, never what it points to
     await rename(tmp, dir);
     return { dir, files, meta };
   } catch (e) {

@@ -27,6 +27,7 @@ import {
   resolveStateDir,
   detectInterrupted,
   persistContent,
+  PERSIST_FILE,
   procSysctlIO,
   rollback,
   type Change,
@@ -34,12 +35,15 @@ import {
   type RollbackResult,
   type SysctlIO,
 } from '../tune/apply.js';
+import { acquireTuneLock } from '../tune/lock.js';
 import { buildPlan, findDrift, type Drift, type PlanItem, type Write } from '../tune/plan.js';
 import { checkProfileName, defaultProfileDirs, listProfiles, loadProfile, type ProfileDirs, type ProfileListing, type ResolvedProfile } from '../tune/profile.js';
 
 export const TUNE_SCHEMA_VERSION = 1;
 export const DEFAULT_SYSCTL_D = '/etc/sysctl.d';
-export const PERSIST_FILE = '90-sctpdiag.conf';
+export { PERSIST_FILE };
+/** how long --apply/--rollback wait for another one's lock by default, seconds */
+export const DEFAULT_LOCK_WAIT_S = 10;
 
 export type TuneMode = 'list' | 'show' | 'plan' | 'apply' | 'verify' | 'rollback';
 
@@ -55,6 +59,8 @@ export interface TuneOptions {
   allowInsecure?: boolean;
   paths?: number;
   rtt?: number;
+  /** seconds to wait for another apply/rollback's lock */
+  wait?: number;
 }
 
 export interface TuneEnv {
@@ -198,16 +204,37 @@ export async function collectTune(o: TuneOptions, env: TuneEnv): Promise<TuneRep
     return report;
   }
   const io = env.io ?? procSysctlIO(env.procRoot);
-  if (mode === 'rollback') {
-    report.rollback = await rollback({ io, stateDir: env.stateDir, netns: env.netns });
-    report.interrupted = null;
-    return report;
+  const persistFile = join(env.sysctlD, PERSIST_FILE);
+  if (!writing) return collectTuneUnlocked(o, env, mode, kernel, report, io, persistFile);
+  // a bad profile is refused before the lock (and the state dir) is touched
+  const profile = mode === 'apply' ? await loadNamedProfile(o, env, kernel) : undefined;
+  // one apply or rollback at a time, for the whole transaction (originals, writes, journal)
+  const lock = await acquireTuneLock(env.stateDir, env.netns, (o.wait ?? DEFAULT_LOCK_WAIT_S) * 1000, mode);
+  try {
+    report.interrupted = await detectInterrupted(env.stateDir, env.netns, persistFile).catch(() => null);
+    if (mode === 'rollback') {
+      report.rollback = await rollback({ io, stateDir: env.stateDir, netns: env.netns, persistFile });
+      report.interrupted = null;
+      return report;
+    }
+    return await collectTuneUnlocked(o, env, mode, kernel, report, io, persistFile, profile);
+  } finally {
+    await lock.release();
   }
+}
 
+function loadNamedProfile(o: TuneOptions, env: TuneEnv, kernel: KernelInfo): Promise<ResolvedProfile> {
   if (o.profile !== undefined) checkProfileName(o.profile);
+  return loadProfile(o.profile !== undefined ? { name: o.profile } : { file: o.profileFile! }, env.profileDirs, kernel);
+}
+
+async function collectTuneUnlocked(o: TuneOptions, env: TuneEnv, mode: TuneMode, kernel: KernelInfo, report: TuneReport, io: SysctlIO, persistFile: string, loaded?: ResolvedProfile): Promise<TuneReport> {
+  const paths = o.paths ?? 2;
+  const rttMs = o.rtt ?? 1;
+
+  const profile = loaded ?? (await loadNamedProfile(o, env, kernel));
   const current = await readSysctls(env.procRoot);
   if (!current) throw noSctpError(sysctlDir(env.procRoot));
-  const profile = await loadProfile(o.profile !== undefined ? { name: o.profile } : { file: o.profileFile! }, env.profileDirs, kernel);
   report.profile = view(profile);
 
   if (mode === 'verify') {
@@ -237,9 +264,9 @@ export async function collectTune(o: TuneOptions, env: TuneEnv): Promise<TuneRep
       const start: Record<string, string> = Object.fromEntries(defaultValues(kernel));
       for (const [k, v] of current) if (start[k] === undefined) start[k] = v;
       const reasons = new Map(plan.items.map((i) => [i.key, i.source.reason]));
-      persist = { file: join(env.sysctlD, PERSIST_FILE), content: persistContent(profile.name, present, start, reasons) };
+      persist = { file: persistFile, content: persistContent(profile.name, present, start, reasons) };
     }
-    const r = await applyWrites({ io, stateDir: env.stateDir, netns: env.netns, profile: profile.name, writes: plan.writes, persist, delayMs: env.writeDelayMs });
+    const r = await applyWrites({ io, stateDir: env.stateDir, netns: env.netns, profile: profile.name, writes: plan.writes, persist, delayMs: env.writeDelayMs, persistFile });
     report.written = r.written;
     report.journal = r.journal;
     report.persisted = r.persisted;
@@ -369,6 +396,11 @@ const num = (name: string) => (v: string) => {
   return Number(v);
 };
 
+const waitSeconds = (v: string) => {
+  if (!/^\d{1,4}$/.test(v) || Number(v) > 3600) throw usageError(`--wait: "${v}" is not a number of seconds between 0 and 3600`);
+  return Number(v);
+};
+
 /** Environment of the real CLI. */
 export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileDir?: string; sysctlDir?: string }): TuneEnv {
   const g = globals(cmd);
@@ -401,6 +433,7 @@ export function tuneCommand(): Command {
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
     .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePathsOption, 2)
     .option('--rtt <ms>', 'path RTT assumed by the failover model', num('--rtt'), 1)
+    .option('--wait <s>', `with --apply/--rollback: wait this long for another one's lock, then exit 10 (default ${DEFAULT_LOCK_WAIT_S})`, waitSeconds)
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
     .addOption(new Option('--sysctl-dir <dir>', 'where --persist writes (default /etc/sysctl.d)').hideHelp())
     .action(async function (this: Command) {

@@ -10,8 +10,9 @@
  * creation), Documentation/networking/ip-sysctl.rst, and a real capture of a
  * Debian 6.1 kernel (test/fixtures/linux-6.1/sysctl_defaults.txt).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile, UnsafeFileError } from '../safefs.js';
 import { pfReachable } from './pf.js';
 
 export type SysctlType = 'int' | 'bool' | 'enum' | 'string' | 'triple';
@@ -320,6 +321,9 @@ export function checkRules(vals: Readonly<Record<string, string | undefined>>, o
   return out;
 }
 
+/** a sysctl file holds one short line; a larger one is not the kernel's */
+const SYSCTL_MAX_BYTES = 4096;
+
 /** Directory holding the net.sctp sysctls under a /proc root. */
 export function sysctlDir(procRoot: string): string {
   return join(procRoot, 'sys', 'net', 'sctp');
@@ -343,9 +347,11 @@ export async function readSysctls(procRoot: string): Promise<Map<string, string>
   const out = new Map<string, string>();
   for (const n of names.sort()) {
     try {
-      out.set(n, normaliseValue(await readFile(join(dir, n), 'utf8')));
-    } catch {
-      /* unreadable: skip */
+      out.set(n, normaliseValue(await readRegularFile(join(dir, n), SYSCTL_MAX_BYTES)));
+    } catch (e) {
+      // a symlink, FIFO, device or huge file is a hostile tree (a capture), not a kernel: say so
+      if (e instanceof UnsafeFileError && (e.reason === 'symlink' || e.reason === 'not-regular' || e.reason === 'too-large')) throw e;
+      /* unreadable (write-only, EACCES): skip */
     }
   }
   return out;
@@ -364,7 +370,7 @@ export function parseSysctlDump(text: string): Map<string, string> {
 /** Kernel release from `${procRoot}/sys/kernel/osrelease`, or null. */
 export async function readKernelRelease(procRoot: string): Promise<string | null> {
   try {
-    return (await readFile(join(procRoot, 'sys', 'kernel', 'osrelease'), 'utf8')).trim() || null;
+    return (await readRegularFile(join(procRoot, 'sys', 'kernel', 'osrelease'), SYSCTL_MAX_BYTES)).trim() || null;
   } catch {
     return null;
   }

@@ -11,12 +11,26 @@
  * rollback() restores the originals of the last journal ("applied" or
  * interrupted), and the /etc/sysctl.d file as it was before --persist.
  */
-import { open, readFile, rename, unlink, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { lstat, unlink, mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { fullName, normaliseValue, sysctlDir } from '../kernel/sysctl-catalog.js';
+import { fullName, lookupKey, normaliseValue, sysctlDir, validateValue } from '../kernel/sysctl-catalog.js';
+import { readRegularFile, readRegularFileOrNull, UnsafeFileError, writeExistingFileNoFollow, writeFileAtomicNoFollow } from '../safefs.js';
+import { holderAlive, selfHolder, type Holder } from './lock.js';
 import { orderWrites, type Write } from './plan.js';
+
+/** The one file --persist writes, in the sysctl.d directory; a journal naming any other is refused. */
+export const PERSIST_FILE = '90-sctpdiag.conf';
+/** a journal, a sysctl value or a persist file larger than this is not ours */
+const JOURNAL_MAX_BYTES = 1 << 20;
+const SYSCTL_MAX_BYTES = 4096;
+
+/** A key we may touch: in the catalog and a plain file name (never `..` or a path). */
+function checkedKey(key: string): string {
+  if (!/^[a-z0-9_]+$/.test(key) || !lookupKey(key)) throw new SctpdiagError(`refusing net.sctp key ${JSON.stringify(key)}: not in the catalog`, EXIT.USAGE);
+  return key;
+}
 
 /** Reads and writes net.sctp values; tests inject failures here. */
 export interface SysctlIO {
@@ -24,23 +38,16 @@ export interface SysctlIO {
   write(key: string, value: string): Promise<void>;
 }
 
-/** The real thing: `${procRoot}/sys/net/sctp/<key>`. */
+/** The real thing: `${procRoot}/sys/net/sctp/<key>`: catalog keys only, never through a symlink (a --proc-root tree is untrusted). */
 export function procSysctlIO(procRoot: string): SysctlIO {
   const dir = sysctlDir(procRoot);
   return {
     async read(key) {
-      return normaliseValue(await readFile(join(dir, key), 'utf8'));
+      return normaliseValue(await readRegularFile(join(dir, checkedKey(key)), SYSCTL_MAX_BYTES));
     },
     async write(key, value) {
-      // O_WRONLY|O_TRUNC without O_CREAT: never creates a file that the kernel does not have
-      const fh = await open(join(dir, key), 'r+');
-      try {
-        // procfs files report size 0; a regular file (a test tree) must lose its old text
-        if ((await fh.stat()).size > 0) await fh.truncate(0);
-        await fh.write(value + '\n', 0);
-      } finally {
-        await fh.close();
-      }
+      // without O_CREAT: never creates a file that the kernel does not have
+      await writeExistingFileNoFollow(join(dir, checkedKey(key)), value + '\n');
     },
   };
 }
@@ -55,6 +62,8 @@ export interface Journal {
   profile: string;
   status: JournalStatus;
   pid: number;
+  /** the applying process (pid, start time, boot id): a reused PID is not mistaken for it */
+  holder?: Holder;
   startedAt: string;
   finishedAt?: string;
   originals: Write[];
@@ -62,36 +71,6 @@ export interface Journal {
   error?: string;
   /** --persist: the sysctl.d file and its previous content (null = did not exist) */
   persist?: { file: string; previous: string | null };
-}
-
-/** Write a file atomically: temp file in the same dir, fsync, rename, fsync the dir. */
-export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  try {
-    const d = await open(dir, 'r');
-    await d.sync().catch(() => undefined);
-    await d.close();
-  } catch {
-    /* some filesystems refuse to fsync a directory */
-  }
 }
 
 /** Where tune keeps its journal: --state-dir, else $SCTPDIAG_STATE_DIR, else this. */
@@ -106,34 +85,71 @@ export function journalPath(stateDir: string, netns: string | null): string {
   return join(stateDir, `journal-${ns}.json`);
 }
 
-export async function readJournal(stateDir: string, netns: string | null): Promise<Journal | null> {
-  let text: string;
+/**
+ * Check a journal before acting on it: it says which keys rollback writes and
+ * which file it restores, so a forged one must not name anything else.
+ * Returns what is wrong, or null.
+ */
+export function journalProblem(j: unknown, persistFile?: string): string | null {
+  if (typeof j !== 'object' || j === null) return 'not a JSON object';
+  const o = j as Record<string, unknown>;
+  if (o.version !== 1) return 'unknown journal format';
+  const statuses: JournalStatus[] = ['in-progress', 'applied', 'failed', 'rolled-back'];
+  if (!statuses.includes(o.status as JournalStatus)) return 'unknown status';
+  if (typeof o.profile !== 'string' || typeof o.startedAt !== 'string' || !Number.isInteger(o.pid)) return 'missing profile, startedAt or pid';
+  for (const list of ['originals', 'planned'] as const) {
+    const writes = o[list];
+    if (!Array.isArray(writes)) return `${list} is not a list`;
+    for (const w of writes as unknown[]) {
+      const k = (w as Write | null)?.key;
+      const v = (w as Write | null)?.value;
+      if (typeof k !== 'string' || typeof v !== 'string') return `${list}: an entry without key or value`;
+      if (!/^[a-z0-9_]+$/.test(k) || !lookupKey(k)) return `${list}: ${JSON.stringify(k.slice(0, 80))} is not a net.sctp key`;
+      const ok = validateValue(k, v);
+      if (!ok.ok) return `${list}: ${ok.error}`;
+    }
+  }
+  if (o.persist !== undefined) {
+    const p = o.persist as { file?: unknown; previous?: unknown } | null;
+    if (typeof p !== 'object' || p === null || typeof p.file !== 'string') return 'persist without a file';
+    if (persistFile !== undefined ? p.file !== persistFile : basename(p.file) !== PERSIST_FILE)
+      return `persist file ${JSON.stringify(p.file.slice(0, 200))} is not the one sctpdiag writes (${persistFile ?? PERSIST_FILE})`;
+    if (p.previous !== null && typeof p.previous !== 'string') return 'persist.previous is neither text nor null';
+  }
+  return null;
+}
+
+export async function readJournal(stateDir: string, netns: string | null, opts: { persistFile?: string } = {}): Promise<Journal | null> {
+  const file = journalPath(stateDir, netns);
+  const corrupt = (why: string) => new SctpdiagError(`journal ${file} is corrupt: ${why}`, EXIT.FAILURE, 'inspect it and restore the values by hand, then delete it');
+  let text: string | null;
   try {
-    text = await readFile(journalPath(stateDir, netns), 'utf8');
+    text = await readRegularFileOrNull(file, JOURNAL_MAX_BYTES);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (e instanceof UnsafeFileError) throw corrupt(e.message);
     throw e;
   }
+  if (text === null) return null;
+  let j: unknown;
   try {
-    const j = JSON.parse(text) as Journal;
-    if (j.version !== 1 || !Array.isArray(j.originals)) throw new Error('unknown journal format');
-    return j;
+    j = JSON.parse(text);
   } catch (e) {
-    throw new SctpdiagError(`journal ${journalPath(stateDir, netns)} is corrupt: ${(e as Error).message}`, EXIT.FAILURE, 'inspect it and restore the values by hand, then delete it');
+    throw corrupt((e as Error).message);
   }
+  const problem = journalProblem(j, opts.persistFile);
+  if (problem) throw corrupt(problem);
+  return j as Journal;
 }
 
 async function saveJournal(stateDir: string, j: Journal): Promise<void> {
-  await writeFileAtomic(journalPath(stateDir, j.netns === 'init' ? null : j.netns), JSON.stringify(j, null, 2) + '\n', 0o600);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomicNoFollow(journalPath(stateDir, j.netns === 'init' ? null : j.netns), JSON.stringify(j, null, 2) + '\n', 0o600);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The process that wrote an in-progress journal still runs (same boot, same start time). */
+function applierAlive(j: Journal): boolean {
+  if (j.pid === process.pid && (!j.holder || j.holder.startTime === selfHolder().startTime)) return false;
+  return holderAlive(j.holder ?? { pid: j.pid });
 }
 
 export interface Interrupted {
@@ -146,10 +162,10 @@ export interface Interrupted {
 }
 
 /** An apply that never finished (crash / SIGKILL), or one still running. */
-export async function detectInterrupted(stateDir: string, netns: string | null): Promise<Interrupted | null> {
-  const j = await readJournal(stateDir, netns);
+export async function detectInterrupted(stateDir: string, netns: string | null, persistFile?: string): Promise<Interrupted | null> {
+  const j = await readJournal(stateDir, netns, { persistFile });
   if (!j || j.status !== 'in-progress') return null;
-  return { journal: journalPath(stateDir, netns), profile: j.profile, pid: j.pid, startedAt: j.startedAt, running: j.pid !== process.pid && pidAlive(j.pid) };
+  return { journal: journalPath(stateDir, netns), profile: j.profile, pid: j.pid, startedAt: j.startedAt, running: applierAlive(j) };
 }
 
 export interface Change {
@@ -168,6 +184,8 @@ export interface ApplyOptions {
   persist?: { file: string; content: string };
   /** pause after each write (tests use it to SIGKILL mid-apply) */
   delayMs?: number;
+  /** the exact persist path (journal check) */
+  persistFile?: string;
 }
 
 export interface ApplyResult {
@@ -227,19 +245,29 @@ async function restore(io: SysctlIO, originals: readonly Write[]): Promise<{ res
   return { restored, failed };
 }
 
-async function readOrNull(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+/** SIGINT/SIGTERM during an apply: stop writing, restore, exit 7 (instead of dying half-applied). */
+function trapSignals(): { signal: () => NodeJS.Signals | null; release: () => void } {
+  let got: NodeJS.Signals | null = null;
+  const on = (s: NodeJS.Signals) => () => {
+    got ??= s;
+  };
+  const int = on('SIGINT');
+  const term = on('SIGTERM');
+  process.on('SIGINT', int);
+  process.on('SIGTERM', term);
+  return {
+    signal: () => got,
+    release: () => {
+      process.off('SIGINT', int);
+      process.off('SIGTERM', term);
+    },
+  };
 }
 
 /** Apply `writes` as one transaction. Throws APPLY_FAILED after restoring on failure. */
 export async function applyWrites(o: ApplyOptions): Promise<ApplyResult> {
   const jfile = journalPath(o.stateDir, o.netns);
-  const pending = await detectInterrupted(o.stateDir, o.netns);
+  const pending = await detectInterrupted(o.stateDir, o.netns, o.persistFile);
   if (pending) {
     throw new SctpdiagError(
       pending.running
@@ -259,56 +287,99 @@ export async function applyWrites(o: ApplyOptions): Promise<ApplyResult> {
     profile: o.profile,
     status: 'in-progress',
     pid: process.pid,
+    holder: selfHolder(),
     startedAt: new Date().toISOString(),
     originals,
     planned: [...o.writes],
   };
-  if (o.persist) journal.persist = { file: o.persist.file, previous: await readOrNull(o.persist.file) };
+  if (o.persist) journal.persist = { file: o.persist.file, previous: await readPersisted(o.persist.file) };
   if (o.writes.length === 0 && !o.persist) return { journal: jfile, written: [], persisted: null };
   await saveJournal(o.stateDir, journal);
 
   const written: Change[] = [];
   let failure: string | null = null;
-  for (const w of o.writes) {
-    try {
-      await writeChecked(o.io, w);
-      written.push({ key: w.key, from: originals.find((x) => x.key === w.key)!.value, to: w.value });
-    } catch (e) {
-      const msg = (e as NodeJS.ErrnoException).code ? `${(e as NodeJS.ErrnoException).code}` : (e as Error).message;
-      failure = `writing ${fullName(w.key)} = ${w.value} failed: ${msg}`;
-      break;
+  const signals = trapSignals();
+  try {
+    for (const w of o.writes) {
+      const sig = signals.signal();
+      if (sig) {
+        failure = `interrupted by ${sig} before writing ${fullName(w.key)}`;
+        break;
+      }
+      try {
+        await writeChecked(o.io, w);
+        written.push({ key: w.key, from: originals.find((x) => x.key === w.key)!.value, to: w.value });
+      } catch (e) {
+        const msg = e instanceof SctpdiagError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+        failure = `writing ${fullName(w.key)} = ${w.value} failed: ${msg}`;
+        break;
+      }
+      if (o.delayMs) await sleep(o.delayMs);
     }
-    if (o.delayMs) await sleep(o.delayMs);
-  }
-  let persisted: string | null = null;
-  if (!failure && o.persist) {
-    try {
-      await writeFileAtomic(o.persist.file, o.persist.content);
-      persisted = o.persist.file;
-    } catch (e) {
-      failure = `writing ${o.persist.file} failed: ${(e as Error).message}`;
+    let persisted: string | null = null;
+    if (!failure && signals.signal()) failure = `interrupted by ${signals.signal()}`;
+    if (!failure && o.persist) {
+      try {
+        await mkdir(dirname(o.persist.file), { recursive: true });
+        await writeFileAtomicNoFollow(o.persist.file, o.persist.content, 0o644);
+        persisted = o.persist.file;
+      } catch (e) {
+        failure = `writing ${o.persist.file} failed: ${(e as Error).message}`;
+      }
     }
-  }
-  if (failure) {
-    const { restored, failed } = await restore(o.io, originals);
-    journal.status = 'failed';
-    journal.finishedAt = new Date().toISOString();
-    journal.error = failure;
-    await saveJournal(o.stateDir, journal).catch(() => undefined);
-    const restoredText = `${written.length} key(s) had been written; restored ${restored.length}`;
-    if (failed.length > 0) {
-      throw new SctpdiagError(
-        `${failure}; ${restoredText}; could NOT restore ${failed.map((f) => `${fullName(f.key)} (${f.error})`).join(', ')}`,
-        EXIT.APPLY_FAILED,
-        `the original values are in ${jfile}`,
-      );
+    if (!failure) {
+      journal.status = 'applied';
+      journal.finishedAt = new Date().toISOString();
+      try {
+        await saveJournal(o.stateDir, journal);
+      } catch (e) {
+        // every key is written but nothing records it: undo, so the journal's "in-progress" stays true to the kernel
+        failure = `saving the journal ${jfile} failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+        if (persisted) await restorePersist(journal.persist!).catch(() => undefined);
+        persisted = null;
+      }
     }
-    throw new SctpdiagError(`${failure}; ${restoredText}: every key is back to its value before the apply`, EXIT.APPLY_FAILED);
+    if (failure) {
+      const { restored, failed } = await restore(o.io, originals);
+      journal.status = 'failed';
+      journal.finishedAt = new Date().toISOString();
+      journal.error = failure;
+      await saveJournal(o.stateDir, journal).catch(() => undefined);
+      const restoredText = `${written.length} key(s) had been written; restored ${restored.length}`;
+      if (failed.length > 0) {
+        throw new SctpdiagError(
+          `${failure}; ${restoredText}; could NOT restore ${failed.map((f) => `${fullName(f.key)} (${f.error})`).join(', ')}`,
+          EXIT.APPLY_FAILED,
+          `the original values are in ${jfile}`,
+        );
+      }
+      throw new SctpdiagError(`${failure}; ${restoredText}: every key is back to its value before the apply`, EXIT.APPLY_FAILED);
+    }
+    return { journal: jfile, written, persisted };
+  } finally {
+    signals.release();
   }
-  journal.status = 'applied';
-  journal.finishedAt = new Date().toISOString();
-  await saveJournal(o.stateDir, journal);
-  return { journal: jfile, written, persisted };
+}
+
+/** The persist file's current text (null: absent); a symlink or non-regular file there is refused. */
+async function readPersisted(file: string): Promise<string | null> {
+  const st = await lstat(file).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+  if (st === null) return null;
+  return readRegularFile(file, JOURNAL_MAX_BYTES);
+}
+
+/** Put the persist file back as the journal saw it before the apply. */
+async function restorePersist(p: NonNullable<Journal['persist']>): Promise<'restored' | 'removed'> {
+  if (p.previous === null) {
+    const st = await lstat(p.file).catch(() => null);
+    if (st && !st.isFile()) throw new SctpdiagError(`refusing to remove ${p.file}: it is not a regular file`, EXIT.USAGE);
+    await unlink(p.file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    return 'removed';
+  }
+  await writeFileAtomicNoFollow(p.file, p.previous, 0o644);
+  return 'restored';
 }
 
 export interface RollbackResult {
@@ -321,25 +392,21 @@ export interface RollbackResult {
 }
 
 /** Restore the values saved before the last apply (finished or interrupted). */
-export async function rollback(o: { io: SysctlIO; stateDir: string; netns: string | null }): Promise<RollbackResult> {
+export async function rollback(o: { io: SysctlIO; stateDir: string; netns: string | null; persistFile?: string }): Promise<RollbackResult> {
   const jfile = journalPath(o.stateDir, o.netns);
-  const j = await readJournal(o.stateDir, o.netns);
+  const j = await readJournal(o.stateDir, o.netns, { persistFile: o.persistFile });
   if (!j) throw new SctpdiagError(`nothing to roll back: no journal ${jfile}`, EXIT.NOT_FOUND);
   if (j.status === 'rolled-back') throw new SctpdiagError(`nothing to roll back: the last apply (${j.profile}, ${j.startedAt}) was already rolled back`, EXIT.NOT_FOUND);
-  if (j.status === 'in-progress' && j.pid !== process.pid && pidAlive(j.pid))
+  if (j.status === 'in-progress' && applierAlive(j))
     throw new SctpdiagError(`apply pid ${j.pid} is still running`, EXIT.FAILURE, 'wait for it to finish, then roll back');
   const interrupted = j.status === 'in-progress';
   const { restored, failed } = await restore(o.io, j.originals);
   let persist: RollbackResult['persist'] = null;
   if (j.persist) {
-    if (j.persist.previous === null) {
-      await unlink(j.persist.file).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') failed.push({ key: j.persist!.file, error: e.message });
-      });
-      persist = { file: j.persist.file, action: 'removed' };
-    } else {
-      await writeFileAtomic(j.persist.file, j.persist.previous).catch((e: Error) => failed.push({ key: j.persist!.file, error: e.message }));
-      persist = { file: j.persist.file, action: 'restored' };
+    try {
+      persist = { file: j.persist.file, action: await restorePersist(j.persist) };
+    } catch (e) {
+      failed.push({ key: j.persist.file, error: (e as Error).message });
     }
   }
   if (failed.length > 0) {

@@ -12,11 +12,15 @@
  * override them. A key twice in one file, an unknown key, a bad value, a
  * malformed line or an include cycle is an error naming file and line.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { packagePath } from '../paths.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
 import { lookupKey, shortName, validateValue, type KernelInfo } from '../kernel/sysctl-catalog.js';
+import { readRegularFile, UnsafeFileError } from '../safefs.js';
+
+/** a profile is a few dozen lines; anything this large is not one */
+const PROFILE_MAX_BYTES = 256 * 1024;
 
 export interface ProfileEntry {
   key: string;
@@ -84,7 +88,8 @@ export function parseProfile(text: string, file: string, kernel: KernelInfo = {}
     const body = (hash >= 0 ? line.slice(0, hash) : line).trim();
     const trailing = hash >= 0 ? line.slice(hash).replace(/^\s*#+\s?/, '').trim() : '';
     const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(body);
-    if (!m || m[1] === undefined || m[2] === undefined) throw err(file, lineNo, `malformed line (expected "key = value"): ${JSON.stringify(raw.slice(0, 80))}`);
+    // the line itself is not echoed: --profile-file may name a file that is not a profile (/etc/shadow under sudo)
+    if (!m || m[1] === undefined || m[2] === undefined) throw err(file, lineNo, 'malformed line (expected "key = value")');
     const k = m[1];
     const v = m[2].trim();
     if (v === '') throw err(file, lineNo, `missing value for ${k}`);
@@ -102,7 +107,7 @@ export function parseProfile(text: string, file: string, kernel: KernelInfo = {}
       return;
     }
     const key = lookupKey(k);
-    if (!key) throw err(file, lineNo, `unknown key ${k.startsWith('net.') ? k : `net.sctp.${shortName(k)}`}`, EXIT.USAGE, 'run `sctpdiag sysctl` for the known keys');
+    if (!key) throw err(file, lineNo, `unknown key ${(k.startsWith('net.') ? k : `net.sctp.${shortName(k)}`).slice(0, 80)}`, EXIT.USAGE, 'run `sctpdiag sysctl` for the known keys');
     const prev = seen.get(key.name);
     if (prev !== undefined) throw err(file, lineNo, `duplicate key ${key.name} (first set on line ${prev})`);
     seen.set(key.name, lineNo);
@@ -166,7 +171,7 @@ export async function listProfiles(dirs: ProfileDirs): Promise<ProfileListing[]>
       const file = join(dir, f);
       let description: string | null = null;
       try {
-        const m = /^\s*description\s*=\s*(.*?)\s*$/m.exec(await readFile(file, 'utf8'));
+        const m = /^\s*description\s*=\s*(.*?)\s*$/m.exec(await readRegularFile(file, PROFILE_MAX_BYTES));
         description = m?.[1] ?? null;
       } catch {
         /* unreadable: listed without description */
@@ -191,7 +196,7 @@ export async function loadProfile(
   if ('file' in ref) {
     top = resolve(ref.file);
     name = basename(ref.file).replace(/\.conf$/, '');
-    if (!(await isFile(top))) throw new SctpdiagError(`profile file ${ref.file} does not exist`, EXIT.NOT_FOUND);
+    // readRegularFile() below says what is wrong: missing (exit 5), or a FIFO, device, directory, symlink (exit 2)
   } else {
     const found = await findProfile(ref.name, dirs);
     if (!found) throw new SctpdiagError(`unknown profile ${JSON.stringify(ref.name)}`, EXIT.NOT_FOUND, 'run `sctpdiag tune --list` for the available profiles');
@@ -205,9 +210,11 @@ export async function loadProfile(
   const visit = async (file: string, stack: string[]): Promise<void> => {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // a regular file of sane size: never a FIFO, a device or a symlink to one
+      text = await readRegularFile(file, PROFILE_MAX_BYTES);
     } catch (e) {
-      throw new SctpdiagError(`cannot read profile ${file}: ${(e as Error).message}`, EXIT.NOT_FOUND);
+      if (e instanceof UnsafeFileError) throw new SctpdiagError(`profile: ${e.message}`, e.exitCode);
+      throw e;
     }
     const parsed = parseProfile(text, file, kernel);
     if (file === top) description = parsed.description;
