@@ -34,6 +34,8 @@ export const EVENT_TYPES = [
   'probe.lost_events',
   /** the event source changed: bpf attached, bpftrace died/restarted, fell back to procfs */
   'source.changed',
+  /** the --log file stopped (disk full, I/O error); the events still go to the output */
+  'log.error',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -6,9 +6,14 @@
  * fsync'ed on close. EventSink gathers the lines of one burst (everything
  * published before the event loop next turns) into one write per destination:
  * at 20k events/s a write(2) per event cost more than the rest of trace.
+ * A log that fails (disk full, I/O error) is cut back to its last complete
+ * line and stopped, reported once as a log.error event; the trace goes on.
+ * A log removed under us is started again; a file that ends in half a line
+ * (an earlier crash) gets a newline before the first new line.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import type { SctpEvent } from '../events/types.js';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../events/types.js';
+import { fileError } from '../safefs.js';
 import type { Style } from '../render/style.js';
 
 export function formatEventLine(e: SctpEvent, s: Style): string {
@@ -32,17 +37,66 @@ export interface RotatingLogOptions {
   maxBytes: number;
   /** rotated files kept: FILE.1 … FILE.N */
   keep: number;
+  /** write(2) (tests inject ENOSPC here) */
+  writeSync?: (fd: number, buf: Buffer, off: number, len: number) => number;
 }
 
+// never through a symlink; a FIFO or device is refused after the open (O_NONBLOCK: a FIFO must not hang us)
+const LOG_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 export class RotatingLog {
-  private fd: number;
-  private size: number;
+  private fd = -1;
+  private size = 0;
+  /** the file ends in half a line (left by an earlier crash): start on a fresh line */
+  private fresh = false;
+  private readonly writeFn: (fd: number, buf: Buffer, off: number, len: number) => number;
+  /** why the log stopped, once (EventSink reports it as a log.error event) */
+  private errorToReport: string | null = null;
+  failed: string | null = null;
   lines = 0;
   rotations = 0;
 
   constructor(private o: RotatingLogOptions) {
-    this.fd = openSync(o.path, 'a', 0o640);
-    this.size = fstatSync(this.fd).size;
+    this.writeFn = o.writeSync ?? ((fd, buf, off, len) => writeSync(fd, buf, off, len));
+    this.open();
+  }
+
+  private open(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.o.path, LOG_FLAGS, 0o640);
+    } catch (e) {
+      throw fileError(this.o.path, e, 'open');
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw fileError(this.o.path, Object.assign(new Error('not a regular file'), { code: 'ENXIO' }), 'open');
+    }
+    this.fd = fd;
+    this.size = st.size;
+    this.fresh = false;
+    if (st.size > 0) {
+      const last = Buffer.alloc(1);
+      try {
+        const rfd = openSync(this.o.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        try {
+          readSync(rfd, last, 0, 1, st.size - 1);
+        } finally {
+          closeSync(rfd);
+        }
+        this.fresh = last[0] !== 0x0a;
+      } catch {
+        this.fresh = true;
+      }
+    }
+  }
+
+  /** The reason the log stopped, the first time it is asked; then null. */
+  takeError(): string | null {
+    const e = this.errorToReport;
+    this.errorToReport = null;
+    return e;
   }
 
   write(e: SctpEvent): void {
@@ -55,14 +109,39 @@ export class RotatingLog {
 
   /** Lines (JSON without '\n') in as few write(2)s as rotation allows: one per file touched. */
   writeLines(jsons: readonly string[]): void {
+    if (this.failed !== null) return;
+    try {
+      this.reopenIfRemoved();
+      this.writeAll(jsons);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private writeAll(jsons: readonly string[]): void {
     let parts: Buffer[] = [];
     let len = 0;
     const flush = () => {
       if (len === 0) return;
-      const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, len);
+      let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, len);
+      if (this.fresh) buf = Buffer.concat([Buffer.from('\n'), buf]);
+      const start = this.size;
       let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-      this.size += len;
+      try {
+        while (off < buf.length) off += this.writeFn(this.fd, buf, off, buf.length - off);
+      } catch (e) {
+        // never leave half a line: cut the file back to where this write began
+        if (off > 0) {
+          try {
+            ftruncateSync(this.fd, start);
+          } catch {
+            /* the next run starts on a fresh line anyway */
+          }
+        }
+        throw e;
+      }
+      this.fresh = false;
+      this.size += buf.length;
       parts = [];
       len = 0;
     };
@@ -79,16 +158,39 @@ export class RotatingLog {
     flush();
   }
 
+  /** The file was deleted under us (logrotate, an operator): writing on would go nowhere. */
+  private reopenIfRemoved(): void {
+    if (fstatSync(this.fd).nlink > 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+    this.open();
+  }
+
+  private fail(e: unknown): void {
+    const code = (e as NodeJS.ErrnoException).code;
+    this.failed = `writing ${this.o.path} failed: ${code ?? (e as Error).message}; the log is stopped, events still go to the output`;
+    this.errorToReport = this.failed;
+    this.close();
+  }
+
   private rotate(): void {
     fsyncSync(this.fd);
     closeSync(this.fd);
+    this.fd = -1;
     const p = this.o.path;
+    // a file removed meanwhile is no reason to stop: rotate what is there
+    const mv = (from: string, to: string) => {
+      try {
+        renameSync(from, to);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    };
     const oldest = `${p}.${this.o.keep}`;
     if (existsSync(oldest)) unlinkSync(oldest);
-    for (let i = this.o.keep - 1; i >= 1; i--) if (existsSync(`${p}.${i}`)) renameSync(`${p}.${i}`, `${p}.${i + 1}`);
-    renameSync(p, `${p}.1`);
-    this.fd = openSync(p, 'a', 0o640);
-    this.size = 0;
+    for (let i = this.o.keep - 1; i >= 1; i--) mv(`${p}.${i}`, `${p}.${i + 1}`);
+    mv(p, `${p}.1`);
+    this.open();
     this.rotations++;
   }
 
@@ -97,9 +199,13 @@ export class RotatingLog {
     try {
       fsyncSync(this.fd);
     } catch {
-      /* e.g. a pipe */
+      /* e.g. a pipe, or the disk that failed */
     }
-    closeSync(this.fd);
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already gone */
+    }
     this.fd = -1;
   }
 }
@@ -148,6 +254,13 @@ export class EventSink {
       const lines = this.log;
       this.log = [];
       this.o.rotating?.writeLines(lines);
+      const err = this.o.rotating?.takeError();
+      if (err) this.o.write((this.o.json ? JSON.stringify(logErrorEvent(err)) : formatEventLine(logErrorEvent(err), this.o.style)) + '\n');
     }
   }
+}
+
+/** The one event that says the --log file stopped (disk full, I/O error). */
+export function logErrorEvent(reason: string): SctpEvent {
+  return { schemaVersion: EVENT_SCHEMA_VERSION, time: new Date().toISOString(), type: 'log.error', source: 'sctpdiag', severity: 'fail', netns: null, reason };
 }

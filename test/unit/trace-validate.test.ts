@@ -43,7 +43,7 @@ test('valid values', () => {
   assert.equal(s.intervalMs, 250);
   assert.equal(s.noBpf, true);
   assert.deepEqual(s.log, { path: join(dir, 'ev.ndjson'), maxBytes: 4096, keep: 2 });
-  assert.equal(parseEventList('all').size, 15);
+  assert.equal(parseEventList('all').size, 16);
 });
 
 test('hostile and out-of-range input is refused', () => {
