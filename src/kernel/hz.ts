@@ -4,8 +4,8 @@
  * Order: --hz option, a capture's recorded value, /boot/config-<release>,
  * /proc/config.gz, inference from live associations, else assume 250 (Debian).
  */
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import { readRegularFileBytes } from '../safefs.js';
 
 export type HzSource = 'option' | 'capture' | 'boot-config' | 'proc-config.gz' | 'inferred' | 'assumed';
 
@@ -49,9 +49,12 @@ export function jiffiesToMs(jiffies: number, hz: number): number {
   return Math.round((jiffies * 1000) / hz);
 }
 
+/** a kernel config is ~300 KB; a bigger file, or a gzip that inflates past this (a bomb in a capture), is not read */
+export const CONFIG_MAX_BYTES = 16 * 1024 * 1024;
+
 async function tryRead(path: string): Promise<Buffer | null> {
   try {
-    return await readFile(path);
+    return await readRegularFileBytes(path, CONFIG_MAX_BYTES);
   } catch {
     return null;
   }
@@ -84,9 +87,9 @@ async function hzInConfigFile(path: string, gzipped: boolean): Promise<number | 
   if (!buf) return null;
   let hz: number | null = null;
   try {
-    hz = hzFromConfig((gzipped ? gunzipSync(buf) : buf).toString('utf8'));
+    hz = hzFromConfig((gzipped ? gunzipSync(buf, { maxOutputLength: CONFIG_MAX_BYTES }) : buf).toString('utf8'));
   } catch {
-    /* not gzip */
+    /* not gzip, or inflates past CONFIG_MAX_BYTES */
   }
   if (hz) configHz.set(path, hz);
   return hz;

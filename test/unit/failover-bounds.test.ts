@@ -186,3 +186,24 @@ test('--paths and --path-max-retrans are bounded everywhere with clear messages 
   const ok = run(['failover-time', '--path-max-retrans', '2147483647', '--association-max-retrans', '2147483647', '--paths', '64']);
   assert.equal(ok.code, 0, ok.err);
 });
+
+// ------------------------------------------------------------ item 7: the decompressed kernel config is capped
+
+test('config.gz: a gzip bomb (inflating past the cap) and a FIFO are not read; a normal one is', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const { mkdtempSync: mk, writeFileSync: wr, mkdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { hzFromConfigSources, CONFIG_MAX_BYTES } = await import('../../src/kernel/hz.js');
+  const boot = mk(join(tmpdir(), 'sctpdiag-boot-'));
+  const ok = mk(join(tmpdir(), 'sctpdiag-cfg-'));
+  wr(join(ok, 'config.gz'), gzipSync('CONFIG_HZ=300\n'));
+  assert.equal((await hzFromConfigSources({ procRoot: ok, release: null, bootDir: boot }))?.value, 300);
+  const bomb = mk(join(tmpdir(), 'sctpdiag-cfg-'));
+  const big = Buffer.alloc(CONFIG_MAX_BYTES + 1024, 0x23); // '#' lines, then the answer past the cap
+  wr(join(bomb, 'config.gz'), gzipSync(Buffer.concat([big, Buffer.from('\nCONFIG_HZ=300\n')]), { level: 9 }));
+  assert.equal(await hzFromConfigSources({ procRoot: bomb, release: null, bootDir: boot }), null);
+  const fifo = mk(join(tmpdir(), 'sctpdiag-cfg-'));
+  mkdirSync(join(fifo, 'x'));
+  execFileSync('mkfifo', [join(fifo, 'config.gz')]);
+  assert.equal(await hzFromConfigSources({ procRoot: fifo, release: null, bootDir: boot }), null);
+});
