@@ -16,7 +16,6 @@ import {
   type NetnsTarget,
 } from './netns.js';
 import { KNOWN_HZ } from './kernel/hz.js';
-import { VALUED_GLOBALS } from './argv.js';
 
 /**
  * The commands, in help order, each loaded only when needed: a command line
@@ -35,6 +34,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   metrics: async () => (await import('./commands/metrics.js')).metricsCommand(),
 };
+
+/** global options that take a value as the next word (keep equal to buildProgram's declarations; a test checks) */
+export const VALUED_GLOBALS: ReadonlySet<string> = new Set(['-n', '--netns', '--netns-pid', '--proc-root', '--hz']);
 
 /** The command argv names (the first word that is not a global option or its value), if any. */
 export function commandName(argv: readonly string[]): string | undefined {

@@ -10,7 +10,6 @@ import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
-import { preferSmallHeap } from '../heap.js';
 import { DEFAULT_EVENT_TYPES, EVENT_TYPES, EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { parseAssocId, parsePeer, parsePort } from '../model/filter.js';
 import { checkSctpDir } from '../procfs/read.js';
@@ -157,7 +156,6 @@ export interface RunTraceContext {
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {
-  preferSmallHeap();
   // loaded only when tracing starts: every other command stays light
   const [{ startEventPipeline }, { EventSink, RotatingLog }] = await Promise.all([
     import('../trace/pipeline.js'),

@@ -8,7 +8,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { EventBus } from '../events/types.js';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { preferSmallHeap } from '../heap.js';
 import { EventCounts, startPipeline, type PipelineHandle } from './events.js';
 import { urlHost, type ListenAddress } from './listen.js';
 import { buildMetrics, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
@@ -128,7 +127,6 @@ export function handler(exporter: Exporter) {
 }
 
 export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions): Promise<RunningServer> {
-  preferSmallHeap();
   const exporter = await createExporter(o);
   const server = createServer(handler(exporter));
   server.keepAliveTimeout = 65_000;

@@ -95,23 +95,10 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
   return c.sorted();
 }
 
-/**
- * findSocketOwnersSync in slices that leave the event loop free between them
- * (top keeps drawing and taking keys while a 10k scan runs). 'all': every
- * socket's owners, for a scan that starts before the inodes are known;
- * `signal` stops it between slices.
- */
-export async function findSocketOwnersSliced(
-  procRoot: string,
-  inodes: ReadonlySet<number> | 'all',
-  signal?: AbortSignal,
-): Promise<Map<number, Owner[]>> {
+/** findSocketOwnersSync in slices that leave the event loop free between them (top keeps drawing while a 10k scan runs). */
+export async function findSocketOwnersSliced(procRoot: string, inodes: ReadonlySet<number>): Promise<Map<number, Owner[]>> {
   const c = collector();
-  if (inodes !== 'all' && inodes.size === 0) return c.owners;
-  const wanted = inodes === 'all' ? () => true : (i: number) => inodes.has(i);
-  for (const _ of scan(procRoot, wanted, c.hit)) {
-    await new Promise<void>((r) => setImmediate(r));
-    if (signal?.aborted) break; // what was found so far
-  }
+  if (inodes.size === 0) return c.owners;
+  for (const _ of scan(procRoot, (i) => inodes.has(i), c.hit)) await new Promise<void>((r) => setImmediate(r));
   return c.sorted();
 }

@@ -186,31 +186,69 @@ export class Tokens {
 /** One non-blank line: its 1-based number in the file and its tokens (valid only during the call). */
 export type LineSink = (ln: number, tokens: Tokens) => void;
 
+/** a longer line is no line the kernel prints (hundreds of addresses fit): dropped with a warning, never buffered whole */
+export const MAX_LINE = 1 << 20;
+
 /**
  * Splits text that arrives in pieces (a procfs read returns at most one page)
- * into numbered lines and hands each non-blank one to `sink`, one line at a
- * time and as offsets (see Tokens): no string per line or per column. Line
- * numbers count blank lines too.
+ * into numbered lines and hands each non-blank one to `sink` as offsets (see
+ * Tokens). Each piece is searched for newlines once, so the work is linear
+ * even in a line that spans many pieces. Line numbers count blank lines too.
  */
 export class LineFeed {
-  private rest = '';
+  /** pieces of the line not yet ended */
+  private rest: string[] = [];
+  private restLen = 0;
+  private overlong = false;
   private ln = 0;
   private readonly tokens = new Tokens();
-  constructor(private readonly sink: LineSink) {}
+  constructor(
+    private readonly sink: LineSink,
+    private readonly onOverlong: (ln: number) => void = () => {},
+  ) {}
 
   push(chunk: string): void {
-    const text = this.rest === '' ? chunk : this.rest + chunk;
     let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      this.line(text, start, end);
+    let end = chunk.indexOf('\n');
+    if (end < 0) return this.keep(chunk);
+    if (this.restLen > 0 || this.overlong) {
+      this.keep(chunk.slice(0, end));
+      this.flush();
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    for (; end >= 0; end = chunk.indexOf('\n', start)) {
+      this.line(chunk, start, end);
       start = end + 1;
     }
-    this.rest = text.slice(start);
+    this.keep(chunk.slice(start));
   }
 
   end(): void {
-    if (this.rest !== '') this.line(this.rest, 0, this.rest.length);
-    this.rest = '';
+    if (this.restLen > 0 || this.overlong) this.flush();
+  }
+
+  private keep(piece: string): void {
+    if (piece === '' || this.overlong) return;
+    this.restLen += piece.length;
+    if (this.restLen > MAX_LINE) {
+      this.overlong = true;
+      this.rest = [];
+    } else this.rest.push(piece);
+  }
+
+  /** the kept pieces as one line */
+  private flush(): void {
+    if (this.overlong) {
+      this.ln++;
+      this.onOverlong(this.ln);
+    } else {
+      const text = this.rest.join('');
+      this.line(text, 0, text.length);
+    }
+    this.rest = [];
+    this.restLen = 0;
+    this.overlong = false;
   }
 
   private line(text: string, from: number, to: number): void {
@@ -222,12 +260,19 @@ export class LineFeed {
 /** A parser fed line by line (`line`), whose result is read once at the end. */
 export interface LineParser<R> {
   line: LineSink;
+  /** a line that could not be read at all (longer than MAX_LINE) */
+  warn(ln: number, message: string): void;
   result(): R;
+}
+
+/** A LineFeed into `parser`, an overlong line reported as its warning. */
+export function feedFor<R>(parser: LineParser<R>): LineFeed {
+  return new LineFeed(parser.line, (ln) => parser.warn(ln, `line longer than ${MAX_LINE >> 20} MiB; skipped`));
 }
 
 /** Parse a whole text with a line parser. */
 export function parseWith<R>(parser: LineParser<R>, text: string): R {
-  const feed = new LineFeed(parser.line);
+  const feed = feedFor(parser);
   feed.push(text);
   feed.end();
   return parser.result();
@@ -333,6 +378,7 @@ function headed<T>(
         skipped = true;
       } else sink = rowsFor(header, rows, warnings);
     },
+    warn: (ln, message) => void warnings.push({ file, line: ln, message }),
     result: () => ({ rows, warnings }),
   };
 }
@@ -503,6 +549,7 @@ export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string,
       }
       counters[name] = v;
     },
+    warn: (ln, message) => void warnings.push({ file, line: ln, message }),
     result: () => ({ counters, warnings }),
   };
 }

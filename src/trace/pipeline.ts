@@ -9,8 +9,8 @@ import { readlink } from 'node:fs/promises';
 import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
-import { readSnapshot } from '../procfs/read.js';
-import { nextReadMs } from '../procfs/costly.js';
+import { readSnapshot, type ReadOptions } from '../procfs/read.js';
+import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
@@ -58,6 +58,8 @@ export interface PipelineOptions {
   metricsIntervalS?: number;
   /** replace readSnapshot (tests, or a caller that already polls) */
   getSnapshot?: () => Promise<Snapshot>;
+  /** the procfs reader (tests: a slow or costly read) */
+  read?: (o: ReadOptions) => Promise<Snapshot>;
   /** test hooks */
   capabilities?: Capabilities;
   probeFiles?: ProbeFile[];
@@ -116,7 +118,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   let byId = new Map<number, Association>();
   /** recently seen associations by id: enrich events about associations already gone */
   const recent = new Map<number, Association>();
-  /** the next procfs read is due this long after the last one ended (procfs/costly.ts: nextReadMs) */
+  /** the next procfs read is due this long after the last one ended (kernel/pacing.ts) */
   let pollMs = o.intervalMs;
   const st: PipelineStatus = {
     source: 'procfs',
@@ -138,8 +140,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
   const ownerCache = new Map<number, Owner[]>();
+  /** what the last read cost the kernel; null when the snapshot came from the caller */
+  let cost: ReadCost | null = null;
   async function readWithOwners(): Promise<Snapshot> {
-    const s = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
+    const c: ReadCost = { kernelMs: 0, associations: 0 };
+    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost: c });
+    cost = c;
     const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
     if (fresh.size && o.procRoot === '/proc') {
       // in slices: events keep flowing while a 10k scan runs
@@ -189,10 +195,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   async function poll(): Promise<void> {
     let next: Snapshot;
-    const t0 = performance.now();
     try {
       next = await getSnapshot();
-      pollMs = nextReadMs(o.intervalMs, performance.now() - t0, pollMs);
+      pollMs = nextReadMs(o.intervalMs, cost, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
       return;

@@ -313,3 +313,41 @@ test('bpftrace environment: ring buffer and map size sized for the host, an oper
   assert.equal(own.BPFTRACE_PERF_RB_PAGES, '64');
   assert.equal(own.BPFTRACE_MAP_KEYS_MAX, '1024');
 });
+
+// issue #19: a cold first read (module compile, GC) once stretched a 200 ms interval to ~30 s
+test('pacing (fake clock): a slow first read does not delay the next; only costly kernel printing does', async (t) => {
+  const realTimeout = setTimeout;
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const turns = async (n = 50) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  for (const [associations, kernelMs, dueMs] of [
+    [3, 2, 200], // few associations: as asked, however slow the process was
+    [8000, 500, 5000], // costly printing: 10× the kernel's time
+  ] as const) {
+    let reads = 0;
+    const p = startEventPipeline({
+      procRoot: '/proc',
+      netns: null,
+      noBpf: true,
+      intervalMs: 200,
+      bus: new EventBus(),
+      read: async (o) => {
+        reads++;
+        // the first read of a cold process: real time passes, the kernel's share is small
+        if (reads === 1) await new Promise((r) => realTimeout(r, 400));
+        if (o.cost) Object.assign(o.cost, { kernelMs, associations });
+        return series[0]!;
+      },
+    });
+    await p.ready;
+    assert.equal(reads, 1);
+    t.mock.timers.tick(dueMs - 1);
+    await turns();
+    assert.equal(reads, 1, `${associations} associations: not before ${dueMs} ms`);
+    t.mock.timers.tick(1);
+    await turns();
+    assert.equal(reads, 2, `${associations} associations: the second read is due ${dueMs} ms after the first`);
+    await p.stop();
+  }
+});
