@@ -11,10 +11,9 @@
  */
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
 
-export interface Owner {
-  pid: number;
-  comm: string;
-}
+import type { Owner } from '../model/rows.js';
+
+export type { Owner };
 
 /**
  * readlink()s between two yields of the sliced scan (~1 ms in the lab's TCG

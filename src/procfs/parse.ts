@@ -6,6 +6,7 @@
  * reported as a warning naming file and line, and skipped; nothing throws.
  */
 import { fromKernel, type Address } from '../model/addr.js';
+import type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
 /**
  * Addresses seen recently, by their kernel text. A host's local addresses are
@@ -28,79 +29,7 @@ function kernelAddress(token: string): Readonly<Address> | null {
   return a;
 }
 
-export interface ParseWarning {
-  file: string;
-  line: number;
-  message: string;
-}
-
-export interface LocalAddrRow extends Address {
-  /** `*` in LADDRS: the source address used toward the primary path */
-  primarySource: boolean;
-}
-
-export interface RemoteAddrRow extends Address {
-  /** `*` in RADDRS: the primary path (not necessarily the one carrying traffic) */
-  primary: boolean;
-}
-
-export interface AssocRow {
-  line: number;
-  sty: number;
-  sst: number;
-  st: number;
-  hashBucket: number;
-  assocId: number;
-  txQueue: number;
-  rxQueue: number;
-  uid: number;
-  inode: number;
-  lport: number;
-  rport: number;
-  laddrs: LocalAddrRow[];
-  raddrs: RemoteAddrRow[];
-  /** heartbeat interval, jiffies */
-  hbint: number;
-  ins: number;
-  outs: number;
-  /** configured Association.Max.Retrans (a limit, not a counter) */
-  maxrt: number;
-  t1x: number;
-  t2x: number;
-  /** T3 data retransmissions */
-  rtxc: number;
-  wmema?: number;
-  wmemq?: number;
-  sndbuf?: number;
-  rcvbuf?: number;
-}
-
-export interface EndpointRow {
-  line: number;
-  sty: number;
-  sst: number;
-  hashBucket: number;
-  lport: number;
-  uid: number;
-  inode: number;
-  laddrs: Address[];
-}
-
-export interface RemaddrRow {
-  line: number;
-  address: Address;
-  assocId: number;
-  hbActive: boolean;
-  /** jiffies */
-  rto: number;
-  maxPathRtx: number;
-  state: number;
-}
-
-export interface Parsed<T> {
-  rows: T[];
-  warnings: ParseWarning[];
-}
+export type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
 /**
  * The tokens of one line as offsets into the text it came in: numbers are read
@@ -379,7 +308,7 @@ function headed<T>(
       } else sink = rowsFor(header, rows, warnings);
     },
     warn: (ln, message) => void warnings.push({ file, line: ln, message }),
-    result: () => ({ rows, warnings }),
+    result: () => ({ rows, warnings, file }),
   };
 }
 
