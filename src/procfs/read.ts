@@ -3,7 +3,8 @@
  * copy of them under --proc-root), find HZ and the owning processes, and hand
  * the text to the pure parsers and model.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
+import { readRegularFile, readRegularFileOrNull } from '../safefs.js';
 import { constants } from 'node:fs';
 import { EXIT, SctpdiagError, noSctpError } from '../errors.js';
 import { hzFromAssociations, hzFromConfigSources } from '../kernel/hz.js';
@@ -44,13 +45,8 @@ export function invalidCaptureMeta(m: unknown): string | null {
 /** The capture's metadata, null when there is none; a file that is there but unusable is an error (exit 2). */
 export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | null> {
   const path = `${procRoot}/${CAPTURE_META}`;
-  let text: string;
-  try {
-    text = (await readSctpFile(path, IGNORE_LINES, { maxBytes: 64 * 1024, keepText: true })).text ?? '';
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e instanceof SctpdiagError ? e : readError(path, e);
-  }
+  const text = await readRegularFileOrNull(path, 64 * 1024);
+  if (text === null) return null;
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -62,8 +58,6 @@ export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | n
   return m as CaptureMeta;
 }
 
-/** for a file wanted as text, read through the same checks */
-const IGNORE_LINES: LineParser<null> = { line: () => {}, warn: () => {}, result: () => null };
 
 function readError(path: string, e: unknown, capture = false): SctpdiagError {
   if (e instanceof SctpdiagError) return e;
@@ -78,7 +72,7 @@ function readError(path: string, e: unknown, capture = false): SctpdiagError {
 /** a small file that may be absent (or hostile: a FIFO, a device), as trimmed text */
 async function readOptional(path: string): Promise<string | null> {
   try {
-    return ((await readSctpFile(path, IGNORE_LINES, { maxBytes: 4096, keepText: true })).text ?? '').trim();
+    return (await readRegularFile(path, 4096)).trim();
   } catch {
     return null;
   }
