@@ -16,6 +16,7 @@ import {
 import { jiffiesToMs, type Hz } from '../kernel/hz.js';
 import type { Address } from './addr.js';
 import type { AssocRow, EndpointRow, Owner, Parsed, ParseWarning, RemaddrRow } from './rows.js';
+import type { Severity } from './severity.js';
 
 export interface LocalAddress extends Address {
   /** the source address toward the primary path (`*` in LADDRS) */
@@ -36,7 +37,7 @@ export interface Path extends Address {
   maxPathRetrans: number;
 }
 
-export type Severity = 'ok' | 'info' | 'warn' | 'fail';
+export type { Severity };
 
 export type FindingCode =
   | 'locally-single-homed'

@@ -11,6 +11,7 @@ import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot, type ReadOptions } from '../procfs/read.js';
 import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
+import { ASSUMED_HZ } from '../kernel/hz.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
@@ -254,7 +255,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     st.probes = wantedFiles.map((f) => f.name);
     const covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
     const inum = await currentNetnsInode();
-    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? 250, clock: o.clock });
+    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
     const metricsS = o.metricsIntervalS ?? 5;
     runner = new BpftraceRunner(
