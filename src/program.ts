@@ -4,7 +4,7 @@
  * (plus a hint), the documented exit code, no stack trace unless
  * SCTPDIAG_DEBUG is set. The executable is cli.ts.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
 import { VERSION } from './paths.js';
 import {
@@ -15,7 +15,7 @@ import {
   validatePid,
   type NetnsTarget,
 } from './netns.js';
-import { KNOWN_HZ } from './kernel/hz.js';
+import { parseHz } from './commands/options.js';
 
 /**
  * The commands, in help order, each loaded only when needed: a command line
@@ -47,13 +47,6 @@ export function commandName(argv: readonly string[]): string | undefined {
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
-}
-
-function parseHz(v: string): number {
-  const n = Number(v);
-  if (!(KNOWN_HZ as readonly number[]).includes(n))
-    throw new InvalidArgumentError(`CONFIG_HZ must be one of ${KNOWN_HZ.join(', ')}`);
-  return n;
 }
 
 /** The command line with every command, or only `only` when it names one. */

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { formatJson } from '../render/json.js';
+import { writeJson } from '../render/json.js';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { CAPTURE_META, SCTP_FILES, readSnapshot, type CaptureMeta, type SctpFile } from '../procfs/read.js';
@@ -83,7 +83,7 @@ export function captureCommand(): Command {
     .action(async (target: string, _o: unknown, cmd: Command) => {
       const g = globals(cmd);
       const r = await capture(g.procRoot, target, g.netns, g.hz);
-      if (g.json) process.stdout.write(formatJson({ schemaVersion: 1, ...r }));
+      if (g.json) writeJson({ schemaVersion: 1, ...r });
       else process.stdout.write(`captured ${r.files.length} files to ${r.dir} (HZ ${r.meta.hz}, ${r.meta.hzSource})\n`);
     });
 }

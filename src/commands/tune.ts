@@ -4,6 +4,7 @@
  * collectTune() does the work and returns the plain object that --json
  * prints; printTune() renders it as text.
  */
+import { writeJson } from '../render/json.js';
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { globals } from '../context.js';
@@ -18,7 +19,8 @@ import {
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, parsePathsOption, type FailoverModel } from '../model/failover.js';
+import { parsePaths } from './options.js';
+import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
@@ -399,7 +401,7 @@ export function tuneCommand(): Command {
     .option('--rollback', 'restore the values saved before the last (or an interrupted) apply')
     .option('--allow-insecure', 'allow addip_noauth_enable=1 (association hijack risk)')
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
-    .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePathsOption, 2)
+    .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePaths, 2)
     .option('--rtt <ms>', 'path RTT assumed by the failover model', num('--rtt'), 1)
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
     .addOption(new Option('--sysctl-dir <dir>', 'where --persist writes (default /etc/sysctl.d)').hideHelp())
@@ -409,7 +411,8 @@ export function tuneCommand(): Command {
       const g = globals(this);
       env.kernel = { release: await readKernelRelease(env.procRoot), hz: g.hz ?? null };
       const r = await collectTune(o, env);
-      process.stdout.write((g.json ? JSON.stringify(r, null, 2) : printTune(r, g.style)) + '\n');
+      if (g.json) writeJson(r);
+      else process.stdout.write(printTune(r, g.style) + '\n');
       if (r.mode === 'verify' && (r.drift ?? []).length > 0)
         throw new SctpdiagError(`${r.drift!.length} key(s) drifted from profile ${r.profile?.name}`, EXIT.DRIFT, 'run `sctpdiag tune --profile NAME --apply` to re-apply');
     });

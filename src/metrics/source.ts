@@ -4,13 +4,13 @@
  * read), and no more often than keeps the kernel's printing of the files
  * within 10% of a core (kernel/pacing.ts; at 10k associations a read
  * costs the kernel seconds, and Prometheus may scrape every few seconds).
- * With --all-netns every named namespace is read by a child sctpdiag inside
- * it (`status --json`), so the cost is paid once per interval too.
+ * With --all-netns every named namespace is read too (procfs/every-netns.ts),
+ * once per interval.
  */
 import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
 import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
-import { listNetns, runInNetns } from '../netns.js';
+import { readEveryNetns } from '../procfs/every-netns.js';
 
 /** fills `cost` with what the read cost the kernel, when it read procfs itself */
 export type SnapshotReader = (cost?: ReadCost) => Promise<Snapshot[]>;
@@ -93,20 +93,6 @@ export function procfsReader(o: ReaderOptions): SnapshotReader {
   return async (cost) => {
     // owners need a walk of every /proc/PID/fd: far too costly per scrape
     const here = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost });
-    if (!o.allNetns) return [here];
-    const out = [here];
-    for (const name of await listNetns()) {
-      const args = ['status', '--json'];
-      if (o.hz !== undefined) args.unshift('--hz', String(o.hz));
-      const res = await runInNetns({ kind: 'name', name }, args, true);
-      if (res.code !== 0) continue; // a namespace without SCTP: nothing to export
-      try {
-        const s = JSON.parse(res.stdout ?? '') as Snapshot;
-        out.push({ ...s, netns: name });
-      } catch {
-        /* skip a namespace whose output is unreadable */
-      }
-    }
-    return out;
+    return o.allNetns ? [here, ...(await readEveryNetns({ hz: o.hz, owners: false }))] : [here];
   };
 }

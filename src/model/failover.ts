@@ -45,7 +45,6 @@
  */
 
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
-import { usageError } from '../errors.js';
 import { pfReachable } from '../kernel/pf.js';
 import { lookupKey } from '../kernel/sysctl-catalog.js';
 
@@ -196,12 +195,6 @@ function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: 
 
 /** most peer paths the model (and every --paths option) accepts */
 export const MAX_PATHS = 64;
-
-/** The --paths option of every command that models failover. */
-export function parsePathsOption(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PATHS) throw usageError(`--paths: "${v}" is out of range 1..${MAX_PATHS}`);
-  return Number(v);
-}
 
 /**
  * Abort with every path dead: timeouts rotate over the paths not INACTIVE, each

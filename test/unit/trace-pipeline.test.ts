@@ -247,7 +247,7 @@ async function settled(read: () => number, quietMs = 400, ms = 10_000): Promise<
 }
 
 test('trace with a stdout that does not drain: bpftrace’s output is left unread (it blocks, the kernel counts losses), nothing queues; drained, it flows again', async () => {
-  const { runTrace, traceSettings } = await import('../../src/commands/trace.js');
+  const [{ runTrace }, { traceSettings }] = await Promise.all([import('../../src/trace/run.js'), import('../../src/commands/trace.js')]);
   const { Writable } = await import('node:stream');
   const { plain } = await import('../../src/render/style.js');
   let held: (() => void)[] = [];
