@@ -453,7 +453,7 @@ async function child(cfgPath: string): Promise<void> {
     pipeline: {
       probeFiles: files,
       capabilities: { bpftrace: cfg.fake, unavailable: null, probes: files.map((f) => ({ name: f.name, events: f.events, ok: true, missing: [] })) },
-      getSnapshot: () => readSnapshot({ procRoot: cfg.capture, netns: null, owners: false }),
+      read: () => readSnapshot({ procRoot: cfg.capture, netns: null, owners: false }),
     },
   });
 }

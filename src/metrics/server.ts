@@ -46,6 +46,8 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const detach = counts.attach(bus);
   const mode = o.events ?? 'auto';
   let pipeline: PipelineHandle | null = null;
+  let refreshTimer: NodeJS.Timeout | null = null;
+  let stopped = false;
   if (mode !== 'off') {
     pipeline = startPipeline({
       bus,
@@ -54,13 +56,17 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
       hz: o.hz,
       intervalMs: o.minIntervalMs,
       noBpf: mode === 'procfs',
-      // the pipeline polls through the cache: procfs is still read once per interval
-      getSnapshot: async () => {
-        const r = await cache.get();
-        if (r.error || !r.snapshots[0]) throw new Error(r.error ?? 'no snapshot');
-        return r.snapshots[0];
-      },
     });
+    const p = pipeline;
+    cache.onRead((_prev, cur) => {
+      if (!cur.error && cur.snapshots[0]) p.push(cur.snapshots[0]);
+    });
+    // reads between scrapes too, so procfs-derived events keep coming: once per served interval
+    const refresh = () => {
+      refreshTimer = setTimeout(() => void cache.get().finally(() => stopped || refresh()), cache.peek()?.servedForMs ?? o.minIntervalMs);
+      refreshTimer.unref();
+    };
+    void cache.get().finally(refresh);
   }
   return {
     cache,
@@ -78,6 +84,8 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
       return model.registry.metrics();
     },
     async stop() {
+      stopped = true;
+      if (refreshTimer) clearTimeout(refreshTimer);
       detach();
       await pipeline?.stop();
     },

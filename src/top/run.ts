@@ -158,11 +158,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       intervalMs: o.intervalMs,
       hz: o.hz,
       bus,
-      // top does the (adaptive) reading; the pipeline diffs what top last read
-      getSnapshot: async () => {
-        if (!latest) throw new SctpdiagError('no snapshot yet');
-        return latest;
-      },
+      // top does the (adaptive) reading and pushes each snapshot to the pipeline
+      pushed: true,
     });
     pipeline.ready.catch(fail);
     state.setSource(sourceStatus(pipeline.status()));
@@ -187,6 +184,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost });
       state.setDrift(await readDrift());
       startPipeline();
+      pipeline?.push(s);
     } catch (e) {
       if (!(e instanceof SctpdiagError)) throw e;
       // no SCTP, not permitted…: say so on screen and keep trying

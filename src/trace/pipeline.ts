@@ -57,8 +57,8 @@ export interface PipelineOptions {
   hz?: number;
   /** seconds between in-kernel metric map prints */
   metricsIntervalS?: number;
-  /** replace readSnapshot (tests, or a caller that already polls) */
-  getSnapshot?: () => Promise<Snapshot>;
+  /** the caller reads procfs itself (top, the exporter) and hands every snapshot to push(); the pipeline reads nothing */
+  pushed?: boolean;
   /** the procfs reader (tests: a slow or costly read) */
   read?: (o: ReadOptions) => Promise<Snapshot>;
   /** test hooks */
@@ -69,6 +69,8 @@ export interface PipelineOptions {
 }
 
 export interface EventPipeline {
+  /** a snapshot the caller read (pushed mode): diffed against the previous one */
+  push(s: Snapshot): void;
   stop(): Promise<void>;
   status(): PipelineStatus;
   /** resolves once the first snapshot was read and bpf (if any) was started */
@@ -158,7 +160,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     for (const a of s.associations) a.owners = ownerCache.get(a.inode) ?? [];
     return s;
   }
-  const getSnapshot = o.getSnapshot ?? readWithOwners;
 
   function publish(e: SctpEvent): void {
     if (stopped) return;
@@ -197,12 +198,17 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   async function poll(): Promise<void> {
     let next: Snapshot;
     try {
-      next = await getSnapshot();
+      next = await readWithOwners();
       pollMs = nextReadMs(o.intervalMs, cost, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
       return;
     }
+    await accept(next);
+  }
+
+  /** a new snapshot: enrichment maps, then the procfs-derived events against the previous one */
+  async function accept(next: Snapshot): Promise<void> {
     if (stopped) return;
     const ids = new Map<number, Association>();
     for (const a of next.associations) if (a.id !== 0) ids.set(a.id, a);
@@ -318,7 +324,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     runner.start();
   }
 
+  let pushes = Promise.resolve();
   const ready = (async () => {
+    if (o.pushed) return startBpf();
     await poll();
     await startBpf();
     schedule();
@@ -326,6 +334,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   return {
     ready,
+    push: (s) => {
+      pushes = pushes.then(() => accept(s));
+    },
     status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
     pause: () => {
       paused = true;
@@ -339,6 +350,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       stopped = true;
       if (timer) clearTimeout(timer);
       await ready.catch(() => {});
+      await pushes;
       if (runner) await runner.stop();
       st.bpftracePid = null;
       st.probesAttached = 0;

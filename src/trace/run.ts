@@ -29,7 +29,7 @@ export interface RunTraceContext {
    * Stand-ins for what needs a live SCTP kernel (bench/trace-load.ts on a host
    * without one): capability detection and the procfs snapshot.
    */
-  pipeline?: Pick<PipelineOptions, 'capabilities' | 'probeFiles' | 'getSnapshot'>;
+  pipeline?: Pick<PipelineOptions, 'capabilities' | 'probeFiles' | 'read'>;
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {

@@ -76,7 +76,7 @@ test('bpf source: events flow, enriched from the snapshot; kill -9 → restart a
     netns: null,
     intervalMs: 200,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: caps,
     probeFiles: files,
     runner: { backoffMs: 100 },
@@ -132,7 +132,7 @@ test('bpftrace that never attaches: retried with backoff, then procfs with the r
     netns: null,
     intervalMs: 100,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: { ...caps, bpftrace: bad },
     probeFiles: files,
     runner: { backoffMs: 20, maxFailuresBeforeAttach: 3 },
@@ -161,7 +161,7 @@ test('procfs fallback (--no-bpf) on the real failover series, with --assoc and -
       intervalMs: 10,
       bus,
       filter,
-      getSnapshot: async () => series[Math.min(i++, series.length - 1)]!,
+      read: async () => series[Math.min(i++, series.length - 1)]!,
     });
     await until(() => i > series.length);
     await p.stop();
@@ -198,7 +198,7 @@ test('enrichment by association id from the latest snapshot; the kernel’s own 
     netns: null,
     intervalMs: 60_000,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: caps,
     probeFiles: files,
   });
@@ -268,7 +268,7 @@ test('trace with a stdout that does not drain: bpftrace’s output is left unrea
     json: true,
     style: plain,
     out,
-    pipeline: { capabilities: { ...caps, bpftrace: flood }, probeFiles: files, getSnapshot: async () => series[0]!},
+    pipeline: { capabilities: { ...caps, bpftrace: flood }, probeFiles: files, read: async () => series[0]!},
   });
   await until(() => progress() > 0);
   // stdout stuck: trace stops reading, the pipe fills, the writer blocks
