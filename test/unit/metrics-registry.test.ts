@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { buildMetrics, snakeCounterName, snmpMetricName } from '../../src/metrics/registry.js';
-import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
+import { parseExposition, sampleSum } from '../exposition.js';
 import { SnapshotCache } from '../../src/metrics/source.js';
 import { EventCounts } from '../../src/metrics/events.js';
 import { parseListen } from '../../src/metrics/listen.js';
