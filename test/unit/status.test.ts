@@ -9,10 +9,11 @@ import { plain } from '../../src/render/style.js';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
 import { capture, GOLDEN } from '../helpers.js';
 
-/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+/** Compare with a golden file; UPDATE_GOLDEN=1 writes it (review the diff before committing). A missing one fails. */
 function golden(name: string, actual: string): void {
   const path = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, actual);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
+  assert.ok(existsSync(path), `golden file ${name} is missing (UPDATE_GOLDEN=1 writes it)`);
   assert.equal(actual, readFileSync(path, 'utf8'), `differs from golden ${name}`);
 }
 
