@@ -210,12 +210,10 @@ export function deriveFindings(a: Omit<Association, 'findings'>): readonly Findi
 }
 
 /**
- * The rows without a second print of the same thing. The kernel resumes each
- * page of a procfs file by record number, and sctpdiag reads assocs in byte
- * ranges: when associations come or go during the read, one can be printed
- * twice. Association ids are unique on the host (0 only during the
- * handshake), so a repeated non-zero id (or id and address, for a path) is
- * the same one again: the first print is kept.
+ * The rows without a second print of the same thing (`dropped` hears of each):
+ * the kernel resumes each page by record number, so an association that comes
+ * or goes during the read can shift another into a second print. Non-zero ids
+ * are unique on the host; the first print is kept.
  */
 export function withoutReprints<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) => string, dropped?: (r: T) => void): T[] {
   if (!printedTwice(rows, id, part)) return rows as T[];

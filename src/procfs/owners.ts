@@ -1,13 +1,8 @@
 /**
- * Which processes own a socket inode, found the way `ss -p` does: every
- * /proc/PID/fd/* link that reads `socket:[INODE]`. Best effort: processes we
- * may not inspect (not root) or that exit meanwhile are silently skipped.
- *
- * Synchronous readlink()s on purpose: one per descriptor, and a process
- * holding 10k SCTP sockets has 10k of them. Through the libuv thread pool each
- * call costs a round trip; in the lab at 10k associations the async version
- * took about as long as the kernel took to print /proc/net/sctp/assocs. The
- * scan is cut into slices instead, so that the event loop stays responsive.
+ * Which processes own a socket inode, found as `ss -p` does: every
+ * /proc/PID/fd/* link reading `socket:[INODE]`; processes we may not inspect
+ * are skipped. Synchronous readlink()s (a thread-pool round trip per descriptor
+ * cost as much as the kernel's printing), in slices so the event loop stays free.
  */
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
 
@@ -15,10 +10,7 @@ import type { Owner } from '../model/rows.js';
 
 export type { Owner };
 
-/**
- * readlink()s between two yields of the sliced scan (~1 ms in the lab's TCG
- * guest, where a readlink costs ~65 µs).
- */
+/** readlink()s between two yields of the sliced scan (~1 ms under the lab's emulator) */
 const SLICE = 16;
 
 /**

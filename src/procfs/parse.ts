@@ -8,13 +8,7 @@
 import { fromKernel, type Address } from '../model/addr.js';
 import type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
-/**
- * Addresses seen recently, by their kernel text. A host's local addresses are
- * printed in every row of assocs, and each peer address in assocs and again
- * in remaddr: at 10k associations two of every three address tokens were
- * parsed (and RFC 5952-formatted) again. The objects are frozen and shared.
- * Bounded: emptied when it would grow past CACHE_MAX entries.
- */
+/** Addresses by kernel text, frozen and shared: the same ones recur in every row (bounded: emptied past CACHE_MAX). */
 const CACHE_MAX = 1 << 16;
 const addrCache = new Map<string, Readonly<Address> | null>();
 
@@ -31,13 +25,7 @@ function kernelAddress(token: string): Readonly<Address> | null {
 
 export type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
-/**
- * The tokens of one line as offsets into the text it came in: numbers are read
- * without making a string of each column. At 10k associations the ~500k token
- * strings and 30k token arrays of `split(/\s+/)` were half of a read's garbage,
- * which long-running `top` and `trace` paid for in peak RSS. One instance is
- * reused for every line: a sink must take values out, never keep it.
- */
+/** One line's tokens as offsets into its text, numbers read without a string per column; reused per line (never keep it). */
 export class Tokens {
   text = '';
   count = 0;
@@ -207,14 +195,7 @@ export function parseWith<R>(parser: LineParser<R>, text: string): R {
   return parser.result();
 }
 
-/**
- * Where a header's columns go: for header column i, the slot of its name, or
- * -1 for a column that is not read. Made once per file from its header: rows
- * are then read by position, with no lookup by column name and no keyed store
- * for every row. The slots are a plain array of numbers, not a Float64Array:
- * what a typed array gives back is a double, and rows made of doubles were
- * 40% slower to build a snapshot from (host, 10k associations).
- */
+/** For header column i, the slot of its name or -1: made once per file, rows are then read by position. */
 function columnPlan(header: readonly string[], slotOf: Readonly<Record<string, number>>): Int8Array {
   return Int8Array.from(header, (name) => (Object.hasOwn(slotOf, name) ? slotOf[name]! : -1));
 }
@@ -235,12 +216,7 @@ function readColumns(header: readonly string[], plan: Int8Array, tokens: Tokens,
   return null;
 }
 
-/**
- * The numeric columns of assocs (before LADDRS and after RADDRS) and their
- * slots: a row's numbers are read into an array by slot, and the row
- * literal takes them out by the same names. (Literals with the numbers
- * written out: an object built up key by key turns into a slow dictionary.)
- */
+/** The numeric columns of assocs (before LADDRS and after RADDRS) and their slots; rows are literals (a key-by-key object becomes a slow dictionary). */
 const A = {
   STY: 0, SST: 1, ST: 2, HBKT: 3, 'ASSOC-ID': 4, TX_QUEUE: 5, RX_QUEUE: 6, UID: 7, INODE: 8, LPORT: 9, RPORT: 10,
   HBINT: 11, INS: 12, OUTS: 13, MAXRT: 14, T1X: 15, T2X: 16, RTXC: 17, wmema: 18, wmemq: 19, sndbuf: 20, rcvbuf: 21,
@@ -248,11 +224,7 @@ const A = {
 const A_COUNT = Object.keys(A).length;
 const ASSOC_REQUIRED = ['STY', 'ST', 'ASSOC-ID', 'LPORT', 'RPORT', 'LADDRS', '<->', 'RADDRS', 'HBINT', 'RTXC'];
 
-/**
- * The entries of LADDRS and RADDRS (and eps' LADDRS) by token, `*` included:
- * like the addresses, built once, frozen and shared by every row that names
- * them, so neither a read nor buildSnapshot makes an object per address.
- */
+/** LADDRS/RADDRS entries by token (`*` included), frozen and shared like the addresses. */
 const localCache = new Map<string, Readonly<LocalAddrRow> | null>();
 const remoteCache = new Map<string, Readonly<RemoteAddrRow> | null>();
 const plainCache = new Map<string, Readonly<Address> | null>();
@@ -485,20 +457,4 @@ export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string,
 
 export function parseSnmp(text: string, file = 'snmp'): { counters: Record<string, number>; warnings: ParseWarning[] } {
   return parseWith(snmpParser(file), text);
-}
-
-/**
- * The size of /proc/net/sctp/assocs guessed from its first piece and the
- * number of associations (snmp's SctpCurrEstab): one header line, then one
- * line per association, as long as the complete ones seen so far on average.
- * Null when the piece holds no complete association line or there are none.
- * (procfs text is ASCII: characters are bytes.)
- */
-export function estimateAssocsBytes(first: string, associations: number): number | null {
-  const headerEnd = first.indexOf('\n');
-  const lastEnd = first.lastIndexOf('\n');
-  if (headerEnd < 0 || lastEnd <= headerEnd || !(associations > 0)) return null;
-  let rows = 0;
-  for (let i = headerEnd; i < lastEnd; i = first.indexOf('\n', i + 1)) rows++;
-  return headerEnd + 1 + Math.round(((lastEnd - headerEnd) / rows) * associations);
 }
