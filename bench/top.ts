@@ -38,7 +38,7 @@ import { readSnapshot } from '../src/procfs/read.js';
 import type { Snapshot } from '../src/model/snapshot.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../src/events/types.js';
 import { TopState } from '../src/top/state.js';
-import { nextReadMs } from '../src/procfs/costly.js';
+import { nextReadMs } from '../src/kernel/pacing.js';
 import { TopScreen } from '../src/top/screen.js';
 import { synthCapture } from './synth.js';
 import { cliNodeFlags, median, round, type BenchResult } from './snapshot.js';
@@ -306,7 +306,7 @@ export async function benchTop(opts: { smoke: boolean }): Promise<BenchResult> {
       }
       screen.destroy();
       const readMs = median(read);
-      const periodS = nextReadMs(1000, readMs) / 1000;
+      const periodS = nextReadMs(1000, { kernelMs: readMs, associations: n }) / 1000;
       const applyCpuMean = applyCpu.reduce((x, y) => x + y, 0) / reps;
       const tickCpuMean = tickCpu / (reps * ticksPerRead);
       const readCpuMean = readCpu.reduce((x, y) => x + y, 0) / reps;

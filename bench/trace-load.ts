@@ -437,7 +437,7 @@ async function child(cfgPath: string): Promise<void> {
       break;
     }
   }
-  const { runTrace, traceSettings } = await import('../src/commands/trace.js');
+  const [{ runTrace }, { traceSettings }] = await Promise.all([import('../src/trace/run.js'), import('../src/commands/trace.js')]);
   const { readSnapshot } = await import('../src/procfs/read.js');
   const { loadProbeFiles } = await import('../src/trace/probes.js');
   const { makeStyle } = await import('../src/render/style.js');
@@ -453,7 +453,7 @@ async function child(cfgPath: string): Promise<void> {
     pipeline: {
       probeFiles: files,
       capabilities: { bpftrace: cfg.fake, unavailable: null, probes: files.map((f) => ({ name: f.name, events: f.events, ok: true, missing: [] })) },
-      getSnapshot: () => readSnapshot({ procRoot: cfg.capture, netns: null, owners: false }),
+      read: () => readSnapshot({ procRoot: cfg.capture, netns: null, owners: false }),
     },
   });
 }

@@ -4,7 +4,7 @@
  * (plus a hint), the documented exit code, no stack trace unless
  * SCTPDIAG_DEBUG is set. The executable is cli.ts.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
 import { VERSION } from './paths.js';
 import {
@@ -15,8 +15,7 @@ import {
   validatePid,
   type NetnsTarget,
 } from './netns.js';
-import { KNOWN_HZ } from './kernel/hz.js';
-import { VALUED_GLOBALS } from './argv.js';
+import { parseHz } from './commands/options.js';
 
 /**
  * The commands, in help order, each loaded only when needed: a command line
@@ -36,6 +35,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   metrics: async () => (await import('./commands/metrics.js')).metricsCommand(),
 };
 
+/** global options that take a value as the next word (keep equal to buildProgram's declarations; a test checks) */
+export const VALUED_GLOBALS: ReadonlySet<string> = new Set(['-n', '--netns', '--netns-pid', '--proc-root', '--hz']);
+
 /** The command argv names (the first word that is not a global option or its value), if any. */
 export function commandName(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -45,13 +47,6 @@ export function commandName(argv: readonly string[]): string | undefined {
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
-}
-
-function parseHz(v: string): number {
-  const n = Number(v);
-  if (!(KNOWN_HZ as readonly number[]).includes(n))
-    throw new InvalidArgumentError(`CONFIG_HZ must be one of ${KNOWN_HZ.join(', ')}`);
-  return n;
 }
 
 /** The command line with every command, or only `only` when it names one. */

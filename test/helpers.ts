@@ -1,7 +1,9 @@
 /** Paths and small utilities shared by the tests. */
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { sysctlDir } from '../src/kernel/sysctl-catalog.js';
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../src/procfs/parse.js';
 
@@ -60,4 +62,11 @@ export function failoverSnapshot(t: number): Snapshot {
     remaddr: parseRemaddr(real(`${dir}/a_remaddr${sfx}.txt`)),
     snmp: parseSnmp(real(`${dir}/${t === 0 ? 'a_snmp.txt' : 'a_snmp_fail.txt'}`)),
   });
+}
+
+/** Write a whole set of sysctl values into a fake /proc/sys tree. */
+export async function seedFakeProc(procRoot: string, values: ReadonlyMap<string, string>): Promise<void> {
+  const dir = sysctlDir(procRoot);
+  await mkdir(dir, { recursive: true });
+  for (const [k, v] of values) await writeFile(join(dir, k), v + '\n');
 }

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatJson } from '../render/json.js';
+import { writeJson } from '../render/json.js';
 import { readRegularFile, UnsafeFileError } from '../safefs.js';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError } from '../errors.js';
@@ -92,7 +92,7 @@ export function captureCommand(): Command {
     .action(async (target: string, _o: unknown, cmd: Command) => {
       const g = globals(cmd);
       const r = await capture(g.procRoot, target, g.netns, g.hz);
-      if (g.json) process.stdout.write(formatJson({ schemaVersion: 1, ...r }));
+      if (g.json) writeJson({ schemaVersion: 1, ...r });
       else process.stdout.write(`captured ${r.files.length} files to ${r.dir} (HZ ${r.meta.hz}, ${r.meta.hzSource})\n`);
     });
 }

@@ -8,18 +8,13 @@
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { globals } from '../context.js';
-import { formatJson } from '../render/json.js';
-import { EXIT, SctpdiagError, usageError } from '../errors.js';
+import { writeJson } from '../render/json.js';
+import { parseNumber } from './options.js';
+import { EXIT, SctpdiagError } from '../errors.js';
 import type { GatherOptions } from '../doctor/gather.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import type { DoctorReport } from '../doctor/report.js';
 import { checkProfileName } from '../tune/profile.js';
-
-export function parseMs(name: string, v: string, max: number): number {
-  if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max)
-    throw usageError(`${name}: ${JSON.stringify(v)} is not a duration in ms between 1 and ${max}`);
-  return Number(v);
-}
 
 interface DoctorFlags {
   failoverTarget?: string;
@@ -46,8 +41,8 @@ export function doctorCommand(): Command {
     .option('-v, --verbose', 'show evidence for every check, not only warnings and failures')
     .action(async (o: DoctorFlags, cmd: Command) => {
       const g = globals(cmd);
-      const failoverTargetMs = o.failoverTarget !== undefined ? parseMs('--failover-target', o.failoverTarget, 86_400_000) : null;
-      const sampleMs = o.sample !== undefined ? parseMs('--sample', o.sample, 600_000) : null;
+      const failoverTargetMs = o.failoverTarget !== undefined ? parseNumber(o.failoverTarget, '--failover-target', 1, 86_400_000, 'a duration in ms') : null;
+      const sampleMs = o.sample !== undefined ? parseNumber(o.sample, '--sample', 1, 600_000, 'a duration in ms') : null;
       if (sampleMs !== null && g.procRoot !== '/proc')
         throw new SctpdiagError('--sample reads the live kernel twice; it cannot be used with --proc-root', EXIT.USAGE);
       if (o.profile !== undefined) checkProfileName(o.profile);
@@ -62,7 +57,8 @@ export function doctorCommand(): Command {
         stateDir: resolveStateDir(o.stateDir),
       });
       const { printReport } = await import('../doctor/report.js');
-      process.stdout.write(g.json ? formatJson(report) : printReport(report, g.style, { verbose: o.verbose === true }));
+      if (g.json) writeJson(report);
+      else process.stdout.write(printReport(report, g.style, { verbose: o.verbose === true }));
       if (report.exitCode !== EXIT.OK) {
         const n = report.counts;
         throw new SctpdiagError(

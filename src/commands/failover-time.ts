@@ -3,11 +3,13 @@
  * arbitrary parameters: from a profile, the live sysctls or the kernel
  * defaults, each overridable on the command line.
  */
+import { writeJson } from '../render/json.js';
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { catalog, defaultFor, readKernelRelease, readSysctls, validateValue } from '../kernel/sysctl-catalog.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, parsePathsOption, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import { parsePaths } from './options.js';
+import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
 
@@ -141,13 +143,14 @@ export function failoverTimeCommand(): Command {
     .option('--pf-enable <0|1>', 'pf_enable', sysctlInt('--pf-enable', 'pf_enable'))
     .option('--hb-interval <ms>', 'hb_interval', sysctlInt('--hb-interval', 'hb_interval'))
     .option('--association-max-retrans <n>', 'association_max_retrans', sysctlInt('--association-max-retrans', 'association_max_retrans'))
-    .option('--paths <n>', `number of peer paths (1..${MAX_PATHS})`, parsePathsOption)
+    .option('--paths <n>', `number of peer paths (1..${MAX_PATHS})`, parsePaths)
     .option('--rtt <ms>', 'smoothed RTT of the path (default 1)', dec('--rtt'))
     .option('--rttvar <ms>', 'RTT variance (default RTT/2)', dec('--rttvar'))
     .option('--rto0 <ms>', 'use this RTO as RTO₀ (e.g. measured from remaddr)', dec('--rto0'))
     .action(async function (this: Command) {
       const g = globals(this);
       const r = await collectFailover(this.opts<FailoverOptions>(), { procRoot: g.procRoot });
-      process.stdout.write((g.json ? JSON.stringify(r, null, 2) : printFailover(r, g.style)) + '\n');
+      if (g.json) writeJson(r);
+      else process.stdout.write(printFailover(r, g.style) + '\n');
     });
 }

@@ -10,6 +10,7 @@ import { DEFAULT_LISTEN, parseListen } from '../metrics/listen.js';
 import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
+import { parseNumber } from './options.js';
 
 interface MetricsFlags {
   listen: string;
@@ -23,23 +24,17 @@ interface MetricsFlags {
   maxRequests: string;
 }
 
-function parseCount(name: string, v: string, max: number): number {
-  if (!/^\d{1,9}$/.test(v) || Number(v) > max) throw usageError(`${name}: ${JSON.stringify(v)} is not a number between 0 and ${max}`);
-  return Number(v);
-}
-
 export function exporterOptions(o: MetricsFlags, g: { procRoot: string; netns: string | null; hz: number | undefined }): ExporterOptions {
-  const minIntervalMs = parseCount('--min-interval', o.minInterval, 3_600_000);
-  if (minIntervalMs < 100) throw usageError('--min-interval: at least 100 ms');
+  const minIntervalMs = parseNumber(o.minInterval, '--min-interval', 100, 3_600_000, 'a number of milliseconds');
   if (o.allNetns && g.procRoot !== '/proc') throw usageError('--all-netns cannot be used with --proc-root');
   return {
     reader: procfsReader({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, allNetns: o.allNetns === true }),
     minIntervalMs,
     registry: {
       netnsLabel: o.allNetns === true,
-      maxAssociations: parseCount('--max-associations', o.maxAssociations, 1_000_000),
+      maxAssociations: parseNumber(o.maxAssociations, '--max-associations', 0, 1_000_000, 'a count'),
       pathRto: o.pathRto === true,
-      maxPaths: parseCount('--max-paths', o.maxPaths, 1_000_000),
+      maxPaths: parseNumber(o.maxPaths, '--max-paths', 0, 1_000_000, 'a count'),
     },
     events: o.events,
     procRoot: g.procRoot,
@@ -68,8 +63,7 @@ export function metricsCommand(): Command {
       const g = globals(cmd);
       const listen = parseListen(o.listen);
       const opts = exporterOptions(o, g);
-      const maxRequests = parseCount('--max-requests', o.maxRequests, 10_000);
-      if (maxRequests < 1) throw usageError('--max-requests: at least 1');
+      const maxRequests = parseNumber(o.maxRequests, '--max-requests', 1, 10_000, 'a number of requests');
       await checkSctpDir(g.procRoot);
       if (o.once) {
         const { createExporter } = await import('../metrics/server.js');

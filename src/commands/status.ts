@@ -3,25 +3,18 @@
  * collectStatus() returns the plain object that --json prints; printStatus()
  * renders the same object as text.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { formatJson } from '../render/json.js';
+import { writeJson } from '../render/json.js';
 import { globals, type GlobalOptions } from '../context.js';
 import { readSnapshot } from '../procfs/read.js';
-import {
-  isEmptyFilter,
-  matchAssoc,
-  parseAssocId,
-  parsePeer,
-  parsePort,
-  parseStateFilter,
-  type AssocFilter,
-} from '../model/filter.js';
+import { isEmptyFilter, matchAssoc, type AssocFilter } from '../model/filter.js';
+import { parseAssocId, parsePeer, parsePort, parseStateFilter } from './options.js';
 import type { Association, Endpoint, Finding, Snapshot } from '../model/snapshot.js';
 import type { Hz } from '../kernel/hz.js';
 import type { ParseWarning } from '../procfs/parse.js';
 import { table, type Style } from '../render/style.js';
-import { listNetns, runInNetns } from '../netns.js';
+import { readEveryNetns } from '../procfs/every-netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { mark, timing } from '../timing.js';
 
@@ -189,6 +182,7 @@ interface StatusFlags {
   state?: string;
   endpoints?: boolean;
   allNetns?: boolean;
+  owners?: boolean;
 }
 
 export function parseFilter(o: StatusFlags): AssocFilter {
@@ -201,18 +195,14 @@ export function parseFilter(o: StatusFlags): AssocFilter {
 }
 
 /** --all-netns: the current namespace, then every named one, each read by a child inside it. */
-async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, argv: readonly string[]): Promise<StatusReport> {
-  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz }), filter);
-  const namespaces: NamespaceStatus[] = [here];
-  for (const name of await listNetns()) {
-    const res = await runInNetns({ kind: 'name', name }, [...argv, '--json'], true);
-    if (res.code !== EXIT.OK) {
-      process.stderr.write(`sctpdiag: warning: netns ${name}: ${(res.stderr ?? '').trim() || `exit ${res.code}`}\n`);
-      continue;
-    }
-    namespaces.push(JSON.parse(res.stdout ?? '') as StatusReport);
-  }
-  return { ...here, namespaces: namespaces.map(({ ...n }) => stripReport(n)) };
+async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, owners: boolean): Promise<StatusReport> {
+  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners }), filter);
+  const others = await readEveryNetns({
+    hz: g.hz,
+    owners,
+    onError: (name, why) => process.stderr.write(`sctpdiag: warning: netns ${name}: ${why}\n`),
+  });
+  return { ...here, namespaces: [here, ...others.map((s) => collectStatus(s, filter))].map(stripReport) };
 }
 
 function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
@@ -229,50 +219,23 @@ export function statusCommand(): Command {
     .option('--state <state>', 'only associations in this state, or with a path in this state (ACTIVE, PF, INACTIVE…)')
     .option('-e, --endpoints', 'also list SCTP endpoints (listening and bound sockets)')
     .option('--all-netns', 'every named network namespace too (needs root)')
+    // for the --all-netns fan-out of `metrics`: no walk of every /proc/PID/fd per scrape
+    .addOption(new Option('--no-owners', 'do not look up owning processes').hideHelp())
     .action(async (o: StatusFlags, cmd: Command) => {
       const g = globals(cmd);
       const filter = parseFilter(o);
       let report: StatusReport;
       if (o.allNetns) {
         if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
-        report = await collectAllNetns(g, filter, ['status', ...filterArgs(o)]);
+        report = await collectAllNetns(g, filter, o.owners !== false);
       } else {
-        const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, marks: timing ?? undefined });
+        const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners: o.owners !== false, marks: timing ?? undefined });
         printParseWarnings(snap.warnings);
         report = collectStatus(snap, filter);
       }
-      if (g.json && !report.namespaces && process.stdout.isTTY !== true) writeCompactJson(report);
-      else process.stdout.write(g.json ? formatJson(report) : printStatus(report, g.style, o.endpoints));
+      if (g.json) writeJson(report);
+      else process.stdout.write(printStatus(report, g.style, o.endpoints));
       mark('written');
     });
 }
 
-/**
- * Same bytes as formatJson(report) when piped (compact), written in ~1 MB
- * pieces: at 10k associations the whole document is 10.7 MB, and holding it as
- * one string plus its Buffer copy was ~25 MB of peak RSS.
- */
-export function writeCompactJson(report: StatusReport, write: (s: string) => void = (s) => void process.stdout.write(s)): void {
-  const marker = '"associations":[]';
-  const shell = JSON.stringify({ ...report, associations: [] });
-  const at = shell.indexOf(marker);
-  write(shell.slice(0, at) + '"associations":[');
-  let buf = '';
-  report.associations.forEach((a, i) => {
-    buf += (i ? ',' : '') + JSON.stringify(a);
-    if (buf.length > 1 << 20) {
-      write(buf);
-      buf = '';
-    }
-  });
-  write(buf + ']' + shell.slice(at + marker.length) + '\n');
-}
-
-function filterArgs(o: StatusFlags): string[] {
-  const a: string[] = [];
-  if (o.assoc !== undefined) a.push('--assoc', o.assoc);
-  if (o.port !== undefined) a.push('--port', o.port);
-  if (o.peer !== undefined) a.push('--peer', o.peer);
-  if (o.state !== undefined) a.push('--state', o.state);
-  return a;
-}

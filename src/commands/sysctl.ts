@@ -2,6 +2,7 @@
  * `sctpdiag sysctl`: every net.sctp key with its live value, default, unit,
  * effect (live / new sockets) and scope; non-default values are marked.
  */
+import { writeJson } from '../render/json.js';
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { noSctpError, usageError } from '../errors.js';
@@ -109,6 +110,7 @@ export function sysctlCommand(): Command {
       const g = globals(this);
       const o = this.opts<{ nonDefault?: boolean }>();
       const r = await collectSysctl(g.procRoot, { keys, nonDefault: o.nonDefault, netns: g.netns, kernel: { release: await readKernelRelease(g.procRoot), hz: g.hz ?? null } });
-      process.stdout.write((g.json ? JSON.stringify(r, null, 2) : printSysctl(r, g.style)) + '\n');
+      if (g.json) writeJson(r);
+      else process.stdout.write(printSysctl(r, g.style) + '\n');
     });
 }

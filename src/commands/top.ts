@@ -7,7 +7,8 @@ import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
-import { logSettings, parseNumber, type LogFlags, type LogSettings } from './trace.js';
+import { logSettings, parseNumber, type LogFlags } from './options.js';
+import type { LogSettings } from '../trace/run.js';
 
 interface TopFlags extends LogFlags {
   stateDir?: string;
@@ -23,7 +24,7 @@ export interface TopSettings {
 
 export function topSettings(o: TopFlags): TopSettings {
   return {
-    intervalMs: o.interval !== undefined ? parseNumber(o.interval, '--interval', 200, 3_600_000, 'milliseconds') : 1000,
+    intervalMs: o.interval !== undefined ? parseNumber(o.interval, '--interval', 200, 3_600_000, 'a number of milliseconds') : 1000,
     noBpf: o.bpf === false,
     log: logSettings(o),
   };

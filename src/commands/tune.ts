@@ -4,6 +4,7 @@
  * collectTune() does the work and returns the plain object that --json
  * prints; printTune() renders it as text.
  */
+import { writeJson } from '../render/json.js';
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { globals } from '../context.js';
@@ -18,7 +19,8 @@ import {
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, parsePathsOption, type FailoverModel } from '../model/failover.js';
+import { parsePaths } from './options.js';
+import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
@@ -431,7 +433,7 @@ export function tuneCommand(): Command {
     .option('--rollback', 'restore the values saved before the last (or an interrupted) apply')
     .option('--allow-insecure', 'allow addip_noauth_enable=1 (association hijack risk)')
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
-    .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePathsOption, 2)
+    .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePaths, 2)
     .option('--rtt <ms>', 'path RTT assumed by the failover model', num('--rtt'), 1)
     .option('--wait <s>', `with --apply/--rollback: wait this long for another one's lock, then exit 10 (default ${DEFAULT_LOCK_WAIT_S})`, waitSeconds)
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
@@ -442,7 +444,8 @@ export function tuneCommand(): Command {
       const g = globals(this);
       env.kernel = { release: await readKernelRelease(env.procRoot), hz: g.hz ?? null };
       const r = await collectTune(o, env);
-      process.stdout.write((g.json ? JSON.stringify(r, null, 2) : printTune(r, g.style)) + '\n');
+      if (g.json) writeJson(r);
+      else process.stdout.write(printTune(r, g.style) + '\n');
       if (r.mode === 'verify' && (r.drift ?? []).length > 0)
         throw new SctpdiagError(`${r.drift!.length} key(s) drifted from profile ${r.profile?.name}`, EXIT.DRIFT, 'run `sctpdiag tune --profile NAME --apply` to re-apply');
     });

@@ -12,6 +12,7 @@ import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
 import { isUpState } from '../kernel/enums.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
+import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
 
 export type Check = (f: DoctorFacts) => CheckResult;
 
@@ -42,11 +43,6 @@ const assocLabel = (a: Association): string =>
 
 // ---------------------------------------------------------------- platform
 
-const CAP_NET_ADMIN = 12n;
-const CAP_SYS_ADMIN = 21n;
-const CAP_PERFMON = 38n;
-const CAP_BPF = 39n;
-const hasCap = (mask: bigint | null, bit: bigint): boolean => mask !== null && (mask & (1n << bit)) !== 0n;
 
 export const checkSctpModule: Check = (f) => {
   const p = f.platform;
@@ -145,8 +141,8 @@ export const checkPrivileges: Check = (f) => {
   const p = f.platform;
   if (!p) return result('platform.privileges', 'platform', 'info', 'not checked: reading a capture');
   const caps = p.capEff;
-  const bpfOk = hasCap(caps, CAP_SYS_ADMIN) || (hasCap(caps, CAP_BPF) && hasCap(caps, CAP_PERFMON));
-  const netOk = hasCap(caps, CAP_NET_ADMIN);
+  const bpfOk = canUseBpf(caps);
+  const netOk = canAdminNet(caps);
   const ev = [`uid ${p.uid}`, `CapEff ${caps === null ? 'unknown' : '0x' + caps.toString(16)}`];
   if (p.uid === 0 && bpfOk && netOk) return result('platform.privileges', 'platform', 'ok', 'running as root', ev);
   const limits: string[] = [];

@@ -4,6 +4,7 @@
  * command goes through an injectable runner (argv arrays, never a shell), so
  * tests build fake hosts in a temp dir.
  */
+import { parseCapEff } from '../kernel/privileges.js';
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -79,11 +80,7 @@ async function readText(p: string): Promise<string | null> {
   }
 }
 
-/** CapEff from a /proc/<pid>/status text, or null. */
-export function parseCapEff(status: string | null): bigint | null {
-  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status ?? '');
-  return m ? BigInt('0x' + m[1]) : null;
-}
+export { parseCapEff };
 
 export async function gatherPlatform(o: {
   procRoot: string;

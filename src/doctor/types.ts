@@ -5,8 +5,9 @@
  */
 import type { Snapshot } from '../model/snapshot.js';
 
-export type Severity = 'ok' | 'info' | 'warn' | 'fail';
-export const SEVERITY_ORDER: readonly Severity[] = ['ok', 'info', 'warn', 'fail'];
+import type { Severity } from '../model/severity.js';
+
+export { SEVERITY_ORDER, type Severity } from '../model/severity.js';
 
 export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile';
 

@@ -3,7 +3,8 @@
  * Every event is one flat JSON object; schema/event.schema.json documents it
  * (keep both equal). Addresses are RFC 5952 text; times are ISO 8601 UTC.
  */
-import type { Owner } from '../procfs/owners.js';
+import type { Owner } from '../model/rows.js';
+import type { Severity } from '../model/severity.js';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -43,7 +44,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** What `trace` shows unless --events says otherwise: everything but the chatty heartbeats. */
 export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'path.heartbeat');
 export type EventSource = 'bpf' | 'procfs' | 'sctpdiag';
-export type EventSeverity = 'info' | 'warn' | 'fail';
+/** an event is never `ok` */
+export type EventSeverity = Exclude<Severity, 'ok'>;
 
 export interface AssocRef {
   id: number;

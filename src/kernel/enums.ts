@@ -61,6 +61,10 @@ export function isUpState(state: AssocState): boolean {
   return state === 'ESTABLISHED' || state === 'SHUTDOWN_PENDING' || state === 'SHUTDOWN_RECEIVED';
 }
 
+/** address families as the probes print them (include/linux/socket.h) */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
 /** Arguments of sctp_assoc_control_transport() and the SCTP_ASSOC_CHANGE states, as probes see them. */
 /** kernel enum sctp_transport_cmd */
 export const TRANSPORT_CMDS: Record<number, string> = { 0: 'UP', 1: 'DOWN', 2: 'PF', 3: 'ON', 4: 'OFF' };

@@ -39,6 +39,8 @@ export interface PipelineHandle {
   /** bpf, procfs or degraded, as the pipeline reports it now */
   source(): string;
   lostEvents(): number;
+  /** a snapshot the exporter read */
+  push(s: Snapshot): void;
   stop(): Promise<void>;
 }
 
@@ -50,8 +52,6 @@ export interface PipelineOptions {
   intervalMs: number;
   /** procfs only, no bpftrace */
   noBpf: boolean;
-  /** share the exporter's cached reads instead of reading procfs again */
-  getSnapshot: () => Promise<Snapshot>;
 }
 
 /** Start src/trace's live pipeline (bpf when it can, procfs diffs otherwise). */
@@ -62,12 +62,13 @@ export function startPipeline(o: PipelineOptions): PipelineHandle {
     netns: o.netns,
     intervalMs: o.intervalMs,
     noBpf: o.noBpf,
-    getSnapshot: o.getSnapshot,
+    pushed: true,
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
   });
   return {
     source: () => p.status().source,
     lostEvents: () => p.status().lostEvents,
+    push: (s) => p.push(s),
     stop: () => p.stop(),
   };
 }

@@ -12,7 +12,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { EventBus } from '../events/types.js';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { preferSmallHeap } from '../heap.js';
 import { EventCounts, startPipeline, type PipelineHandle } from './events.js';
 import { urlHost, type ListenAddress } from './listen.js';
 import { buildMetrics, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
@@ -53,6 +52,8 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const detach = counts.attach(bus);
   const mode = o.events ?? 'auto';
   let pipeline: PipelineHandle | null = null;
+  let refreshTimer: NodeJS.Timeout | null = null;
+  let stopped = false;
   if (mode !== 'off') {
     pipeline = startPipeline({
       bus,
@@ -61,13 +62,17 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
       hz: o.hz,
       intervalMs: o.minIntervalMs,
       noBpf: mode === 'procfs',
-      // the pipeline polls through the cache: procfs is still read once per interval
-      getSnapshot: async () => {
-        const r = await cache.get();
-        if (r.error || !r.snapshots[0]) throw new Error(r.error ?? 'no snapshot');
-        return r.snapshots[0];
-      },
     });
+    const p = pipeline;
+    cache.onRead((_prev, cur) => {
+      if (!cur.error && cur.snapshots[0]) p.push(cur.snapshots[0]);
+    });
+    // reads between scrapes too, so procfs-derived events keep coming: once per served interval
+    const refresh = () => {
+      refreshTimer = setTimeout(() => void cache.get().finally(() => stopped || refresh()), cache.peek()?.servedForMs ?? o.minIntervalMs);
+      refreshTimer.unref();
+    };
+    void cache.get().finally(refresh);
   }
   // one render per reading, shared by every request for it (bpf event counts are at most one interval old)
   let rendered: { reading: Reading; text: Promise<string> } | null = null;
@@ -96,6 +101,8 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
       return rendered.text;
     },
     async stop() {
+      stopped = true;
+      if (refreshTimer) clearTimeout(refreshTimer);
       detach();
       await pipeline?.stop();
     },
@@ -214,7 +221,6 @@ export function handler(exporter: Exporter, limits: RequestLimits = DEFAULT_LIMI
 }
 
 export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions, so: ServerOptions = {}): Promise<RunningServer> {
-  preferSmallHeap();
   const exporter = await createExporter(o);
   const limits = { ...DEFAULT_LIMITS, ...(so.limits ?? {}) };
   const stats = new RequestStats();

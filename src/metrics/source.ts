@@ -2,17 +2,18 @@
  * Where the exporter's snapshots come from, read at most once per
  * min-interval however many scrapes arrive (concurrent scrapes share one
  * read), and no more often than keeps the kernel's printing of the files
- * within 10% of a core (costly.ts: nextReadMs; at 10k associations a read
+ * within 10% of a core (kernel/pacing.ts; at 10k associations a read
  * costs the kernel seconds, and Prometheus may scrape every few seconds).
- * With --all-netns every named namespace is read by a child sctpdiag inside
- * it (`status --json`), so the cost is paid once per interval too.
+ * With --all-netns every named namespace is read too (procfs/every-netns.ts),
+ * once per interval.
  */
 import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
-import { nextReadMs } from '../procfs/costly.js';
-import { listNetns, runInNetns } from '../netns.js';
+import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
+import { readEveryNetns } from '../procfs/every-netns.js';
 
-export type SnapshotReader = () => Promise<Snapshot[]>;
+/** fills `cost` with what the read cost the kernel, when it read procfs itself */
+export type SnapshotReader = (cost?: ReadCost) => Promise<Snapshot[]>;
 
 export interface Reading {
   snapshots: Snapshot[];
@@ -56,8 +57,9 @@ export class SnapshotCache {
       this.reads++;
       let snapshots: Snapshot[];
       let error: string | null = null;
+      const cost: ReadCost = { kernelMs: 0, associations: 0 };
       try {
-        snapshots = await this.reader();
+        snapshots = await this.reader(cost);
       } catch (e) {
         this.errors++;
         // keep serving the last good data, but report the error (healthz, sctp_up)
@@ -66,7 +68,7 @@ export class SnapshotCache {
       }
       const at = this.now();
       const durationMs = at - start;
-      const servedForMs = nextReadMs(this.minIntervalMs, durationMs, this.last?.servedForMs);
+      const servedForMs = nextReadMs(this.minIntervalMs, cost, this.last?.servedForMs);
       const prev = this.last;
       const cur: Reading = { snapshots, at, durationMs, servedForMs, error };
       this.last = cur;
@@ -88,23 +90,9 @@ export interface ReaderOptions {
 
 /** The real reader: this namespace, plus every named one with --all-netns. */
 export function procfsReader(o: ReaderOptions): SnapshotReader {
-  return async () => {
+  return async (cost) => {
     // owners need a walk of every /proc/PID/fd: far too costly per scrape
-    const here = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
-    if (!o.allNetns) return [here];
-    const out = [here];
-    for (const name of await listNetns()) {
-      const args = ['status', '--json'];
-      if (o.hz !== undefined) args.unshift('--hz', String(o.hz));
-      const res = await runInNetns({ kind: 'name', name }, args, true);
-      if (res.code !== 0) continue; // a namespace without SCTP: nothing to export
-      try {
-        const s = JSON.parse(res.stdout ?? '') as Snapshot;
-        out.push({ ...s, netns: name });
-      } catch {
-        /* skip a namespace whose output is unreadable */
-      }
-    }
-    return out;
+    const here = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost });
+    return o.allNetns ? [here, ...(await readEveryNetns({ hz: o.hz, owners: false }))] : [here];
   };
 }

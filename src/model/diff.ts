@@ -64,10 +64,6 @@ function firstAt(xs: readonly { address: string }[], address: string): number {
 
 export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {}): SctpEvent[] {
   const out: SctpEvent[] = [];
-  // the same snapshot again (top's pipeline polls the last full read every second
-  // between slow adaptive reads): nothing changed, and at 10k associations the
-  // maps below would cost ~10 ms a second
-  if (prev === next) return out;
   const want = (t: EventType) => o.types === undefined || o.types.has(t);
   const base = (type: EventType, severity: EventSeverity, a: Association): SctpEvent => ({
     schemaVersion: EVENT_SCHEMA_VERSION,

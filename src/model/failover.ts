@@ -45,8 +45,8 @@
  */
 
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
-import { usageError } from '../errors.js';
 import { pfReachable } from '../kernel/pf.js';
+import { lookupKey } from '../kernel/sysctl-catalog.js';
 
 export const HB_FLOOR_MS = 200;
 
@@ -111,15 +111,18 @@ export interface FailoverModel {
   notes: string[];
 }
 
+/** the kernel's default for a sysctl, from the catalog (its one home) */
+const kernelDefault = (name: string): number => Number(lookupKey(name)!.default);
+
 export const DEFAULT_PARAMS: FailoverParams = {
-  rtoInitial: 3000,
-  rtoMin: 1000,
-  rtoMax: 60000,
-  pathMaxRetrans: 5,
-  pfRetrans: 0,
-  pfEnable: true,
-  hbInterval: 30000,
-  associationMaxRetrans: 10,
+  rtoInitial: kernelDefault('rto_initial'),
+  rtoMin: kernelDefault('rto_min'),
+  rtoMax: kernelDefault('rto_max'),
+  pathMaxRetrans: kernelDefault('path_max_retrans'),
+  pfRetrans: kernelDefault('pf_retrans'),
+  pfEnable: kernelDefault('pf_enable') === 1,
+  hbInterval: kernelDefault('hb_interval'),
+  associationMaxRetrans: kernelDefault('association_max_retrans'),
   paths: 2,
   rttMs: 1,
 };
@@ -192,12 +195,6 @@ function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: 
 
 /** most peer paths the model (and every --paths option) accepts */
 export const MAX_PATHS = 64;
-
-/** The --paths option of every command that models failover. */
-export function parsePathsOption(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PATHS) throw usageError(`--paths: "${v}" is out of range 1..${MAX_PATHS}`);
-  return Number(v);
-}
 
 /**
  * Abort with every path dead: timeouts rotate over the paths not INACTIVE, each

@@ -15,8 +15,8 @@ import {
 } from '../kernel/enums.js';
 import { jiffiesToMs, type Hz } from '../kernel/hz.js';
 import type { Address } from './addr.js';
-import type { AssocRow, EndpointRow, Parsed, ParseWarning, RemaddrRow } from '../procfs/parse.js';
-import type { Owner } from '../procfs/owners.js';
+import type { AssocRow, EndpointRow, Owner, Parsed, ParseWarning, RemaddrRow } from './rows.js';
+import type { Severity } from './severity.js';
 
 export interface LocalAddress extends Address {
   /** the source address toward the primary path (`*` in LADDRS) */
@@ -37,7 +37,7 @@ export interface Path extends Address {
   maxPathRetrans: number;
 }
 
-export type Severity = 'ok' | 'info' | 'warn' | 'fail';
+export type { Severity };
 
 export type FindingCode =
   | 'locally-single-homed'
@@ -210,21 +210,22 @@ export function deriveFindings(a: Omit<Association, 'findings'>): readonly Findi
 }
 
 /**
- * The rows without a second print of the same thing. The kernel resumes each
- * page of a procfs file by record number, and sctpdiag reads assocs in byte
- * ranges: when associations come or go during the read, one can be printed
- * twice. Association ids are unique on the host (0 only during the
- * handshake), so a repeated non-zero id (or id and address, for a path) is
- * the same one again: the first print is kept.
+ * The rows without a second print of the same thing (`dropped` hears of each):
+ * the kernel resumes each page by record number, so an association that comes
+ * or goes during the read can shift another into a second print. Non-zero ids
+ * are unique on the host; the first print is kept.
  */
-export function withoutReprints<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) => string): T[] {
+export function withoutReprints<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) => string, dropped?: (r: T) => void): T[] {
   if (!printedTwice(rows, id, part)) return rows as T[];
   const seen = new Set<string>();
   return rows.filter((r) => {
     const i = id(r);
     if (i === 0) return true;
     const k = `${i} ${part(r)}`;
-    if (seen.has(k)) return false;
+    if (seen.has(k)) {
+      dropped?.(r);
+      return false;
+    }
     seen.add(k);
     return true;
   });
@@ -263,8 +264,23 @@ function printedTwice<T>(rows: readonly T[], id: (r: T) => number, part: (r: T) 
 export function buildSnapshot(i: SnapshotInput): Snapshot {
   const hz = i.hz.value;
   const owners = i.owners ?? new Map<number, Owner[]>();
-  const assocRows = withoutReprints(i.assocs.rows, (r) => r.assocId, () => '');
-  const remaddrRows = withoutReprints(i.remaddr.rows, (r) => r.assocId, (r) => r.address.kernelAddress);
+  const warnings: ParseWarning[] = [];
+  const assocsFile = i.assocs.file ?? 'assocs';
+  const remaddrFile = i.remaddr.file ?? 'remaddr';
+  const assocRows = withoutReprints(i.assocs.rows, (r) => r.assocId, () => '', (r) =>
+    warnings.push({ file: assocsFile, line: r.line, message: `ASSOC-ID ${r.assocId} printed again; line skipped` }),
+  );
+  const ids = new Set(assocRows.map((r) => r.assocId));
+  const remaddrRows = withoutReprints(
+    i.remaddr.rows.filter((r) => {
+      if (ids.has(r.assocId)) return true;
+      warnings.push({ file: remaddrFile, line: r.line, message: `ASSOC_ID ${r.assocId} is no association in ${assocsFile}; line skipped` });
+      return false;
+    }),
+    (r) => r.assocId,
+    (r) => r.address.kernelAddress,
+    (r) => warnings.push({ file: remaddrFile, line: r.line, message: `path ${r.address.address} of ASSOC_ID ${r.assocId} printed again; line skipped` }),
+  );
   const pathsOf = groupPaths(assocRows, remaddrRows);
   const associations = assocRows.map((r): Association => {
     // plain literals in a fixed key order (no object spread): cheaper to build, same JSON
@@ -341,6 +357,6 @@ export function buildSnapshot(i: SnapshotInput): Snapshot {
     endpoints,
     associations,
     snmp: i.snmp.counters,
-    warnings: [...i.assocs.warnings, ...i.eps.warnings, ...i.remaddr.warnings, ...i.snmp.warnings],
+    warnings: [...i.assocs.warnings, ...i.eps.warnings, ...i.remaddr.warnings, ...i.snmp.warnings, ...warnings],
   };
 }

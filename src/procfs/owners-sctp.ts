@@ -4,10 +4,10 @@
  * /proc/net/sctp/{eps,assocs}, through the same parsers as the snapshot and
  * the same fd scan as `status` (owners.ts). Best effort, never throws.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findSocketOwnersSync } from './owners.js';
-import { parseAssocs, parseEps } from './parse.js';
+import { assocsParser, epsParser, type LineParser, type Parsed } from './parse.js';
+import { readSctpFile } from './sctpfile.js';
 
 export interface SocketOwner {
   pid: number;
@@ -15,18 +15,18 @@ export interface SocketOwner {
   inodes: number[];
 }
 
-async function readOr(path: string): Promise<string> {
+async function rowsOr<T>(path: string, parser: LineParser<Parsed<T>>): Promise<T[]> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readSctpFile(path, parser)).result.rows;
   } catch {
-    return '';
+    return [];
   }
 }
 
 export async function findSctpSocketOwners(procRoot: string): Promise<SocketOwner[]> {
   const inodes = new Set<number>();
-  for (const r of parseEps(await readOr(join(procRoot, 'net', 'sctp', 'eps'))).rows) if (r.inode) inodes.add(r.inode);
-  for (const r of parseAssocs(await readOr(join(procRoot, 'net', 'sctp', 'assocs'))).rows) if (r.inode) inodes.add(r.inode);
+  for (const r of await rowsOr(join(procRoot, 'net', 'sctp', 'eps'), epsParser())) if (r.inode) inodes.add(r.inode);
+  for (const r of await rowsOr(join(procRoot, 'net', 'sctp', 'assocs'), assocsParser())) if (r.inode) inodes.add(r.inode);
   const byPid = new Map<number, SocketOwner>();
   for (const [inode, owners] of findSocketOwnersSync(procRoot, inodes)) {
     for (const o of owners) {

@@ -1,25 +1,16 @@
 /**
- * Which processes own a socket inode, found the way `ss -p` does: every
- * /proc/PID/fd/* link that reads `socket:[INODE]`. Best effort: processes we
- * may not inspect (not root) or that exit meanwhile are silently skipped.
- *
- * Synchronous readlink()s on purpose: one per descriptor, and a process
- * holding 10k SCTP sockets has 10k of them. Through the libuv thread pool each
- * call costs a round trip; in the lab at 10k associations the async version
- * took about as long as the kernel took to print /proc/net/sctp/assocs. The
- * scan is cut into slices instead, so that the event loop stays responsive.
+ * Which processes own a socket inode, found as `ss -p` does: every
+ * /proc/PID/fd/* link reading `socket:[INODE]`; processes we may not inspect
+ * are skipped. Synchronous readlink()s (a thread-pool round trip per descriptor
+ * cost as much as the kernel's printing), in slices so the event loop stays free.
  */
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
 
-export interface Owner {
-  pid: number;
-  comm: string;
-}
+import type { Owner } from '../model/rows.js';
 
-/**
- * readlink()s between two yields of the sliced scan (~1 ms in the lab's TCG
- * guest, where a readlink costs ~65 µs).
- */
+export type { Owner };
+
+/** readlink()s between two yields of the sliced scan (~1 ms under the lab's emulator) */
 const SLICE = 16;
 
 /**
@@ -95,23 +86,10 @@ export function findSocketOwnersSync(procRoot: string, inodes: ReadonlySet<numbe
   return c.sorted();
 }
 
-/**
- * findSocketOwnersSync in slices that leave the event loop free between them
- * (top keeps drawing and taking keys while a 10k scan runs). 'all': every
- * socket's owners, for a scan that starts before the inodes are known;
- * `signal` stops it between slices.
- */
-export async function findSocketOwnersSliced(
-  procRoot: string,
-  inodes: ReadonlySet<number> | 'all',
-  signal?: AbortSignal,
-): Promise<Map<number, Owner[]>> {
+/** findSocketOwnersSync in slices that leave the event loop free between them (top keeps drawing while a 10k scan runs). */
+export async function findSocketOwnersSliced(procRoot: string, inodes: ReadonlySet<number>): Promise<Map<number, Owner[]>> {
   const c = collector();
-  if (inodes !== 'all' && inodes.size === 0) return c.owners;
-  const wanted = inodes === 'all' ? () => true : (i: number) => inodes.has(i);
-  for (const _ of scan(procRoot, wanted, c.hit)) {
-    await new Promise<void>((r) => setImmediate(r));
-    if (signal?.aborted) break; // what was found so far
-  }
+  if (inodes.size === 0) return c.owners;
+  for (const _ of scan(procRoot, (i) => inodes.has(i), c.hit)) await new Promise<void>((r) => setImmediate(r));
   return c.sorted();
 }

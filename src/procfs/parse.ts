@@ -6,14 +6,9 @@
  * reported as a warning naming file and line, and skipped; nothing throws.
  */
 import { fromKernel, type Address } from '../model/addr.js';
+import type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
-/**
- * Addresses seen recently, by their kernel text. A host's local addresses are
- * printed in every row of assocs, and each peer address in assocs and again
- * in remaddr: at 10k associations two of every three address tokens were
- * parsed (and RFC 5952-formatted) again. The objects are frozen and shared.
- * Bounded: emptied when it would grow past CACHE_MAX entries.
- */
+/** Addresses by kernel text, frozen and shared: the same ones recur in every row (bounded: emptied past CACHE_MAX). */
 const CACHE_MAX = 1 << 16;
 const addrCache = new Map<string, Readonly<Address> | null>();
 
@@ -28,87 +23,9 @@ function kernelAddress(token: string): Readonly<Address> | null {
   return a;
 }
 
-export interface ParseWarning {
-  file: string;
-  line: number;
-  message: string;
-}
+export type { AssocRow, EndpointRow, LocalAddrRow, Parsed, ParseWarning, RemaddrRow, RemoteAddrRow } from '../model/rows.js';
 
-export interface LocalAddrRow extends Address {
-  /** `*` in LADDRS: the source address used toward the primary path */
-  primarySource: boolean;
-}
-
-export interface RemoteAddrRow extends Address {
-  /** `*` in RADDRS: the primary path (not necessarily the one carrying traffic) */
-  primary: boolean;
-}
-
-export interface AssocRow {
-  line: number;
-  sty: number;
-  sst: number;
-  st: number;
-  hashBucket: number;
-  assocId: number;
-  txQueue: number;
-  rxQueue: number;
-  uid: number;
-  inode: number;
-  lport: number;
-  rport: number;
-  laddrs: LocalAddrRow[];
-  raddrs: RemoteAddrRow[];
-  /** heartbeat interval, jiffies */
-  hbint: number;
-  ins: number;
-  outs: number;
-  /** configured Association.Max.Retrans (a limit, not a counter) */
-  maxrt: number;
-  t1x: number;
-  t2x: number;
-  /** T3 data retransmissions */
-  rtxc: number;
-  wmema?: number;
-  wmemq?: number;
-  sndbuf?: number;
-  rcvbuf?: number;
-}
-
-export interface EndpointRow {
-  line: number;
-  sty: number;
-  sst: number;
-  hashBucket: number;
-  lport: number;
-  uid: number;
-  inode: number;
-  laddrs: Address[];
-}
-
-export interface RemaddrRow {
-  line: number;
-  address: Address;
-  assocId: number;
-  hbActive: boolean;
-  /** jiffies */
-  rto: number;
-  maxPathRtx: number;
-  state: number;
-}
-
-export interface Parsed<T> {
-  rows: T[];
-  warnings: ParseWarning[];
-}
-
-/**
- * The tokens of one line as offsets into the text it came in: numbers are read
- * without making a string of each column. At 10k associations the ~500k token
- * strings and 30k token arrays of `split(/\s+/)` were half of a read's garbage,
- * which long-running `top` and `trace` paid for in peak RSS. One instance is
- * reused for every line: a sink must take values out, never keep it.
- */
+/** One line's tokens as offsets into its text, numbers read without a string per column; reused per line (never keep it). */
 export class Tokens {
   text = '';
   count = 0;
@@ -186,31 +103,69 @@ export class Tokens {
 /** One non-blank line: its 1-based number in the file and its tokens (valid only during the call). */
 export type LineSink = (ln: number, tokens: Tokens) => void;
 
+/** a longer line is no line the kernel prints (hundreds of addresses fit): dropped with a warning, never buffered whole */
+export const MAX_LINE = 1 << 20;
+
 /**
  * Splits text that arrives in pieces (a procfs read returns at most one page)
- * into numbered lines and hands each non-blank one to `sink`, one line at a
- * time and as offsets (see Tokens): no string per line or per column. Line
- * numbers count blank lines too.
+ * into numbered lines and hands each non-blank one to `sink` as offsets (see
+ * Tokens). Each piece is searched for newlines once, so the work is linear
+ * even in a line that spans many pieces. Line numbers count blank lines too.
  */
 export class LineFeed {
-  private rest = '';
+  /** pieces of the line not yet ended */
+  private rest: string[] = [];
+  private restLen = 0;
+  private overlong = false;
   private ln = 0;
   private readonly tokens = new Tokens();
-  constructor(private readonly sink: LineSink) {}
+  constructor(
+    private readonly sink: LineSink,
+    private readonly onOverlong: (ln: number) => void = () => {},
+  ) {}
 
   push(chunk: string): void {
-    const text = this.rest === '' ? chunk : this.rest + chunk;
     let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      this.line(text, start, end);
+    let end = chunk.indexOf('\n');
+    if (end < 0) return this.keep(chunk);
+    if (this.restLen > 0 || this.overlong) {
+      this.keep(chunk.slice(0, end));
+      this.flush();
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    for (; end >= 0; end = chunk.indexOf('\n', start)) {
+      this.line(chunk, start, end);
       start = end + 1;
     }
-    this.rest = text.slice(start);
+    this.keep(chunk.slice(start));
   }
 
   end(): void {
-    if (this.rest !== '') this.line(this.rest, 0, this.rest.length);
-    this.rest = '';
+    if (this.restLen > 0 || this.overlong) this.flush();
+  }
+
+  private keep(piece: string): void {
+    if (piece === '' || this.overlong) return;
+    this.restLen += piece.length;
+    if (this.restLen > MAX_LINE) {
+      this.overlong = true;
+      this.rest = [];
+    } else this.rest.push(piece);
+  }
+
+  /** the kept pieces as one line */
+  private flush(): void {
+    if (this.overlong) {
+      this.ln++;
+      this.onOverlong(this.ln);
+    } else {
+      const text = this.rest.join('');
+      this.line(text, 0, text.length);
+    }
+    this.rest = [];
+    this.restLen = 0;
+    this.overlong = false;
   }
 
   private line(text: string, from: number, to: number): void {
@@ -222,25 +177,25 @@ export class LineFeed {
 /** A parser fed line by line (`line`), whose result is read once at the end. */
 export interface LineParser<R> {
   line: LineSink;
+  /** a line that could not be read at all (longer than MAX_LINE) */
+  warn(ln: number, message: string): void;
   result(): R;
+}
+
+/** A LineFeed into `parser`, an overlong line reported as its warning. */
+export function feedFor<R>(parser: LineParser<R>): LineFeed {
+  return new LineFeed(parser.line, (ln) => parser.warn(ln, `line longer than ${MAX_LINE >> 20} MiB; skipped`));
 }
 
 /** Parse a whole text with a line parser. */
 export function parseWith<R>(parser: LineParser<R>, text: string): R {
-  const feed = new LineFeed(parser.line);
+  const feed = feedFor(parser);
   feed.push(text);
   feed.end();
   return parser.result();
 }
 
-/**
- * Where a header's columns go: for header column i, the slot of its name, or
- * -1 for a column that is not read. Made once per file from its header: rows
- * are then read by position, with no lookup by column name and no keyed store
- * for every row. The slots are a plain array of numbers, not a Float64Array:
- * what a typed array gives back is a double, and rows made of doubles were
- * 40% slower to build a snapshot from (host, 10k associations).
- */
+/** For header column i, the slot of its name or -1: made once per file, rows are then read by position. */
 function columnPlan(header: readonly string[], slotOf: Readonly<Record<string, number>>): Int8Array {
   return Int8Array.from(header, (name) => (Object.hasOwn(slotOf, name) ? slotOf[name]! : -1));
 }
@@ -261,12 +216,7 @@ function readColumns(header: readonly string[], plan: Int8Array, tokens: Tokens,
   return null;
 }
 
-/**
- * The numeric columns of assocs (before LADDRS and after RADDRS) and their
- * slots: a row's numbers are read into an array by slot, and the row
- * literal takes them out by the same names. (Literals with the numbers
- * written out: an object built up key by key turns into a slow dictionary.)
- */
+/** The numeric columns of assocs (before LADDRS and after RADDRS) and their slots; rows are literals (a key-by-key object becomes a slow dictionary). */
 const A = {
   STY: 0, SST: 1, ST: 2, HBKT: 3, 'ASSOC-ID': 4, TX_QUEUE: 5, RX_QUEUE: 6, UID: 7, INODE: 8, LPORT: 9, RPORT: 10,
   HBINT: 11, INS: 12, OUTS: 13, MAXRT: 14, T1X: 15, T2X: 16, RTXC: 17, wmema: 18, wmemq: 19, sndbuf: 20, rcvbuf: 21,
@@ -274,11 +224,7 @@ const A = {
 const A_COUNT = Object.keys(A).length;
 const ASSOC_REQUIRED = ['STY', 'ST', 'ASSOC-ID', 'LPORT', 'RPORT', 'LADDRS', '<->', 'RADDRS', 'HBINT', 'RTXC'];
 
-/**
- * The entries of LADDRS and RADDRS (and eps' LADDRS) by token, `*` included:
- * like the addresses, built once, frozen and shared by every row that names
- * them, so neither a read nor buildSnapshot makes an object per address.
- */
+/** LADDRS/RADDRS entries by token (`*` included), frozen and shared like the addresses. */
 const localCache = new Map<string, Readonly<LocalAddrRow> | null>();
 const remoteCache = new Map<string, Readonly<RemoteAddrRow> | null>();
 const plainCache = new Map<string, Readonly<Address> | null>();
@@ -333,7 +279,8 @@ function headed<T>(
         skipped = true;
       } else sink = rowsFor(header, rows, warnings);
     },
-    result: () => ({ rows, warnings }),
+    warn: (ln, message) => void warnings.push({ file, line: ln, message }),
+    result: () => ({ rows, warnings, file }),
   };
 }
 
@@ -503,26 +450,11 @@ export function snmpParser(file = 'snmp'): LineParser<{ counters: Record<string,
       }
       counters[name] = v;
     },
+    warn: (ln, message) => void warnings.push({ file, line: ln, message }),
     result: () => ({ counters, warnings }),
   };
 }
 
 export function parseSnmp(text: string, file = 'snmp'): { counters: Record<string, number>; warnings: ParseWarning[] } {
   return parseWith(snmpParser(file), text);
-}
-
-/**
- * The size of /proc/net/sctp/assocs guessed from its first piece and the
- * number of associations (snmp's SctpCurrEstab): one header line, then one
- * line per association, as long as the complete ones seen so far on average.
- * Null when the piece holds no complete association line or there are none.
- * (procfs text is ASCII: characters are bytes.)
- */
-export function estimateAssocsBytes(first: string, associations: number): number | null {
-  const headerEnd = first.indexOf('\n');
-  const lastEnd = first.lastIndexOf('\n');
-  if (headerEnd < 0 || lastEnd <= headerEnd || !(associations > 0)) return null;
-  let rows = 0;
-  for (let i = headerEnd; i < lastEnd; i = first.indexOf('\n', i + 1)) rows++;
-  return headerEnd + 1 + Math.round(((lastEnd - headerEnd) / rows) * associations);
 }

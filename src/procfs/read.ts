@@ -3,15 +3,16 @@
  * copy of them under --proc-root), find HZ and the owning processes, and hand
  * the text to the pure parsers and model.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
+import { readRegularFile, readRegularFileOrNull } from '../safefs.js';
 import { constants } from 'node:fs';
 import { EXIT, SctpdiagError, noSctpError } from '../errors.js';
 import { hzFromAssociations, hzFromConfigSources } from '../kernel/hz.js';
 import { buildSnapshot, type Snapshot } from '../model/snapshot.js';
-import { openSctpFile } from './costly.js';
-import { findSocketOwnersSliced } from './owners.js';
-import { assocsParser, epsParser, LineFeed, remaddrParser, snmpParser, type LineParser } from './parse.js';
-import { takePrefetched } from './prefetch.js';
+import type { ReadCost } from '../kernel/pacing.js';
+import { findSocketOwnersSliced, type Owner } from './owners.js';
+import { assocsParser, epsParser, remaddrParser, snmpParser, type LineParser } from './parse.js';
+import { readSctpFile } from './sctpfile.js';
 
 export const SCTP_FILES = ['assocs', 'eps', 'remaddr', 'snmp'] as const;
 export type SctpFile = (typeof SCTP_FILES)[number];
@@ -29,44 +30,49 @@ export interface CaptureMeta {
   hostname: string;
 }
 
-export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | null> {
-  try {
-    const m = JSON.parse(await readFile(`${procRoot}/${CAPTURE_META}`, 'utf8')) as Partial<CaptureMeta>;
-    return typeof m === 'object' && m !== null && typeof m.hz === 'number' ? (m as CaptureMeta) : null;
-  } catch {
-    return null;
-  }
+/** Why a capture's metadata cannot be used, or null when it can. */
+export function invalidCaptureMeta(m: unknown): string | null {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'not a JSON object';
+  const o = m as Record<string, unknown>;
+  if (!Number.isInteger(o['hz']) || (o['hz'] as number) < 1 || (o['hz'] as number) > 10_000) return `hz ${JSON.stringify(o['hz'])} is not a kernel HZ (an integer 1–10000)`;
+  const at = o['capturedAt'];
+  if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(at) || Number.isNaN(Date.parse(at))) return `capturedAt ${JSON.stringify(at)} is not an ISO time`;
+  for (const k of ['kernelRelease', 'netns'] as const)
+    if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return `${k} is not a string`;
+  return null;
 }
 
-function readError(path: string, e: unknown): SctpdiagError {
+/** The capture's metadata, null when there is none; a file that is there but unusable is an error (exit 2). */
+export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | null> {
+  const path = `${procRoot}/${CAPTURE_META}`;
+  const text = await readRegularFileOrNull(path, 64 * 1024);
+  if (text === null) return null;
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    throw new SctpdiagError(`${path}: not JSON; the capture's metadata is unusable`, EXIT.USAGE);
+  }
+  const why = invalidCaptureMeta(m);
+  if (why) throw new SctpdiagError(`${path}: ${why}`, EXIT.USAGE);
+  return m as CaptureMeta;
+}
+
+
+function readError(path: string, e: unknown, capture = false): SctpdiagError {
+  if (e instanceof SctpdiagError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM')
     return new SctpdiagError(`permission denied reading ${path}`, EXIT.PERMISSION, 'run as root');
-  if (code === 'ENOENT') return noSctpError(path);
+  // a capture lacking one file is an incomplete capture, not a kernel without SCTP
+  if (code === 'ENOENT') return capture ? new SctpdiagError(`${path}: missing from the capture`, EXIT.USAGE) : noSctpError(path);
   return new SctpdiagError(`cannot read ${path}: ${(e as Error).message}`, EXIT.FAILURE);
 }
 
-/** Read the file `name` of `dir` through `parser` page by page (chunks.ts says why); `keep` gets the whole text too. */
-async function readParsed<R>(dir: string, name: SctpFile, parser: LineParser<R>, keep?: (text: string) => void, sync = false): Promise<R> {
-  const path = `${dir}/${name}`;
-  const feed = new LineFeed(parser.line);
-  const pieces: string[] | null = keep ? [] : null;
-  try {
-    await (takePrefetched(path) ?? openSctpFile(dir, name)).attach((t) => {
-      pieces?.push(t);
-      feed.push(t);
-    }, { sync });
-  } catch (e) {
-    throw readError(path, e);
-  }
-  feed.end();
-  if (keep && pieces) keep(pieces.join(''));
-  return parser.result();
-}
-
+/** a small file that may be absent (or hostile: a FIFO, a device), as trimmed text */
 async function readOptional(path: string): Promise<string | null> {
   try {
-    return (await readFile(path, 'utf8')).trim();
+    return (await readRegularFile(path, 4096)).trim();
   } catch {
     return null;
   }
@@ -95,6 +101,8 @@ export interface ReadOptions {
   now?: () => Date;
   /** filled with the text of each file as read (`capture` saves exactly what the snapshot was made of) */
   texts?: Partial<Record<SctpFile, string>>;
+  /** filled with what the read cost the kernel (kernel/pacing.ts) */
+  cost?: ReadCost;
   /** filled with the time of each step's end, ms since the process started (SCTPDIAG_TIMING, the lab bench) */
   marks?: Record<string, number>;
 }
@@ -104,57 +112,62 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now())) : () => {};
   await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
+  const capture = o.procRoot !== '/proc';
   const dir = `${o.procRoot}/net/sctp`;
-  const path = (f: SctpFile) => `${dir}/${f}`;
-  const keep = (f: SctpFile) => (o.texts ? (t: string) => void (o.texts![f] = t) : undefined);
-  // the four files side by side, each page parsed as it comes: the kernel's
-  // printing of assocs is the critical path (lab, 10k: 6.8 s to read, 7.1 s
-  // to read and parse; remaddr, 2 s, is read beside it), so when large it is
-  // read in two ranges at once (costly.ts).
-  //
-  // Every socket's owners, in slices beside the reads (the inodes are not
-  // known yet; buildSnapshot takes those it needs). Measured in the lab at
-  // 10k: with assocs read in two ranges this ends ~0.3 s sooner than a scan
-  // after the reads; with assocs in one range on this thread it had made that
-  // read 2.6 s slower, and so ran after it.
-  const stopScan = new AbortController();
-  const ownerScan =
-    o.owners !== false && !meta ? findSocketOwnersSliced(o.procRoot, 'all', stopScan.signal).then((m) => (mark('owners'), m)) : null;
+  const read = <R>(name: SctpFile, parser: LineParser<R>, sync = false) => {
+    const path = `${dir}/${name}`;
+    return readSctpFile(path, parser, { sync, keepText: o.texts !== undefined }).then(
+      (r) => {
+        if (o.texts && r.text !== undefined) o.texts[name] = r.text;
+        mark(name);
+        return r;
+      },
+      (e: unknown) => {
+        throw readError(path, e, capture);
+      },
+    );
+  };
+  // side by side, each page parsed as it comes; assocs, the long pole, by read(2) on this thread
   const files = Promise.all([
-    // assocs' first range, the long pole, by read(2) on this thread (chunks.ts says why)
-    readParsed(dir, 'assocs', assocsParser(path('assocs')), keep('assocs'), true).then((r) => (mark('assocs'), r)),
-    readParsed(dir, 'eps', epsParser(path('eps')), keep('eps')).then((r) => (mark('eps'), r)),
-    readParsed(dir, 'remaddr', remaddrParser(path('remaddr')), keep('remaddr')).then((r) => (mark('remaddr'), r)),
-    readParsed(dir, 'snmp', snmpParser(path('snmp')), keep('snmp')).then((r) => (mark('snmp'), r)),
+    read('assocs', assocsParser(`${dir}/assocs`), true),
+    read('eps', epsParser(`${dir}/eps`)),
+    read('remaddr', remaddrParser(`${dir}/remaddr`)),
+    read('snmp', snmpParser(`${dir}/snmp`)),
   ]);
   const release = meta?.kernelRelease ?? readOptional(`${o.procRoot}/sys/kernel/osrelease`);
   const small = Promise.all([
     release,
     readOptional(`${o.procRoot}/sys/net/sctp/hb_interval`),
     // CONFIG_HZ from the kernel's config while the kernel prints
-    Promise.resolve(release).then((r) =>
-      hzFromConfigSources({ option: o.hz, captured: meta?.hz, release: r, procRoot: o.procRoot }),
-    ),
+    Promise.resolve(release).then((r) => hzFromConfigSources({ option: o.hz, captured: meta?.hz, release: r, procRoot: o.procRoot })),
   ]);
-  // a file that cannot be read ends the snapshot: the scan beside it stops too
-  const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]).catch((e: unknown) => {
-    stopScan.abort();
-    throw e;
-  });
+  const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]);
   mark('filesAndConfig');
+  if (o.cost) {
+    o.cost.kernelMs = assocs.kernelMs + remaddr.kernelMs;
+    o.cost.associations = assocs.result.rows.length;
+  }
   const hz =
-    configHz ??
-    hzFromAssociations({ hbints: assocs.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
-  const owners = ownerScan ? await ownerScan : undefined;
+    configHz ?? hzFromAssociations({ hbints: assocs.result.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
+  // owners only of the SCTP sockets, once their inodes are known (a capture has no /proc/PID: its metadata says so)
+  let owners: Map<number, Owner[]> | undefined;
+  if (o.owners !== false && !meta) {
+    const inodes = new Set<number>();
+    for (const r of assocs.result.rows) inodes.add(r.inode);
+    for (const r of eps.result.rows) inodes.add(r.inode);
+    inodes.delete(0);
+    owners = await findSocketOwnersSliced(o.procRoot, inodes);
+    mark('owners');
+  }
   const snapshot = buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
     netns: meta ? meta.netns : o.netns,
     kernelRelease,
     hz,
-    assocs,
-    eps,
-    remaddr,
-    snmp,
+    assocs: assocs.result,
+    eps: eps.result,
+    remaddr: remaddr.result,
+    snmp: snmp.result,
     owners,
   });
   mark('built');

@@ -7,10 +7,10 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { preferSmallHeap } from '../heap.js';
 import { EventBus, type SctpEvent } from '../events/types.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
+import type { ReadCost } from '../kernel/pacing.js';
 import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
@@ -50,7 +50,6 @@ function describe(e: unknown): string {
 
 /** Runs until the operator quits; rejects (after restoring the terminal) on a crash. */
 export async function runTop(o: TopRunOptions): Promise<void> {
-  preferSmallHeap();
   const replay = o.procRoot !== '/proc' ? o.procRoot : null;
   const read = o.read ?? readSnapshot;
   const readOpts: ReadOptions = { procRoot: o.procRoot, netns: o.netns, hz: o.hz };
@@ -159,11 +158,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       intervalMs: o.intervalMs,
       hz: o.hz,
       bus,
-      // top does the (adaptive) reading; the pipeline diffs what top last read
-      getSnapshot: async () => {
-        if (!latest) throw new SctpdiagError('no snapshot yet');
-        return latest;
-      },
+      // top does the (adaptive) reading and pushes each snapshot to the pipeline
+      pushed: true,
     });
     pipeline.ready.catch(fail);
     state.setSource(sourceStatus(pipeline.status()));
@@ -181,12 +177,14 @@ export async function runTop(o: TopRunOptions): Promise<void> {
   const readOnce = async () => {
     const t0 = performance.now();
     try {
-      const s = await read(readOpts);
+      const cost: ReadCost = { kernelMs: 0, associations: 0 };
+      const s = await read({ ...readOpts, cost });
       if (finished) return;
       latest = s;
-      state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0 });
+      state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost });
       state.setDrift(await readDrift());
       startPipeline();
+      pipeline?.push(s);
     } catch (e) {
       if (!(e instanceof SctpdiagError)) throw e;
       // no SCTP, not permitted…: say so on screen and keep trying
@@ -194,7 +192,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     }
   };
 
-  /** full reads, paced by the adaptive refresh (≥ 10× the last read's duration) */
+  /** full reads, paced by what they cost the kernel (kernel/pacing.ts) */
   const tick = async () => {
     readTimer = null;
     if (finished) return;

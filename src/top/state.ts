@@ -9,7 +9,7 @@ import { deriveFindings, inferActive, type Association, type Path, type Snapshot
 import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
 import { HISTORY, RtoHistory } from './history.js';
-import { nextReadMs } from '../procfs/costly.js';
+import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
 import {
   COLUMNS,
   SNMP_PANEL,
@@ -227,8 +227,8 @@ export class TopState {
     this.error = hint === undefined ? { message } : { message, hint };
   }
 
-  /** A full read: `atMs` when it was taken, `readMs` how long it took. */
-  applySnapshot(snap: Snapshot, t: { atMs: number; readMs: number }): void {
+  /** A full read: `atMs` when it was taken, `readMs` how long it took, `cost` what it cost the kernel. */
+  applySnapshot(snap: Snapshot, t: { atMs: number; readMs: number; cost?: ReadCost | null }): void {
     this.error = null;
     const prev = this.snapshot;
     const dt = this.lastReadAt === null ? 0 : t.atMs - this.lastReadAt;
@@ -274,7 +274,7 @@ export class TopState {
     this.lastReadAt = t.atMs;
     if (this.now === null || t.atMs > this.now) this.now = t.atMs;
     this.lastReadMs = t.readMs;
-    this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextReadMs(this.opts.baseIntervalMs, t.readMs, this.refreshMs);
+    this.refreshMs = this.opts.replay ? this.opts.baseIntervalMs : nextReadMs(this.opts.baseIntervalMs, t.cost ?? null, this.refreshMs);
     // with a filter, changed values may change which rows match
     this.invalidate(added > 0 || removed || this.filter !== '' ? 'rebuild' : 'resort');
   }

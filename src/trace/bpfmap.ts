@@ -6,7 +6,8 @@
  * and are decoded here, never with ntop in the probe.
  */
 import { endianness } from 'node:os';
-import { ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
+import { AF_INET, AF_INET6, ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
+import { jiffiesToMs } from '../kernel/hz.js';
 import { formatIPv6 } from '../model/addr.js';
 import { pathStateSeverity } from '../model/diff.js';
 import { EVENT_SCHEMA_VERSION, type EventSeverity, type EventType, type SctpEvent } from '../events/types.js';
@@ -37,7 +38,7 @@ const v4Cache = new Map<number, string>();
 
 /** Decode an address printed as fam / v4 word / 4 IPv6 words (host order). null: none (family 0). */
 export function decodeAddr(fam: number, v4: number, w: readonly number[]): string | null {
-  if (fam === 2) {
+  if (fam === AF_INET) {
     let a = v4Cache.get(v4);
     if (a === undefined) {
       a = wordBytes(v4).join('.');
@@ -46,7 +47,7 @@ export function decodeAddr(fam: number, v4: number, w: readonly number[]): strin
     }
     return a;
   }
-  if (fam === 10 && w.length === 4) {
+  if (fam === AF_INET6 && w.length === 4) {
     const bytes = w.flatMap(wordBytes);
     const groups: number[] = [];
     for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
@@ -297,9 +298,9 @@ export class BpfEventMapper {
         const name = ASSOC_CHANGES[st] ?? `state ${st}`;
         const path = addr() ?? undefined;
         const metrics = { outStreams: num(f.outs), inStreams: num(f.ins), error: num(f.error) };
-        if (st === 0) return [this.ev('assoc.up', 'info', f, { path, to: name, reason: name, metrics })];
-        if (st === 2) return [this.ev('assoc.restart', 'warn', f, { path, to: name, reason: 'peer restarted (RESTART)', metrics })];
-        const sev: EventSeverity = st === 3 ? 'info' : 'fail';
+        if (name === 'COMM_UP') return [this.ev('assoc.up', 'info', f, { path, to: name, reason: name, metrics })];
+        if (name === 'RESTART') return [this.ev('assoc.restart', 'warn', f, { path, to: name, reason: 'peer restarted (RESTART)', metrics })];
+        const sev: EventSeverity = name === 'SHUTDOWN_COMP' ? 'info' : 'fail';
         return [this.ev('assoc.down', sev, f, { path, to: name, reason: name, metrics })];
       }
       case 'rtx': {
@@ -308,7 +309,7 @@ export class BpfEventMapper {
           this.ev('path.rtx_timeout', 'warn', f, {
             path: addr() ?? undefined,
             reason: 'T3-rtx timer expired',
-            metrics: { rtoMs: Math.round((rtoJ * 1000) / this.o.hz), errorCount: num(f.errs) },
+            metrics: { rtoMs: jiffiesToMs(rtoJ, this.o.hz), errorCount: num(f.errs) },
           }),
         ];
       }

@@ -9,8 +9,9 @@ import { readlink } from 'node:fs/promises';
 import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
-import { readSnapshot } from '../procfs/read.js';
-import { nextReadMs } from '../procfs/costly.js';
+import { readSnapshot, type ReadOptions } from '../procfs/read.js';
+import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
+import { ASSUMED_HZ } from '../kernel/hz.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
@@ -56,8 +57,10 @@ export interface PipelineOptions {
   hz?: number;
   /** seconds between in-kernel metric map prints */
   metricsIntervalS?: number;
-  /** replace readSnapshot (tests, or a caller that already polls) */
-  getSnapshot?: () => Promise<Snapshot>;
+  /** the caller reads procfs itself (top, the exporter) and hands every snapshot to push(); the pipeline reads nothing */
+  pushed?: boolean;
+  /** the procfs reader (tests: a slow or costly read) */
+  read?: (o: ReadOptions) => Promise<Snapshot>;
   /** test hooks */
   capabilities?: Capabilities;
   probeFiles?: ProbeFile[];
@@ -66,6 +69,8 @@ export interface PipelineOptions {
 }
 
 export interface EventPipeline {
+  /** a snapshot the caller read (pushed mode): diffed against the previous one */
+  push(s: Snapshot): void;
   stop(): Promise<void>;
   status(): PipelineStatus;
   /** resolves once the first snapshot was read and bpf (if any) was started */
@@ -116,7 +121,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   let byId = new Map<number, Association>();
   /** recently seen associations by id: enrich events about associations already gone */
   const recent = new Map<number, Association>();
-  /** the next procfs read is due this long after the last one ended (procfs/costly.ts: nextReadMs) */
+  /** the next procfs read is due this long after the last one ended (kernel/pacing.ts) */
   let pollMs = o.intervalMs;
   const st: PipelineStatus = {
     source: 'procfs',
@@ -138,8 +143,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
   const ownerCache = new Map<number, Owner[]>();
+  /** what the last read cost the kernel; null when the snapshot came from the caller */
+  let cost: ReadCost | null = null;
   async function readWithOwners(): Promise<Snapshot> {
-    const s = await readSnapshot({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false });
+    const c: ReadCost = { kernelMs: 0, associations: 0 };
+    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost: c });
+    cost = c;
     const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
     if (fresh.size && o.procRoot === '/proc') {
       // in slices: events keep flowing while a 10k scan runs
@@ -151,7 +160,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     for (const a of s.associations) a.owners = ownerCache.get(a.inode) ?? [];
     return s;
   }
-  const getSnapshot = o.getSnapshot ?? readWithOwners;
 
   function publish(e: SctpEvent): void {
     if (stopped) return;
@@ -189,14 +197,18 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   async function poll(): Promise<void> {
     let next: Snapshot;
-    const t0 = performance.now();
     try {
-      next = await getSnapshot();
-      pollMs = nextReadMs(o.intervalMs, performance.now() - t0, pollMs);
+      next = await readWithOwners();
+      pollMs = nextReadMs(o.intervalMs, cost, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
       return;
     }
+    await accept(next);
+  }
+
+  /** a new snapshot: enrichment maps, then the procfs-derived events against the previous one */
+  async function accept(next: Snapshot): Promise<void> {
     if (stopped) return;
     const ids = new Map<number, Association>();
     for (const a of next.associations) if (a.id !== 0) ids.set(a.id, a);
@@ -249,7 +261,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     st.probes = wantedFiles.map((f) => f.name);
     const covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
     const inum = await currentNetnsInode();
-    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? 250, clock: o.clock });
+    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
     const metricsS = o.metricsIntervalS ?? 5;
     runner = new BpftraceRunner(
@@ -312,7 +324,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     runner.start();
   }
 
+  let pushes = Promise.resolve();
   const ready = (async () => {
+    if (o.pushed) return startBpf();
     await poll();
     await startBpf();
     schedule();
@@ -320,6 +334,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   return {
     ready,
+    push: (s) => {
+      pushes = pushes.then(() => accept(s));
+    },
     status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
     pause: () => {
       paused = true;
@@ -333,6 +350,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       stopped = true;
       if (timer) clearTimeout(timer);
       await ready.catch(() => {});
+      await pushes;
       if (runner) await runner.stop();
       st.bpftracePid = null;
       st.probesAttached = 0;

@@ -9,6 +9,7 @@
  * together in one bpftrace process; the rest are reported (their event types
  * then come from the procfs diff).
  */
+import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -138,7 +139,7 @@ export interface DetectOptions {
   bpftrace?: string | null;
   files?: ProbeFile[];
   /** for tests */
-  uid?: number;
+  capEff?: bigint | null;
   sysRoot?: string;
   procRoot?: string;
   /** /proc/kallsyms text (tests); null: unreadable */
@@ -154,8 +155,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
   if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)');
-  const uid = o.uid ?? process.getuid?.() ?? 0;
-  if (uid !== 0) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
+  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);

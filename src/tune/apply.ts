@@ -444,10 +444,3 @@ export function persistContent(profile: string, values: readonly Write[], startF
   }
   return lines.join('\n') + '\n';
 }
-
-/** For tests and tools: write a whole set of values into a fake /proc/sys tree. */
-export async function seedFakeProc(procRoot: string, values: ReadonlyMap<string, string>): Promise<void> {
-  const dir = sysctlDir(procRoot);
-  await mkdir(dir, { recursive: true });
-  for (const [k, v] of values) await writeFile(join(dir, k), v + '\n');
-}

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest } from './vm.js';
 import { labOrSkip, diagnostics } from './guard.js';
-import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
+import { parseExposition, sampleSum } from '../exposition.js';
 
 
 test('lab: /metrics follows a link cut', { timeout: 300_000 }, async (t) => {

@@ -38,16 +38,10 @@ test('bench: --help prints usage and runs nothing; a bad option exits 2 with the
   assert.equal(bad.stdout, '');
 });
 
-// The benches run the CLI's code with the executable's own V8 flags (cliNodeFlags);
-// node must accept them, or the installed `sctpdiag` would not even start.
-test('the shebang: its node flags are what the benches use, and this node accepts them', () => {
+// `env -S` fails on BusyBox and old coreutils, and undocumented V8 flags may vanish from a future node
+test('the shebang is plain `#!/usr/bin/env node`: no V8 flags, so the benches add none', () => {
   assert.deepEqual(cliNodeFlags('#!/usr/bin/env -S node --a=2 --b\nrest'), ['--a=2', '--b']);
-  assert.deepEqual(cliNodeFlags('#!/bin/sh\nnode --x'), []);
-  const flags = cliNodeFlags();
   const cli = readFileSync(join(PACKAGE_ROOT, 'src', 'cli.ts'), 'utf8');
-  assert.equal(cli.slice(0, cli.indexOf('\n')), `#!/usr/bin/env -S node ${flags.join(' ')}`);
-  assert.ok(flags.includes('--max-semi-space-size=2'), flags.join(' '));
-  const r = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
-  assert.equal(r.stdout, 'ok', r.stderr);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(cli.slice(0, cli.indexOf('\n')), '#!/usr/bin/env node');
+  assert.deepEqual(cliNodeFlags(), []);
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startMetricsServer, DEFAULT_LIMITS } from '../../src/metrics/server.js';
 import { buildMetrics } from '../../src/metrics/registry.js';
 import { procfsReader } from '../../src/metrics/source.js';
-import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
+import { parseExposition, sampleSum } from '../exposition.js';
 import { failoverSnapshot } from '../helpers.js';
 
 const CAPS = join(process.cwd(), 'test/fixtures/captures');

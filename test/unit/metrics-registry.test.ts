@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { buildMetrics, snakeCounterName, snmpMetricName } from '../../src/metrics/registry.js';
-import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
+import { parseExposition, sampleSum } from '../exposition.js';
 import { SnapshotCache } from '../../src/metrics/source.js';
 import { EventCounts } from '../../src/metrics/events.js';
 import { parseListen } from '../../src/metrics/listen.js';
@@ -109,14 +109,15 @@ test('SnapshotCache reads at most once per min-interval and shares in-flight rea
   assert.equal(reads, 2);
 });
 
-test('SnapshotCache after a slow read serves it for 10× the read (at most 60 s), then recovers', async () => {
+test('SnapshotCache after a costly read serves it for 10× the kernel’s printing (at most 60 s), then recovers', async () => {
   let t = 0;
   let reads = 0;
   let readCostMs = 5000; // 8k associations in the lab
   const s = await snap('two-path-a');
-  const cache = new SnapshotCache(async () => {
+  const cache = new SnapshotCache(async (cost) => {
     reads++;
     t += readCostMs; // the clock moves while the kernel prints
+    if (cost) Object.assign(cost, { kernelMs: readCostMs, associations: 8000 });
     return [s];
   }, 1000, () => t);
   const first = await cache.get();

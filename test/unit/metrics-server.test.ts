@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startMetricsServer } from '../../src/metrics/server.js';
 import { procfsReader } from '../../src/metrics/source.js';
-import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
+import { parseExposition, sampleSum } from '../exposition.js';
 
 const CAPS = join(process.cwd(), 'test/fixtures/captures');
 const CLI = join(process.cwd(), 'dist/src/cli.js');

@@ -1,7 +1,6 @@
 /**
- * Page-by-page reading (procfs/chunks.ts), parsing fed in pieces
- * (LineFeed), the early read of `status` (prefetch.ts) and the sliced owner
- * scan (owners.ts).
+ * Page-by-page reading (procfs/sctpfile.ts), parsing fed in pieces
+ * (LineFeed) and the sliced owner scan (owners.ts).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ChunkReader } from '../../src/procfs/chunks.js';
+import { readSctpFile } from '../../src/procfs/sctpfile.js';
 import {
   assocsParser,
   epsParser,
@@ -23,7 +22,6 @@ import {
   snmpParser,
   type LineParser,
 } from '../../src/procfs/parse.js';
-import { wantsPrefetch } from '../../src/procfs/prefetch.js';
 import { findSocketOwnersSliced, findSocketOwnersSync } from '../../src/procfs/owners.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { real } from '../helpers.js';
@@ -80,67 +78,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'sctpdiag-stream-'));
 }
 
-test('ChunkReader: a file larger than one read arrives whole and in order, also when attached late', async () => {
-  const dir = tmp();
-  try {
-    const text = Array.from({ length: 20000 }, (_, i) => `line ${i} ${'é'.repeat(i % 7)}`).join('\n');
-    writeFileSync(join(dir, 'f'), text);
-    const early = new ChunkReader(join(dir, 'f'));
-    await early.done; // everything read before anyone listened
-    const parts: string[] = [];
-    await early.attach((t) => parts.push(t));
-    assert.ok(parts.length > 1, 'more than one piece');
-    assert.equal(parts.join(''), text, 'multi-byte characters cut between reads survive');
-    const live: string[] = [];
-    await new ChunkReader(join(dir, 'f')).attach((t) => live.push(t));
-    assert.equal(live.join(''), text);
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
-});
-
-test('ChunkReader: a missing file rejects with its errno; attaching twice is refused', async () => {
-  const r = new ChunkReader('/nonexistent/sctpdiag/assocs');
-  await assert.rejects(r.attach(() => {}), { code: 'ENOENT' });
-  assert.throws(() => r.attach(() => {}), /already attached/);
-});
-
-test('ChunkReader: cancel stops reading and drops what was kept', async () => {
-  const dir = tmp();
-  try {
-    writeFileSync(join(dir, 'f'), 'x'.repeat(1 << 20));
-    const r = new ChunkReader(join(dir, 'f'));
-    r.cancel();
-    await r.done;
-    const parts: string[] = [];
-    await r.attach((t) => parts.push(t));
-    assert.ok(parts.join('').length < 1 << 20, 'not the whole file');
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
-});
-
-test('prefetch: only a plain `status` of this host reads early', () => {
-  for (const argv of [['status'], ['-j', 'status', '--verbose'], ['--json', '--hz', '250', 'status', '-a', '7'], ['--hz=100', 'status', '--watch', '2']])
-    assert.equal(wantsPrefetch(argv), true, argv.join(' '));
-  for (const argv of [
-    [],
-    ['top'],
-    ['trace'],
-    ['status', '--help'],
-    ['help', 'status'],
-    ['--netns', 'a', 'status'],
-    ['-n', 'a', 'status'],
-    ['status', '--netns-pid=4'],
-    ['--proc-root', 'dir', 'status'],
-    ['status', '--all-netns'],
-    ['--hz', 'status'], // "status" is --hz's value here
-    ['-x', 'status'],
-  ])
-    assert.equal(wantsPrefetch(argv), false, argv.join(' '));
-});
-
-test('owner scan: the sliced scan finds the same owners as the direct one, or every socket’s', async () => {
+test('owner scan: the sliced scan finds the same owners as the direct one, only of the inodes asked for', async () => {
   const root = tmp();
   try {
     const proc = (pid: number, comm: string, links: string[]) => {
@@ -163,28 +101,20 @@ test('owner scan: the sliced scan finds the same owners as the direct one, or ev
     assert.deepEqual(picked.get(5), [{ pid: 20, comm: 'worker' }]);
     assert.equal(picked.has(424242), false);
     assert.equal(picked.has(9999), false, 'only what was asked for');
-    // 'all' (the scan readSnapshot starts before it knows the inodes): every socket, same owners
-    const every = await findSocketOwnersSliced(root, 'all');
-    assert.equal(every.size, 300 + 1 + 1);
-    assert.deepEqual(every.get(9999), [{ pid: 30, comm: 'other' }]);
-    for (const [inode, owners] of picked) assert.deepEqual(every.get(inode), owners);
-    // stopped (a file read failed beside it): it ends at the next slice with what it found
-    const stop = new AbortController();
-    stop.abort();
-    assert.ok((await findSocketOwnersSliced(root, 'all', stop.signal)).size < every.size);
   } finally {
     rmSync(root, { recursive: true });
   }
 });
 
-test('readSnapshot: a file that cannot be read fails with the documented exit code, naming it', async () => {
+test('readSnapshot: a capture missing one file is an incomplete capture (exit 2, naming it), not a kernel without SCTP', async () => {
   const root = tmp();
   try {
     mkdirSync(join(root, 'net', 'sctp'), { recursive: true });
     for (const f of ['eps', 'remaddr', 'snmp']) writeFileSync(join(root, 'net', 'sctp', f), '');
     await assert.rejects(readSnapshot({ procRoot: root, netns: null, hz: 250 }), (e: Error & { exitCode?: number }) => {
-      assert.match(e.message, /net\/sctp\/assocs/);
-      assert.equal(e.exitCode, 3);
+      assert.match(e.message, /net\/sctp\/assocs: missing from the capture/);
+      assert.doesNotMatch(e.message, /not available/);
+      assert.equal(e.exitCode, 2);
       return true;
     });
   } finally {
@@ -211,18 +141,18 @@ test('Tokens: offsets into the text, numbers without strings, the same limits as
   assert.equal(m.num(299), 299);
 });
 
-test('ChunkReader sync mode: switches to read(2) here after the read in flight, whole and in order, early or late', async () => {
+test('readSctpFile: a file larger than one read arrives whole, multi-byte characters intact, in either mode', async () => {
   const dir = tmp();
   try {
     const text = Array.from({ length: 30000 }, (_, i) => `row ${i} ${'ü'.repeat(i % 5)}`).join('\n');
     writeFileSync(join(dir, 'f'), text);
-    for (const late of [false, true]) {
-      const r = new ChunkReader(join(dir, 'f'));
-      if (late) await new Promise((res) => setTimeout(res, 20));
-      const parts: string[] = [];
-      await r.attach((t) => parts.push(t), { sync: true });
-      assert.equal(parts.join(''), text, `late=${late}`);
-      assert.ok(parts.length > 2);
+    for (const sync of [false, true]) {
+      const lines: string[] = [];
+      const r = await readSctpFile(join(dir, 'f'), { line: (_ln, t) => void lines.push(t.all().join(' ')), warn: () => {}, result: () => lines }, { sync, keepText: true });
+      assert.equal(r.text, text, `sync=${sync}`);
+      assert.equal(r.result.length, 30000);
+      assert.equal(r.result[29999], `row 29999 ${'ü'.repeat(29999 % 5)}`.trim());
+      assert.ok(r.kernelMs >= 0);
     }
   } finally {
     rmSync(dir, { recursive: true });

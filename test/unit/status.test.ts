@@ -2,16 +2,18 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectStatus, parseFilter, printStatus, writeCompactJson } from '../../src/commands/status.js';
+import { collectStatus, parseFilter, printStatus } from '../../src/commands/status.js';
+import { writeJson } from '../../src/render/json.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { plain } from '../../src/render/style.js';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
 import { capture, GOLDEN } from '../helpers.js';
 
-/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+/** Compare with a golden file; UPDATE_GOLDEN=1 writes it (review the diff before committing). A missing one fails. */
 function golden(name: string, actual: string): void {
   const path = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, actual);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
+  assert.ok(existsSync(path), `golden file ${name} is missing (UPDATE_GOLDEN=1 writes it)`);
   assert.equal(actual, readFileSync(path, 'utf8'), `differs from golden ${name}`);
 }
 
@@ -69,20 +71,23 @@ test('status JSON validates against the shipped schema/status.schema.json (and t
   }
 });
 
-test('status --json piped: writeCompactJson writes the bytes of JSON.stringify(report), in pieces', async () => {
+test('--json piped: writeJson writes the bytes of JSON.stringify(report), in pieces', async () => {
   const names = readdirSync(join(capture('many-a'), '..')).filter((d) => existsSync(join(capture(d), 'net')));
   assert.ok(names.length >= 5);
   for (const name of names) {
     const report = collectStatus(await readSnapshot({ procRoot: capture(name), netns: null }), {}, 'h');
     const pieces: string[] = [];
-    writeCompactJson(report, (s) => void pieces.push(s));
+    writeJson(report, (s) => void pieces.push(s), false);
     assert.equal(pieces.join(''), JSON.stringify(report) + '\n', name);
   }
   // past the ~1 MB piece size
   const one = collectStatus(await readSnapshot({ procRoot: capture('many-a'), netns: null }), {}, 'h');
   const big = { ...one, associations: Array.from({ length: 12 }, () => one.associations).flat() };
   const pieces: string[] = [];
-  writeCompactJson(big, (s) => void pieces.push(s));
+  writeJson(big, (s) => void pieces.push(s), false);
+  const indented: string[] = [];
+  writeJson(one, (s) => void indented.push(s), true);
+  assert.equal(indented.join(''), JSON.stringify(one, null, 2) + '\n');
   assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
   assert.equal(pieces.join(''), JSON.stringify(big) + '\n');
 });

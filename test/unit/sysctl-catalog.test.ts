@@ -13,7 +13,7 @@ import {
   readSysctls,
   validateValue,
 } from '../../src/kernel/sysctl-catalog.js';
-import { seedFakeProc } from '../../src/tune/apply.js';
+import { seedFakeProc } from '../helpers.js';
 import { ROOT } from '../helpers.js';
 const repoFile = (p: string) => join(ROOT, p);
 

@@ -217,7 +217,7 @@ test('runTop: live without SCTP shows why and keeps running; pipeline events rea
     },
     startPipeline: (o: PipelineOptions): EventPipeline => {
       bus = o.bus;
-      return { ready: Promise.resolve(), status: () => status, stop: async () => void (stopped = true) };
+      return { ready: Promise.resolve(), push: () => {}, status: () => status, stop: async () => void (stopped = true) };
     },
     onDraw: (s) => (last = s.text()),
   });

@@ -150,14 +150,14 @@ test('the event log keeps the newest events and formats only what is on screen',
 test('1 Hz ticks between slow full reads: the header says how old the data is', () => {
   const state = new TopState({ host: 'h', baseIntervalMs: 1000, replay: null });
   state.resize(120, 30);
-  state.applySnapshot(failover(0), { atMs: 50_000, readMs: 4000 });
+  state.applySnapshot(failover(0), { atMs: 50_000, readMs: 4000, cost: { kernelMs: 4000, associations: 10_000 } });
   const header = () => frameText(state.frame()).split('\n')[1]!;
   assert.match(header(), /refresh 40s adaptive \(read 4000 ms\)/);
   state.tick(50_400);
   assert.match(header(), /\(read 4000 ms\)/);
   state.tick(62_300);
   assert.match(header(), /refresh 40s adaptive \(read 4000 ms, 12s ago\)/);
-  state.applySnapshot(failover(1), { atMs: 90_000, readMs: 4000 });
+  state.applySnapshot(failover(1), { atMs: 90_000, readMs: 4000, cost: { kernelMs: 4000, associations: 10_000 } });
   assert.match(header(), /\(read 4000 ms\)/);
   // a capture never ages
   const replay = new TopState({ host: 'h', baseIntervalMs: 1000, replay: 'x' });
@@ -167,7 +167,7 @@ test('1 Hz ticks between slow full reads: the header says how old the data is', 
   assert.doesNotMatch(frameText(replay.frame()), /ago/);
 });
 
-test('between full reads, the pipeline diffing top\'s last snapshot against itself costs nothing and says nothing', () => {
+test('a snapshot diffed against an equal one says nothing', () => {
   for (const t of [0, 3, 6]) {
     const s = failover(t);
     assert.deepEqual(diffSnapshots(s, s), []);
@@ -194,11 +194,12 @@ test('runTop live: the screen is redrawn each interval between slow full reads',
     io: { input, output, terminal: 'xterm-256color' },
     processHooks: false,
     startPipeline: null,
-    // a read "taking" 150 ms: the adaptive refresh waits 1.5 s for the next
-    read: async () => {
+    // a read costing the kernel 150 ms at 5k associations: the adaptive refresh waits 1.5 s for the next
+    read: async (o) => {
       drawsAtRead.push(draws);
       reads++;
       await new Promise((r) => setTimeout(r, 150));
+      if (o.cost) Object.assign(o.cost, { kernelMs: 150, associations: 5000 });
       return snap;
     },
     onDraw: () => void draws++,

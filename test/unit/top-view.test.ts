@@ -240,12 +240,14 @@ test('live events update paths between full reads and fill the log, newest first
     '12:00:01 info source.changed -→procfs --no-bpf');
 });
 
-test('adaptive refresh: backs off with slow reads (procfs/costly.ts: nextReadMs), shown in the header', () => {
+test('adaptive refresh: backs off when the kernel’s printing is costly (kernel/pacing.ts), shown in the header', () => {
   const state = new TopState({ host: 'h', baseIntervalMs: 1000, replay: null });
   state.resize(100, 30);
-  state.applySnapshot(failover(0), { atMs: 0, readMs: 230 });
+  state.applySnapshot(failover(0), { atMs: 0, readMs: 3000, cost: { kernelMs: 30, associations: 3 } });
+  assert.equal(state.refreshMs, 1000, 'a slow (cold) read of few associations: as asked');
+  state.applySnapshot(failover(0), { atMs: 0, readMs: 400, cost: { kernelMs: 230, associations: 5000 } });
   assert.equal(state.refreshMs, 2300);
-  assert.match(frameText(state.frame()).split('\n')[1]!, /refresh 2\.3s adaptive \(read 230 ms\)/);
+  assert.match(frameText(state.frame()).split('\n')[1]!, /refresh 2\.3s adaptive \(read 400 ms\)/);
 });
 
 test('informative states: no SCTP, no associations, degraded source', () => {

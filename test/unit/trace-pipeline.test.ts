@@ -76,7 +76,7 @@ test('bpf source: events flow, enriched from the snapshot; kill -9 → restart a
     netns: null,
     intervalMs: 200,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: caps,
     probeFiles: files,
     runner: { backoffMs: 100 },
@@ -132,7 +132,7 @@ test('bpftrace that never attaches: retried with backoff, then procfs with the r
     netns: null,
     intervalMs: 100,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: { ...caps, bpftrace: bad },
     probeFiles: files,
     runner: { backoffMs: 20, maxFailuresBeforeAttach: 3 },
@@ -161,7 +161,7 @@ test('procfs fallback (--no-bpf) on the real failover series, with --assoc and -
       intervalMs: 10,
       bus,
       filter,
-      getSnapshot: async () => series[Math.min(i++, series.length - 1)]!,
+      read: async () => series[Math.min(i++, series.length - 1)]!,
     });
     await until(() => i > series.length);
     await p.stop();
@@ -198,7 +198,7 @@ test('enrichment by association id from the latest snapshot; the kernel’s own 
     netns: null,
     intervalMs: 60_000,
     bus,
-    getSnapshot: async () => series[0]!,
+    read: async () => series[0]!,
     capabilities: caps,
     probeFiles: files,
   });
@@ -247,7 +247,7 @@ async function settled(read: () => number, quietMs = 400, ms = 10_000): Promise<
 }
 
 test('trace with a stdout that does not drain: bpftrace’s output is left unread (it blocks, the kernel counts losses), nothing queues; drained, it flows again', async () => {
-  const { runTrace, traceSettings } = await import('../../src/commands/trace.js');
+  const [{ runTrace }, { traceSettings }] = await Promise.all([import('../../src/trace/run.js'), import('../../src/commands/trace.js')]);
   const { Writable } = await import('node:stream');
   const { plain } = await import('../../src/render/style.js');
   let held: (() => void)[] = [];
@@ -268,7 +268,7 @@ test('trace with a stdout that does not drain: bpftrace’s output is left unrea
     json: true,
     style: plain,
     out,
-    pipeline: { capabilities: { ...caps, bpftrace: flood }, probeFiles: files, getSnapshot: async () => series[0]!},
+    pipeline: { capabilities: { ...caps, bpftrace: flood }, probeFiles: files, read: async () => series[0]!},
   });
   await until(() => progress() > 0);
   // stdout stuck: trace stops reading, the pipe fills, the writer blocks
@@ -312,4 +312,42 @@ test('bpftrace environment: ring buffer and map size sized for the host, an oper
   const own = bpftraceEnv({ BPFTRACE_PERF_RB_PAGES: '64', BPFTRACE_MAP_KEYS_MAX: '1024' }, { mapKeysMax: 65536 });
   assert.equal(own.BPFTRACE_PERF_RB_PAGES, '64');
   assert.equal(own.BPFTRACE_MAP_KEYS_MAX, '1024');
+});
+
+// issue #19: a cold first read (module compile, GC) once stretched a 200 ms interval to ~30 s
+test('pacing (fake clock): a slow first read does not delay the next; only costly kernel printing does', async (t) => {
+  const realTimeout = setTimeout;
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const turns = async (n = 50) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  for (const [associations, kernelMs, dueMs] of [
+    [3, 2, 200], // few associations: as asked, however slow the process was
+    [8000, 500, 5000], // costly printing: 10× the kernel's time
+  ] as const) {
+    let reads = 0;
+    const p = startEventPipeline({
+      procRoot: '/proc',
+      netns: null,
+      noBpf: true,
+      intervalMs: 200,
+      bus: new EventBus(),
+      read: async (o) => {
+        reads++;
+        // the first read of a cold process: real time passes, the kernel's share is small
+        if (reads === 1) await new Promise((r) => realTimeout(r, 400));
+        if (o.cost) Object.assign(o.cost, { kernelMs, associations });
+        return series[0]!;
+      },
+    });
+    await p.ready;
+    assert.equal(reads, 1);
+    t.mock.timers.tick(dueMs - 1);
+    await turns();
+    assert.equal(reads, 1, `${associations} associations: not before ${dueMs} ms`);
+    t.mock.timers.tick(1);
+    await turns();
+    assert.equal(reads, 2, `${associations} associations: the second read is due ${dueMs} ms after the first`);
+    await p.stop();
+  }
 });

@@ -50,8 +50,8 @@ test('header parsing ignores unknown event names', () => {
 test('detection: no bpftrace / not root → unavailable with a reason', async () => {
   const files = loadProbeFiles();
   assert.match((await detectCapabilities({ bpftrace: null, files })).unavailable ?? '', /not installed/);
-  assert.match((await detectCapabilities({ bpftrace: '/bin/true', uid: 1000, files })).unavailable ?? '', /root/);
-  assert.match((await detectCapabilities({ bpftrace: '/bin/true', uid: 0, sysRoot: '/nonexistent', files })).unavailable ?? '', /BTF|kprobes/);
+  assert.match((await detectCapabilities({ bpftrace: '/bin/true', capEff: 0n, files })).unavailable ?? '', /root/);
+  assert.match((await detectCapabilities({ bpftrace: '/bin/true', capEff: (1n << 40n) - 1n, sysRoot: '/nonexistent', files })).unavailable ?? '', /BTF|kprobes/);
 });
 
 test('kallsyms: sctp module functions and tracepoints become probe names', () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEventList, traceSettings } from '../../src/commands/trace.js';
+import { traceSettings } from '../../src/commands/trace.js';
+import { parseEventList } from '../../src/commands/options.js';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
 import { main } from '../../src/program.js';
 

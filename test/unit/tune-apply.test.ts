@@ -13,13 +13,13 @@ import {
   procSysctlIO,
   readJournal,
   rollback,
-  seedFakeProc,
   type SysctlIO,
 } from '../../src/tune/apply.js';
 import { collectTune, printTune, type TuneEnv } from '../../src/commands/tune.js';
 import { defaultProfileDirs } from '../../src/tune/profile.js';
 import { findSctpSocketOwners } from '../../src/procfs/owners-sctp.js';
 import { plain } from '../../src/render/style.js';
+import { seedFakeProc } from '../helpers.js';
 import { ROOT } from '../helpers.js';
 
 const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));

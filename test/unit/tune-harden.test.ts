@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { parseSysctlDump, readSysctls } from '../../src/kernel/sysctl-catalog.js';
-import { applyWrites, journalPath, procSysctlIO, readJournal, rollback, seedFakeProc, type Journal, type SysctlIO } from '../../src/tune/apply.js';
+import { applyWrites, journalPath, procSysctlIO, readJournal, rollback, type Journal, type SysctlIO } from '../../src/tune/apply.js';
 import { acquireTuneLock, holderAlive, lockPath, selfHolder } from '../../src/tune/lock.js';
 import { collectTune, type TuneEnv } from '../../src/commands/tune.js';
 import { capture as captureDir } from '../../src/commands/capture.js';
 import { defaultProfileDirs } from '../../src/tune/profile.js';
-import { CLI, ROOT, capture } from '../helpers.js';
+import { CLI, ROOT, capture, seedFakeProc } from '../helpers.js';
 
 const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
 

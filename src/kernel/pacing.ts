@@ -1,0 +1,33 @@
+/**
+ * How often a command that keeps running (trace, top, the metrics exporter)
+ * may read /proc/net/sctp: each read() of assocs/remaddr makes the kernel walk
+ * the association table again from the start, so printing them grows with the
+ * square of the association count (seconds at 10k under the lab's emulator).
+ */
+
+/** the share of wall time the kernel may spend printing /proc/net/sctp for a command that keeps reading */
+const READ_BUDGET = 0.1;
+/** however costly the printing, the next read is due within this */
+const MAX_READ_INTERVAL_MS = 60_000;
+/** below this many associations the printing is cheap everywhere: always read as asked */
+export const FEW_ASSOCIATIONS = 1000;
+
+/** What one read cost the kernel: time inside the read syscalls of assocs and remaddr, and how many associations they held. */
+export interface ReadCost {
+  kernelMs: number;
+  associations: number;
+}
+
+/**
+ * When the next read is due: as asked (baseMs) while there are few
+ * associations, else late enough that the kernel's printing takes at most
+ * READ_BUDGET of the time. Only the read syscalls count, never our own start-up,
+ * parsing or GC, so a cold first read cannot stretch the interval. Backs off
+ * at once; recovers halfway per read (prevMs: the interval in force).
+ */
+export function nextReadMs(baseMs: number, cost: ReadCost | null, prevMs?: number): number {
+  if (!cost || cost.associations < FEW_ASSOCIATIONS) return baseMs;
+  const want = Math.min(MAX_READ_INTERVAL_MS, Math.max(baseMs, cost.kernelMs / READ_BUDGET));
+  const next = prevMs !== undefined && want < prevMs ? Math.max(want, (prevMs + want) / 2) : want;
+  return Math.max(baseMs, Math.round(next / 100) * 100);
+}
