@@ -58,7 +58,7 @@ test('log appends to an existing file', () => {
 test('human line', () => {
   assert.equal(
     formatEventLine({ ...ev(3), activePath: '10.2.0.2', assoc: { id: 3, localPort: 6001, peerPort: 5001, owners: [{ pid: 42, comm: 'sctp_darn' }] } }, plain),
-    '00:00:00.000  path.state         assoc 3 6001->5001  10.1.0.2  ACTIVE -> PF  active 10.2.0.2  (PF (FAILED_THRESHOLD) "quoted"\n)  sctp_darn[42]  [bpf]',
+    '00:00:00.000  path.state         assoc 3 6001->5001  10.1.0.2  ACTIVE -> PF  active 10.2.0.2  (PF (FAILED_THRESHOLD) "quoted"\\x0a)  sctp_darn[42]  [bpf]',
   );
 });
 
