@@ -53,3 +53,15 @@ test('CLI: kernel release from a capture, sysctl file names and error messages a
   assert.match(e.stderr, /no\\x1b\[2Jfile/);
   assert.doesNotMatch(e.stderr, RAW);
 });
+
+// Issue #13 item 12: exit codes and the man page agree.
+test('doctor --sample on a capture exits 2, as the man page says', async () => {
+  const { readFileSync: rf } = await import('node:fs');
+  const man = rf(join(process.cwd(), 'man/sctpdiag.8'), 'utf8');
+  const r = spawnSync(process.execPath, [CLI, '--proc-root', capture('two-path-a'), 'doctor', '--sample', '100'], { encoding: 'utf8', env: { ...process.env, SCTPDIAG_NETNS: '' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--sample/);
+  const sample = man.slice(man.indexOf('.It Fl \\-sample Ar ms'), man.indexOf('.It Fl \\-profile Ar name', man.indexOf('.It Fl \\-sample Ar ms')));
+  assert.match(sample, /refused \(exit 2\)/);
+  assert.doesNotMatch(man, /\.Fl \\-sample\nis ignored/);
+});
