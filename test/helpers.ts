@@ -61,3 +61,26 @@ export function failoverSnapshot(t: number): Snapshot {
     snmp: parseSnmp(real(`${dir}/${t === 0 ? 'a_snmp.txt' : 'a_snmp_fail.txt'}`)),
   });
 }
+
+/** A fake host for tune: a /proc/sys/net/sctp tree at the 6.1 defaults, state, profile and sysctl.d dirs in a temp dir. */
+export async function fakeTuneHost(): Promise<{ root: string; proc: string; env: import('../src/commands/tune.js').TuneEnv }> {
+  const { mkdtemp, mkdir, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { parseSysctlDump } = await import('../src/kernel/sysctl-catalog.js');
+  const { seedFakeProc } = await import('../src/tune/apply.js');
+  const { defaultProfileDirs } = await import('../src/tune/profile.js');
+  const root = await mkdtemp(join(tmpdir(), 'sctpdiag-apply-'));
+  const proc = join(root, 'proc');
+  await seedFakeProc(proc, parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8')));
+  await mkdir(join(proc, 'net', 'sctp'), { recursive: true });
+  const env = {
+    procRoot: proc,
+    netns: null,
+    stateDir: join(root, 'state'),
+    profileDirs: { user: join(root, 'etc-profiles'), shipped: defaultProfileDirs({}).shipped },
+    sysctlD: join(root, 'sysctl.d'),
+    isRoot: true,
+    kernel: { release: '6.1.0-56-amd64' },
+  };
+  return { root, proc, env };
+}
