@@ -16,6 +16,7 @@ import {
   type NetnsTarget,
 } from './netns.js';
 import { parseHz } from './commands/options.js';
+import { escapeControl } from './render/escape.js';
 
 /**
  * The commands, in help order, each loaded only when needed: a command line
@@ -122,12 +123,13 @@ function handleError(e: unknown): number {
     return EXIT.USAGE;
   }
   if (e instanceof SctpdiagError) {
-    process.stderr.write(`sctpdiag: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`sctpdiag: hint: ${e.hint}\n`);
+    // messages name paths and values from the command line and from files: no raw control characters
+    process.stderr.write(`sctpdiag: ${escapeControl(e.message)}\n`);
+    if (e.hint) process.stderr.write(`sctpdiag: hint: ${escapeControl(e.hint)}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`sctpdiag: internal error: ${err?.message ?? String(e)}\n`);
+  process.stderr.write(`sctpdiag: internal error: ${escapeControl(err?.message ?? String(e))}\n`);
   if (process.env.SCTPDIAG_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
   else process.stderr.write('sctpdiag: hint: set SCTPDIAG_DEBUG=1 for a stack trace, and report it\n');
   return EXIT.FAILURE;

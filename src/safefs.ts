@@ -73,6 +73,42 @@ export function fileError(path: string, e: unknown, verb = 'read'): UnsafeFileEr
   }
 }
 
+/** The read loop of both twins: regular files only, to EOF (procfs reports size 0), at most maxBytes. */
+class Collector {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private buf: Buffer | null = null;
+  private done = false;
+  private readonly chunkSize: number;
+  constructor(
+    private readonly path: string,
+    st: Stats,
+    private readonly maxBytes: number,
+  ) {
+    if (!st.isFile()) throw notRegular(path, st, 'read');
+    if (st.size > maxBytes) throw tooLarge(path, maxBytes);
+    this.chunkSize = Math.min(Math.max(st.size + 1, 4096), maxBytes + 1, 1 << 20);
+  }
+  /** the buffer for the next read, or null at EOF */
+  next(): Buffer | null {
+    if (this.done) return null;
+    this.buf = Buffer.allocUnsafe(Math.min(this.chunkSize, this.maxBytes + 1 - this.total));
+    return this.buf;
+  }
+  got(n: number): void {
+    if (n === 0) {
+      this.done = true;
+      return;
+    }
+    this.total += n;
+    if (this.total > this.maxBytes) throw tooLarge(this.path, this.maxBytes);
+    this.chunks.push(n === this.buf!.length ? this.buf! : this.buf!.subarray(0, n));
+  }
+  result(): Buffer {
+    return Buffer.concat(this.chunks, this.total);
+  }
+}
+
 /** The bytes of a regular file, at most maxBytes (procfs files report size 0, so read to EOF). */
 export async function readRegularFileBytes(path: string, maxBytes: number): Promise<Buffer> {
   let fh: FileHandle;
@@ -82,21 +118,9 @@ export async function readRegularFileBytes(path: string, maxBytes: number): Prom
     throw fileError(path, e);
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw notRegular(path, st, 'read');
-    if (st.size > maxBytes) throw tooLarge(path, maxBytes);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const chunkSize = Math.min(Math.max(st.size + 1, 4096), maxBytes + 1, 1 << 20);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) throw tooLarge(path, maxBytes);
-      chunks.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-    }
-    return Buffer.concat(chunks, total);
+    const c = new Collector(path, await fh.stat(), maxBytes);
+    for (let buf = c.next(); buf; buf = c.next()) c.got((await fh.read(buf, 0, buf.length, null)).bytesRead);
+    return c.result();
   } catch (e) {
     throw fileError(path, e);
   } finally {
@@ -128,21 +152,9 @@ export function readRegularFileBytesSync(path: string, maxBytes: number): Buffer
     throw fileError(path, e);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw notRegular(path, st, 'read');
-    if (st.size > maxBytes) throw tooLarge(path, maxBytes);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const chunkSize = Math.min(Math.max(st.size + 1, 4096), maxBytes + 1, 1 << 20);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw tooLarge(path, maxBytes);
-      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
-    }
-    return Buffer.concat(chunks, total);
+    const c = new Collector(path, fstatSync(fd), maxBytes);
+    for (let buf = c.next(); buf; buf = c.next()) c.got(readSync(fd, buf, 0, buf.length, null));
+    return c.result();
   } catch (e) {
     throw fileError(path, e);
   } finally {

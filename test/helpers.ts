@@ -70,3 +70,25 @@ export async function seedFakeProc(procRoot: string, values: ReadonlyMap<string,
   await mkdir(dir, { recursive: true });
   for (const [k, v] of values) await writeFile(join(dir, k), v + '\n');
 }
+
+/** A fake host for tune: a /proc/sys/net/sctp tree at the 6.1 defaults, state, profile and sysctl.d dirs in a temp dir. */
+export async function fakeTuneHost(): Promise<{ root: string; proc: string; env: import('../src/commands/tune.js').TuneEnv }> {
+  const { mkdtemp, mkdir, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { parseSysctlDump } = await import('../src/kernel/sysctl-catalog.js');
+  const { defaultProfileDirs } = await import('../src/tune/profile.js');
+  const root = await mkdtemp(join(tmpdir(), 'sctpdiag-apply-'));
+  const proc = join(root, 'proc');
+  await seedFakeProc(proc, parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8')));
+  await mkdir(join(proc, 'net', 'sctp'), { recursive: true });
+  const env = {
+    procRoot: proc,
+    netns: null,
+    stateDir: join(root, 'state'),
+    profileDirs: { user: join(root, 'etc-profiles'), shipped: defaultProfileDirs({}).shipped },
+    sysctlD: join(root, 'sysctl.d'),
+    isRoot: true,
+    kernel: { release: '6.1.0-56-amd64' },
+  };
+  return { root, proc, env };
+}

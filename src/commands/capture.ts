@@ -14,6 +14,7 @@ import { readRegularFile, UnsafeFileError } from '../safefs.js';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { CAPTURE_META, SCTP_FILES, readSnapshot, type CaptureMeta, type SctpFile } from '../procfs/read.js';
+import { escapeControl } from '../render/escape.js';
 
 function runSs(): Promise<string | null> {
   return new Promise((res) => {
@@ -93,6 +94,6 @@ export function captureCommand(): Command {
       const g = globals(cmd);
       const r = await capture(g.procRoot, target, g.netns, g.hz);
       if (g.json) writeJson({ schemaVersion: 1, ...r });
-      else process.stdout.write(`captured ${r.files.length} files to ${r.dir} (HZ ${r.meta.hz}, ${r.meta.hzSource})\n`);
+      else process.stdout.write(`captured ${r.files.length} files to ${escapeControl(r.dir)} (HZ ${r.meta.hz}, ${escapeControl(r.meta.hzSource)})\n`);
     });
 }

@@ -80,7 +80,6 @@ export function metricsCommand(): Command {
       }
       const { startMetricsServer } = await import('../metrics/server.js');
       const srv = await startMetricsServer(listen, opts, { limits: { maxRequests } });
-      process.stderr.write(`sctpdiag: serving ${srv.url}/metrics and ${srv.url}/healthz (events: ${o.events})\n`);
       await new Promise<void>((resolve) => {
         // SIGHUP (a closed terminal, or `systemctl reload`): there is nothing to reload, the
         // configuration is the command line, so keep serving instead of dying
@@ -96,6 +95,8 @@ export function metricsCommand(): Command {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
         process.on('SIGHUP', hup);
+        // announced only once the handlers are in place: a supervisor may signal as soon as it reads this
+        process.stderr.write(`sctpdiag: serving ${srv.url}/metrics and ${srv.url}/healthz (events: ${o.events})\n`);
       });
     });
 }

@@ -17,6 +17,7 @@ import { table, type Style } from '../render/style.js';
 import { readEveryNetns } from '../procfs/every-netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { mark, timing } from '../timing.js';
+import { escapeControl } from '../render/escape.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -91,7 +92,7 @@ export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostna
 
 function ownerText(owners: readonly { pid: number; comm: string }[]): string {
   if (owners.length === 0) return '-';
-  const shown = owners.slice(0, 3).map((o) => `${o.comm}[${o.pid}]`);
+  const shown = owners.slice(0, 3).map((o) => `${escapeControl(o.comm)}[${o.pid}]`);
   return owners.length > 3 ? `${shown.join(',')},+${owners.length - 3}` : shown.join(',');
 }
 
@@ -111,7 +112,7 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
   const out: string[] = [];
   const ns = r.netns ? `netns ${r.netns}` : 'current netns';
   out.push(
-    s.bold(`${ns} · kernel ${r.kernelRelease ?? 'unknown'} · HZ ${r.hz.value} (${r.hz.source}) · ${r.takenAt}`),
+    s.bold(`${escapeControl(ns)} · kernel ${escapeControl(r.kernelRelease ?? 'unknown')} · HZ ${r.hz.value} (${r.hz.source}) · ${r.takenAt}`),
   );
   if (r.associations.length === 0) out.push('no SCTP associations');
   for (const a of r.associations) {

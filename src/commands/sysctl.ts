@@ -23,6 +23,7 @@ import {
   type SysctlUnit,
 } from '../kernel/sysctl-catalog.js';
 import { table, type Style } from '../render/style.js';
+import { escapeControl } from '../render/escape.js';
 
 export const SYSCTL_SCHEMA_VERSION = 1;
 
@@ -95,7 +96,7 @@ export function printSysctl(r: SysctlReport, s: Style): string {
     rows.push([fullName(k.name), v, k.default ?? '(machine)', k.unit, k.effect === 'live' ? 'live' : 'new sockets', k.meaning]);
   }
   const out = table(rows);
-  for (const u of r.unknown) out.push(s.dim(`${fullName(u.name)} = ${u.value}  (not in the sctpdiag catalog)`));
+  for (const u of r.unknown) out.push(s.dim(`${escapeControl(fullName(u.name))} = ${escapeControl(u.value)}  (not in the sctpdiag catalog)`));
   out.push(s.dim('* = differs from the kernel default. "new sockets": copied at socket creation, running associations keep the old value.'));
   for (const f of r.findings) out.push((f.level === 'error' ? s.red : s.yellow)(`! ${f.message}`));
   return out.join('\n');

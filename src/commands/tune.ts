@@ -40,6 +40,7 @@ import {
 import { acquireTuneLock } from '../tune/lock.js';
 import { buildPlan, findDrift, type Drift, type PlanItem, type Write } from '../tune/plan.js';
 import { checkProfileName, defaultProfileDirs, listProfiles, loadProfile, type ProfileDirs, type ProfileListing, type ResolvedProfile } from '../tune/profile.js';
+import { escapeControl } from '../render/escape.js';
 
 export const TUNE_SCHEMA_VERSION = 1;
 export const DEFAULT_SYSCTL_D = '/etc/sysctl.d';
@@ -331,13 +332,13 @@ export function printTune(r: TuneReport, s: Style): string {
     return out.join('\n');
   }
   const p = r.profile;
-  if (p) out.push(`${s.bold('Profile ' + p.name)} (${p.file})${p.description ? ': ' + p.description : ''}`);
+  if (p) out.push(`${s.bold('Profile ' + escapeControl(p.name))} (${escapeControl(p.file)})${p.description ? ': ' + escapeControl(p.description) : ''}`);
   if (r.mode === 'show' && p) {
     if (p.files.length > 1) out.push(`  includes: ${p.files.slice(1).join(', ')}`);
     out.push('');
     for (const v of p.values) {
       out.push(`  ${fullName(v.key)} = ${v.value}`);
-      if (v.reason) out.push(s.dim(`      ${v.reason}`));
+      if (v.reason) out.push(s.dim(`      ${escapeControl(v.reason)}`));
     }
     if (r.failover) out.push('', ...failoverLines(r.failover, s));
     return out.join('\n');
@@ -380,7 +381,7 @@ export function printTune(r: TuneReport, s: Style): string {
     if (r.owners.length === 0) out.push('No process owns an SCTP socket now.');
     else {
       out.push(`${s.bold('Processes owning SCTP sockets')} (they keep the old "new sockets" values until restarted):`);
-      for (const o of r.owners) out.push(`  pid ${o.pid}  ${o.comm}  (${o.inodes.length} socket${o.inodes.length > 1 ? 's' : ''})`);
+      for (const o of r.owners) out.push(`  pid ${o.pid}  ${escapeControl(o.comm)}  (${o.inodes.length} socket${o.inodes.length > 1 ? 's' : ''})`);
     }
   }
   for (const n of r.notes) out.push(s.dim(n));

@@ -6,6 +6,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { Style } from '../render/style.js';
 import { runChecks } from './checks.js';
 import { SEVERITY_ORDER, type CheckResult, type DoctorFacts, type Severity } from './types.js';
+import { escapeControl } from '../render/escape.js';
 
 export const DOCTOR_SCHEMA_VERSION = 1;
 
@@ -74,16 +75,16 @@ export interface PrintOptions {
 export function printReport(r: DoctorReport, st: Style, o: PrintOptions = {}): string {
   const out: string[] = [];
   const where = r.netns ? `netns ${r.netns}` : 'current netns';
-  out.push(st.bold(`sctpdiag doctor · ${r.host} · ${where} · kernel ${r.kernelRelease ?? 'unknown'}${r.capture ? ' · capture' : ''}`));
+  out.push(st.bold(`sctpdiag doctor · ${escapeControl(r.host)} · ${escapeControl(where)} · kernel ${escapeControl(r.kernelRelease ?? 'unknown')}${r.capture ? ' · capture' : ''}`));
   let category = '';
   for (const c of r.checks) {
     if (c.category !== category) {
       category = c.category;
       out.push('', st.bold(category));
     }
-    out.push(`  ${tag(c.severity, st)}  ${c.title}  ${st.dim(`[${c.id}]`)}`);
+    out.push(`  ${tag(c.severity, st)}  ${escapeControl(c.title)}  ${st.dim(`[${c.id}]`)}`);
     const detail = o.verbose || c.severity === 'warn' || c.severity === 'fail';
-    if (detail) for (const e of c.evidence) out.push(`        ${st.dim('·')} ${e}`);
+    if (detail) for (const e of c.evidence) out.push(`        ${st.dim('·')} ${escapeControl(e)}`);
     if (c.remedy && c.severity !== 'ok' && (detail || c.severity === 'info')) out.push(`        ${st.bold('→')} ${c.remedy}`);
   }
   const n = r.counts;

@@ -6,6 +6,7 @@
 import type { Association, Path } from '../model/snapshot.js';
 import type { PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
+import { escapeControl } from '../render/escape.js';
 
 export type Health = 'ok' | 'info' | 'warn' | 'fail';
 const HEALTH_RANK: Record<Health, number> = { ok: 0, info: 1, warn: 2, fail: 3 };
@@ -83,7 +84,7 @@ export function searchText(a: Association): string {
       `:${a.peerPort}`,
       ...a.localAddresses.map((l) => l.address),
       ...a.paths.map((p) => `${p.address} ${p.state}`),
-      ...a.owners.map((o) => `${o.comm} ${o.pid}`),
+      ...a.owners.map((o) => `${escapeControl(o.comm)} ${o.pid}`),
       healthSummary(a.paths),
     ]
       .join(' ')
@@ -118,7 +119,7 @@ export function shortState(s: string): string {
 export function ownerText(a: Pick<Association, 'owners'>): string {
   const o = a.owners;
   if (o.length === 0) return '-';
-  const first = `${o[0]!.comm}[${o[0]!.pid}]`;
+  const first = `${escapeControl(o[0]!.comm)}[${o[0]!.pid}]`;
   return o.length > 1 ? `${first}+${o.length - 1}` : first;
 }
 

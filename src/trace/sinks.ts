@@ -15,6 +15,7 @@ import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, 
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../events/types.js';
 import { fileError } from '../safefs.js';
 import type { Style } from '../render/style.js';
+import { escapeControl } from '../render/escape.js';
 
 export function formatEventLine(e: SctpEvent, s: Style): string {
   const t = e.time.slice(11, 23);
@@ -25,8 +26,8 @@ export function formatEventLine(e: SctpEvent, s: Style): string {
   if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'} -> ${e.to ?? '-'}`);
   if (e.activePath !== undefined) parts.push(`active ${e.activePath ?? 'none'}`);
   if (e.metrics) parts.push(Object.entries(e.metrics).map(([k, v]) => `${k}=${v}`).join(' '));
-  if (e.reason) parts.push(s.dim(`(${e.reason})`));
-  if (e.assoc?.owners?.length) parts.push(s.dim(e.assoc.owners.map((o) => `${o.comm}[${o.pid}]`).join(',')));
+  if (e.reason) parts.push(s.dim(`(${escapeControl(e.reason)})`));
+  if (e.assoc?.owners?.length) parts.push(s.dim(e.assoc.owners.map((o) => `${escapeControl(o.comm)}[${o.pid}]`).join(',')));
   parts.push(s.dim(`[${e.source}]`));
   return parts.join('  ');
 }

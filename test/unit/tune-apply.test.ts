@@ -19,27 +19,11 @@ import { collectTune, printTune, type TuneEnv } from '../../src/commands/tune.js
 import { defaultProfileDirs } from '../../src/tune/profile.js';
 import { findSctpSocketOwners } from '../../src/procfs/owners-sctp.js';
 import { plain } from '../../src/render/style.js';
-import { seedFakeProc } from '../helpers.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, fakeTuneHost, seedFakeProc } from '../helpers.js';
 
 const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
 
-async function fakeHost() {
-  const root = await mkdtemp(join(tmpdir(), 'sctpdiag-apply-'));
-  const proc = join(root, 'proc');
-  await seedFakeProc(proc, await fixture());
-  await mkdir(join(proc, 'net', 'sctp'), { recursive: true });
-  const env: TuneEnv = {
-    procRoot: proc,
-    netns: null,
-    stateDir: join(root, 'state'),
-    profileDirs: { user: join(root, 'etc-profiles'), shipped: defaultProfileDirs({}).shipped },
-    sysctlD: join(root, 'sysctl.d'),
-    isRoot: true,
-    kernel: { release: '6.1.0-56-amd64' },
-  };
-  return { root, proc, env };
-}
+const fakeHost = fakeTuneHost;
 
 const snapshot = async (proc: string) => Object.fromEntries((await readSysctls(proc))!);
 

@@ -18,27 +18,9 @@ import { acquireTuneLock, holderAlive, lockPath, selfHolder } from '../../src/tu
 import { collectTune, type TuneEnv } from '../../src/commands/tune.js';
 import { capture as captureDir } from '../../src/commands/capture.js';
 import { defaultProfileDirs } from '../../src/tune/profile.js';
-import { CLI, ROOT, capture, seedFakeProc } from '../helpers.js';
+import { CLI, ROOT, capture, fakeTuneHost, seedFakeProc } from '../helpers.js';
 
-const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
-
-async function fakeHost() {
-  const root = await mkdtemp(join(tmpdir(), 'sctpdiag-harden-'));
-  const proc = join(root, 'proc');
-  await seedFakeProc(proc, await fixture());
-  await mkdir(join(proc, 'net', 'sctp'), { recursive: true });
-  await mkdir(join(root, 'etc-profiles'));
-  const env: TuneEnv = {
-    procRoot: proc,
-    netns: null,
-    stateDir: join(root, 'state'),
-    profileDirs: { user: join(root, 'etc-profiles'), shipped: defaultProfileDirs({}).shipped },
-    sysctlD: join(root, 'sysctl.d'),
-    isRoot: true,
-    kernel: { release: '6.1.0-56-amd64' },
-  };
-  return { root, proc, env };
-}
+const fakeHost = fakeTuneHost;
 
 const values = async (proc: string) => Object.fromEntries((await readSysctls(proc))!);
 
