@@ -10,6 +10,7 @@ import { DEFAULT_LISTEN, parseListen } from '../metrics/listen.js';
 import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
+import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
 
 interface MetricsFlags {
   listen: string;
@@ -20,6 +21,7 @@ interface MetricsFlags {
   maxPaths: string;
   events: EventMode;
   once?: boolean;
+  links?: string;
 }
 
 function parseCount(name: string, v: string, max: number): number {
@@ -62,10 +64,12 @@ export function metricsCommand(): Command {
         .default('auto'),
     )
     .option('--once', 'print the metrics once on stdout and exit (no server)')
+    .option('--links <file>', `named links: sctp_link_* series and a link label (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: MetricsFlags, cmd: Command) => {
       const g = globals(cmd);
       const listen = parseListen(o.listen);
       const opts = exporterOptions(o, g);
+      opts.registry = { ...opts.registry, links: await loadLinks(o.links ?? null) };
       await checkSctpDir(g.procRoot);
       if (o.once) {
         const { createExporter } = await import('../metrics/server.js');

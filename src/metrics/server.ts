@@ -11,7 +11,7 @@ import { EXIT, SctpdiagError } from '../errors.js';
 import { preferSmallHeap } from '../heap.js';
 import { EventCounts, startPipeline, type PipelineHandle } from './events.js';
 import { urlHost, type ListenAddress } from './listen.js';
-import { buildMetrics, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
+import { buildMetrics, eventLinkResolver, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
 import { SnapshotCache, type SnapshotReader } from './source.js';
 
 export type EventMode = 'auto' | 'procfs' | 'off';
@@ -45,6 +45,7 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const bus = new EventBus();
   const counts = new EventCounts();
   const detach = counts.attach(bus);
+  counts.linkOf = eventLinkResolver(model, o.registry?.links ?? []);
   const mode = o.events ?? 'auto';
   let pipeline: PipelineHandle | null = null;
   if (mode !== 'off') {
