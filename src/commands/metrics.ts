@@ -11,6 +11,7 @@ import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
+import { writeAtomic } from '../metrics/textfile.js';
 
 interface MetricsFlags {
   listen: string;
@@ -22,6 +23,7 @@ interface MetricsFlags {
   events: EventMode;
   once?: boolean;
   links?: string;
+  output?: string;
 }
 
 function parseCount(name: string, v: string, max: number): number {
@@ -64,10 +66,12 @@ export function metricsCommand(): Command {
         .default('auto'),
     )
     .option('--once', 'print the metrics once on stdout and exit (no server)')
+    .option('--output <file>', 'with --once: write the exposition to FILE atomically (temp file + rename), for node_exporter\'s textfile collector')
     .option('--links <file>', `named links: sctp_link_* series and a link label (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: MetricsFlags, cmd: Command) => {
       const g = globals(cmd);
       const listen = parseListen(o.listen);
+      if (o.output !== undefined && !o.once) throw usageError('--output needs --once (textfile mode)');
       const opts = exporterOptions(o, g);
       opts.registry = { ...opts.registry, links: await loadLinks(o.links ?? null) };
       await checkSctpDir(g.procRoot);
@@ -78,7 +82,8 @@ export function metricsCommand(): Command {
           const text = await ex.render();
           const r = ex.cache.peek();
           if (r?.error) throw new SctpdiagError(r.error, EXIT.FAILURE);
-          process.stdout.write(text);
+          if (o.output !== undefined) await writeAtomic(o.output, text);
+          else process.stdout.write(text);
         } finally {
           await ex.stop();
         }
