@@ -11,7 +11,7 @@ import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
-import { writeAtomic } from '../metrics/textfile.js';
+import { writeTextfile } from '../metrics/textfile.js';
 
 interface MetricsFlags {
   listen: string;
@@ -82,7 +82,7 @@ export function metricsCommand(): Command {
           const text = await ex.render();
           const r = ex.cache.peek();
           if (r?.error) throw new SctpdiagError(r.error, EXIT.FAILURE);
-          if (o.output !== undefined) await writeAtomic(o.output, text);
+          if (o.output !== undefined) await writeTextfile(o.output, text);
           else process.stdout.write(text);
         } finally {
           await ex.stop();

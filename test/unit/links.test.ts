@@ -72,14 +72,14 @@ test('loadLinks: a missing default is no links; explicit files must be small reg
       return `${e.exitCode} ${e.message}`;
     }
   };
-  assert.match(await code(join(dir, 'nope')), new RegExp(`^${EXIT.NOT_FOUND} links file .* does not exist`));
+  assert.match(await code(join(dir, 'nope')), new RegExp(`^${EXIT.NOT_FOUND} cannot read .*nope: it does not exist`));
   symlinkSync(good, join(dir, 'link'));
-  assert.match(await code(join(dir, 'link')), /^2 links file .* is a symlink/);
-  assert.match(await code(dir), /^2 links file .* is not a regular file/);
+  assert.match(await code(join(dir, 'link')), /^2 refusing to read .*link: it is a symbolic link/);
+  assert.match(await code(dir), /^2 refusing to read .*: it is a directory/);
   execFileSync('mkfifo', [join(dir, 'fifo')]);
-  assert.match(await code(join(dir, 'fifo')), /^2 links file .* is not a regular file/);
+  assert.match(await code(join(dir, 'fifo')), /^2 refusing to read .*fifo: it is a FIFO/);
   writeFileSync(join(dir, 'big'), '#'.repeat(MAX_LINKS_BYTES + 1));
-  assert.match(await code(join(dir, 'big')), /^2 links file .* is larger than/);
+  assert.match(await code(join(dir, 'big')), /^2 refusing to read .*big: it is larger than/);
   writeFileSync(join(dir, 'bad'), 'a\n');
   assert.match(await code(join(dir, 'bad')), new RegExp(`^2 ${dir}/bad:1: link a matches every association`));
 });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAtomic } from '../../src/metrics/textfile.js';
+import { writeTextfile } from '../../src/metrics/textfile.js';
 import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { CLI, CAPTURES, FIXTURES, ROOT } from '../helpers.js';
@@ -31,24 +31,26 @@ test('--once --output writes the exposition into FILE and nothing else; promtool
   assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
 });
 
-test('a symlink at FILE is replaced, its target untouched; errors write nothing', async () => {
+test('a symlink at FILE is refused, its target untouched; errors write nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-textfile-'));
   const victim = join(dir, 'victim');
   writeFileSync(victim, 'precious\n');
-  const out = join(dir, 'x.prom');
-  symlinkSync(victim, out);
-  await writeAtomic(out, 'a 1\n');
+  const link = join(dir, 'link.prom');
+  symlinkSync(victim, link);
+  await assert.rejects(writeTextfile(link, 'a 1\n'), (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.USAGE && /symbolic link/.test(e.message));
   assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
-  assert.equal(lstatSync(out).isSymbolicLink(), false);
+  assert.equal(lstatSync(link).isSymbolicLink(), true);
+  const out = join(dir, 'x.prom');
+  await writeTextfile(out, 'a 1\n');
   assert.equal(readFileSync(out, 'utf8'), 'a 1\n');
   // a second write replaces the first whole
-  await writeAtomic(out, 'a 2\n');
+  await writeTextfile(out, 'a 2\n');
   assert.equal(readFileSync(out, 'utf8'), 'a 2\n');
-  const code = async (p: string) => writeAtomic(p, 'x\n').then(() => 0, (e: unknown) => (e instanceof SctpdiagError ? e.exitCode : -1));
+  const code = async (p: string) => writeTextfile(p, 'x\n').then(() => 0, (e: unknown) => (e instanceof SctpdiagError ? e.exitCode : -1));
   assert.equal(await code(join(dir, 'missing/x.prom')), EXIT.NOT_FOUND);
   mkdirSync(join(dir, 'd'));
   assert.equal(await code(join(dir, 'd')), EXIT.USAGE);
-  assert.deepEqual(readdirSync(dir).sort(), ['d', 'victim', 'x.prom']);
+  assert.deepEqual(readdirSync(dir).sort(), ['d', 'link.prom', 'victim', 'x.prom']);
 });
 
 test('--output without --once is a usage error, before anything is read', () => {
