@@ -1,6 +1,6 @@
 /**
  * `sctpdiag metrics`: the Prometheus exporter. Serves /metrics and /healthz
- * on --listen (default 127.0.0.1:9464); --once prints the exposition text and
+ * on --listen (default 127.0.0.1:10132); --once prints the exposition text and
  * exits. Everything is validated before anything is started.
  */
 import { Command, Option } from 'commander';
@@ -24,6 +24,7 @@ interface MetricsFlags {
   once?: boolean;
   links?: string;
   output?: string;
+  webConfig?: string;
 }
 
 function parseCount(name: string, v: string, max: number): number {
@@ -67,6 +68,7 @@ export function metricsCommand(): Command {
     )
     .option('--once', 'print the metrics once on stdout and exit (no server)')
     .option('--output <file>', 'with --once: write the exposition to FILE atomically (temp file + rename), for node_exporter\'s textfile collector')
+    .option('--web-config <file>', 'TLS and basic auth (bcrypt) in exporter-toolkit\'s web-config format')
     .option('--links <file>', `named links: sctp_link_* series and a link label (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: MetricsFlags, cmd: Command) => {
       const g = globals(cmd);
@@ -90,7 +92,11 @@ export function metricsCommand(): Command {
         return;
       }
       const { startMetricsServer } = await import('../metrics/server.js');
-      const srv = await startMetricsServer(listen, opts);
+      const { loadWebConfig, exposureWarning } = await import('../metrics/webconfig.js');
+      const web = o.webConfig !== undefined ? await loadWebConfig(o.webConfig) : null;
+      const warning = exposureWarning(listen.host, web);
+      if (warning) process.stderr.write(`sctpdiag: ${warning}\n`);
+      const srv = await startMetricsServer(listen, opts, web);
       process.stderr.write(`sctpdiag: serving ${srv.url}/metrics and ${srv.url}/healthz (events: ${o.events})\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -4,7 +4,7 @@
  * min-interval whatever the scrape rate. Fleets scale out through Prometheus
  * (and federation), not through anything here.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBus } from '../events/types.js';
 import { EXIT, SctpdiagError } from '../errors.js';
@@ -13,6 +13,7 @@ import { EventCounts, startPipeline, type PipelineHandle } from './events.js';
 import { urlHost, type ListenAddress } from './listen.js';
 import { buildMetrics, eventLinkResolver, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
 import { SnapshotCache, type SnapshotReader } from './source.js';
+import { createWebServer, type WebConfig } from './webconfig.js';
 
 export type EventMode = 'auto' | 'procfs' | 'off';
 
@@ -128,10 +129,10 @@ export function handler(exporter: Exporter) {
   };
 }
 
-export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions): Promise<RunningServer> {
+export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions, web: WebConfig | null = null): Promise<RunningServer> {
   preferSmallHeap();
   const exporter = await createExporter(o);
-  const server = createServer(handler(exporter));
+  const server = createWebServer(web, handler(exporter));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -155,7 +156,7 @@ export async function startMetricsServer(listen: ListenAddress, o: ExporterOptio
   return {
     server,
     port,
-    url: `http://${urlHost(listen.host)}:${port}`,
+    url: `${web?.tls ? 'https' : 'http'}://${urlHost(listen.host)}:${port}`,
     exporter,
     async close() {
       await exporter.stop();
