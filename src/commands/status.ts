@@ -24,6 +24,8 @@ import { table, type Style } from '../render/style.js';
 import { listNetns, runInNetns } from '../netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { mark, timing } from '../timing.js';
+import { linkNames, type LinkSpec } from '../links/links.js';
+import { loadLinks } from '../links/load.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -37,6 +39,8 @@ export interface NamespaceStatus {
   endpoints: Endpoint[];
   snmp: Record<string, number>;
   warnings: ParseWarning[];
+  /** association key → link name (--links, or /etc/sctpdiag/links.conf), when there are links */
+  links?: Record<string, string>;
 }
 
 export interface StatusReport extends NamespaceStatus {
@@ -75,7 +79,7 @@ export function summarise(assocs: readonly Association[]): StatusSummary {
   };
 }
 
-export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostname()): StatusReport {
+export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostname(), links: readonly LinkSpec[] = []): StatusReport {
   const associations = snap.associations.filter((a) => matchAssoc(a, filter));
   const endpoints = isEmptyFilter(filter)
     ? snap.endpoints
@@ -93,6 +97,7 @@ export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostna
     endpoints,
     snmp: snap.snmp,
     warnings: snap.warnings,
+    ...(links.length > 0 ? { links: linkNames(associations, links) } : {}),
   };
 }
 
@@ -126,7 +131,8 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
     const local = a.localAddresses.map((l) => (l.primarySource ? `${l.address}*` : l.address)).join(' ');
     out.push(
       `${s.bold(`assoc ${a.id}`)}  ${a.style}  ${stateColour(a.state, s)}  ` +
-        `:${a.localPort} → :${a.peerPort}  local ${local || '-'}  owner ${ownerText(a.owners)}`,
+        `:${a.localPort} → :${a.peerPort}  local ${local || '-'}  owner ${ownerText(a.owners)}` +
+        (r.links?.[a.key] ? `  link ${s.bold(r.links[a.key]!)}` : ''),
     );
     out.push(
       `  hb ${a.heartbeatIntervalMs} ms · streams in/out ${a.inStreams}/${a.outStreams} · max retrans ${a.maxRetrans} · ` +
@@ -189,6 +195,7 @@ interface StatusFlags {
   state?: string;
   endpoints?: boolean;
   allNetns?: boolean;
+  links?: string;
 }
 
 export function parseFilter(o: StatusFlags): AssocFilter {
@@ -201,8 +208,8 @@ export function parseFilter(o: StatusFlags): AssocFilter {
 }
 
 /** --all-netns: the current namespace, then every named one, each read by a child inside it. */
-async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, argv: readonly string[]): Promise<StatusReport> {
-  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz }), filter);
+async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, argv: readonly string[], links: readonly LinkSpec[]): Promise<StatusReport> {
+  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz }), filter, undefined, links);
   const namespaces: NamespaceStatus[] = [here];
   for (const name of await listNetns()) {
     const res = await runInNetns({ kind: 'name', name }, [...argv, '--json'], true);
@@ -216,8 +223,8 @@ async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, argv: read
 }
 
 function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
-  const { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings } = n;
-  return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings };
+  const { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings, links } = n;
+  return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings, ...(links ? { links } : {}) };
 }
 
 export function statusCommand(): Command {
@@ -229,17 +236,19 @@ export function statusCommand(): Command {
     .option('--state <state>', 'only associations in this state, or with a path in this state (ACTIVE, PF, INACTIVE…)')
     .option('-e, --endpoints', 'also list SCTP endpoints (listening and bound sockets)')
     .option('--all-netns', 'every named network namespace too (needs root)')
+    .option('--links <file>', 'name associations by a links file (default /etc/sctpdiag/links.conf when it exists)')
     .action(async (o: StatusFlags, cmd: Command) => {
       const g = globals(cmd);
       const filter = parseFilter(o);
+      const links = await loadLinks(o.links ?? null);
       let report: StatusReport;
       if (o.allNetns) {
         if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
-        report = await collectAllNetns(g, filter, ['status', ...filterArgs(o)]);
+        report = await collectAllNetns(g, filter, ['status', ...filterArgs(o)], links);
       } else {
         const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, marks: timing ?? undefined });
         printParseWarnings(snap.warnings);
-        report = collectStatus(snap, filter);
+        report = collectStatus(snap, filter, undefined, links);
       }
       if (g.json && !report.namespaces && process.stdout.isTTY !== true) writeCompactJson(report);
       else process.stdout.write(g.json ? formatJson(report) : printStatus(report, g.style, o.endpoints));
@@ -274,5 +283,6 @@ function filterArgs(o: StatusFlags): string[] {
   if (o.port !== undefined) a.push('--port', o.port);
   if (o.peer !== undefined) a.push('--peer', o.peer);
   if (o.state !== undefined) a.push('--state', o.state);
+  if (o.links !== undefined) a.push('--links', o.links);
   return a;
 }

@@ -108,3 +108,14 @@ export function linkOf(links: readonly LinkSpec[], a: LinkCandidate): LinkSpec |
   for (const l of links) if (matches(l, a)) return l;
   return null;
 }
+
+/** Association key → link name, for the associations that belong to a link (status, JSON). */
+export function linkNames(assocs: readonly (LinkCandidate & { key: string })[], links: readonly LinkSpec[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (links.length === 0) return out;
+  for (const a of assocs) {
+    const l = linkOf(links, a);
+    if (l) out[a.key] = l.name;
+  }
+  return out;
+}

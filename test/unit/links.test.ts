@@ -147,3 +147,20 @@ test('events are counted per link: by association id, or by ports and path when 
 test('path roles: primary, then alternates in kernel order', () => {
   assert.deepEqual(pathRoles([{ primary: false }, { primary: true }, { primary: false }]), ['alt1', 'primary', 'alt2']);
 });
+
+test('status names associations by link: text header, JSON `links`, valid against the schema', async () => {
+  const { collectStatus, printStatus } = await import('../../src/commands/status.js');
+  const { makeStyle } = await import('../../src/render/style.js');
+  const { checkSchema } = await import('../schema-check.js');
+  const { readFileSync } = await import('node:fs');
+  const { ROOT } = await import('../helpers.js');
+  const r = collectStatus(await snap('two-path-a-fail-t6'), {}, 'h', parseLinks(LINKS, 'f'));
+  assert.deepEqual(r.links, { '3': 'm3ua-a', '5': 'diam-b' });
+  const text = printStatus(r, makeStyle(false));
+  assert.match(text, /^assoc 3 .* link m3ua-a$/m);
+  assert.match(text, /^assoc 5 .* link diam-b$/m);
+  assert.doesNotMatch(text, /^assoc 0 .* link /m);
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'status.schema.json'), 'utf8'));
+  assert.deepEqual(checkSchema(schema, JSON.parse(JSON.stringify(r))), []);
+  assert.equal(collectStatus(await snap('two-path-a-fail-t6'), {}, 'h').links, undefined, 'no links file: no links key');
+});
