@@ -15,6 +15,8 @@ import { DEFAULT_EVENT_TYPES, EVENT_TYPES, EventBus, type EventType, type SctpEv
 import { parseAssocId, parsePeer, parsePort } from '../model/filter.js';
 import { checkSctpDir } from '../procfs/read.js';
 import type { PipelineOptions, TraceFilter } from '../trace/pipeline.js';
+import { eventLink, type LinkSpec } from '../links/links.js';
+import { loadLinks } from '../links/load.js';
 
 export interface TraceFlags extends LogFlags {
   assoc?: string;
@@ -134,11 +136,13 @@ export function traceCommand(): Command {
     .option('--no-bpf', 'do not use bpftrace: derive events from procfs snapshots')
     .option('--interval <ms>', 'procfs polling interval in milliseconds (default 1000)')
     .addOption(new Option('--metrics-interval <s>', 'seconds between aggregated path.metrics events (default 5)'))
-    .action(async (o: TraceFlags, cmd: Command) => {
+    .option('--links <file>', 'name events by a links file (default /etc/sctpdiag/links.conf when it exists)')
+    .action(async (o: TraceFlags & { links?: string }, cmd: Command) => {
       const g = globals(cmd);
       const s = traceSettings(o);
+      const links = await loadLinks(o.links ?? null);
       await checkSctpDir(g.procRoot);
-      await runTrace(s, { procRoot: g.procRoot, netns: g.netns, hz: g.hz, json: g.json, style: g.style });
+      await runTrace(s, { procRoot: g.procRoot, netns: g.netns, hz: g.hz, json: g.json, style: g.style, links });
     });
 }
 
@@ -154,6 +158,8 @@ export interface RunTraceContext {
    * without one): capability detection and the procfs snapshot.
    */
   pipeline?: Pick<PipelineOptions, 'capabilities' | 'probeFiles' | 'getSnapshot'>;
+  /** named links: events get a `link` */
+  links?: readonly LinkSpec[];
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {
@@ -181,6 +187,13 @@ export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<vo
     });
   };
   const sink = new EventSink({ write, json: c.json, style: c.style, rotating: log });
+  const links = c.links ?? [];
+  // before the sinks: they print and log the event with its link
+  if (links.length > 0)
+    bus.subscribe((e: SctpEvent) => {
+      const l = eventLink(links, e);
+      if (l) e.link = l;
+    });
   bus.subscribe((e: SctpEvent) => sink.add(e));
   const p = startEventPipeline({
     procRoot: c.procRoot,

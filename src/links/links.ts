@@ -119,3 +119,10 @@ export function linkNames(assocs: readonly (LinkCandidate & { key: string })[], 
   }
   return out;
 }
+
+/** The link of an event, from its association's ports and its path (events without both name no link). */
+export function eventLink(links: readonly LinkSpec[], e: { assoc?: { localPort?: number; peerPort?: number }; path?: string }): string | null {
+  const a = e.assoc;
+  if (links.length === 0 || a?.localPort === undefined || a.peerPort === undefined) return null;
+  return linkOf(links, { localPort: a.localPort, peerPort: a.peerPort, paths: e.path ? [{ address: e.path }] : [] })?.name ?? null;
+}

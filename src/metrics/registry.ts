@@ -11,7 +11,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { VERSION } from '../paths.js';
 import type { SctpEvent } from '../events/types.js';
 import type { EventCounts } from './events.js';
-import { linkOf, type LinkSpec } from '../links/links.js';
+import { eventLink, linkOf, type LinkSpec } from '../links/links.js';
 import type { Reading } from './source.js';
 
 export interface RegistryOptions {
@@ -260,11 +260,5 @@ interface LinkTotals {
 /** Which link an event belongs to: its association's in the last reading, else matched on its ports and path. */
 export function eventLinkResolver(model: MetricsModel, links: readonly LinkSpec[]): ((e: SctpEvent) => string | null) | null {
   if (links.length === 0) return null;
-  return (e) => {
-    const a = e.assoc;
-    if (!a) return null;
-    const known = model.linkOfAssoc(a.id);
-    if (known || a.localPort === undefined || a.peerPort === undefined) return known;
-    return linkOf(links, { localPort: a.localPort, peerPort: a.peerPort, paths: e.path ? [{ address: e.path }] : [] })?.name ?? null;
-  };
+  return (e) => (e.assoc ? (model.linkOfAssoc(e.assoc.id) ?? eventLink(links, e)) : null);
 }

@@ -164,3 +164,37 @@ test('status names associations by link: text header, JSON `links`, valid agains
   assert.deepEqual(checkSchema(schema, JSON.parse(JSON.stringify(r))), []);
   assert.equal(collectStatus(await snap('two-path-a-fail-t6'), {}, 'h').links, undefined, 'no links file: no links key');
 });
+
+test('trace names events by link (procfs fallback on the real failover series), text and JSON', async () => {
+  const { runTrace, traceSettings } = await import('../../src/commands/trace.js');
+  const { formatEventLine } = await import('../../src/trace/sinks.js');
+  const { plain } = await import('../../src/render/style.js');
+  const { Writable } = await import('node:stream');
+  const { failoverSeries } = await import('../helpers.js');
+  const series = await failoverSeries();
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  let i = 0;
+  await runTrace(traceSettings({ bpf: false, interval: '100', duration: '2', events: 'all' }), {
+    procRoot: '/proc',
+    netns: null,
+    hz: 250,
+    json: true,
+    style: plain,
+    out,
+    links: parseLinks(LINKS, 'f'),
+    pipeline: { getSnapshot: async () => series[Math.min(i++, series.length - 1)]! },
+  });
+  const events = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; assoc?: { id: number }; link?: string; path?: string });
+  const states = events.filter((e) => e.type === 'path.state');
+  assert.ok(states.some((e) => e.assoc?.id === 3 && e.link === 'm3ua-a'), text);
+  assert.ok(states.some((e) => e.assoc?.id === 5 && e.link === 'diam-b'), text);
+  assert.ok(states.filter((e) => e.assoc?.id === 7).every((e) => e.link === undefined), 'assoc 7 (6003->5000) is in no link');
+  const line = formatEventLine({ schemaVersion: 1, time: '2026-01-01T00:00:00.000Z', type: 'path.state', source: 'procfs', severity: 'warn', netns: null, assoc: { id: 3, localPort: 6001, peerPort: 5001 }, path: '10.1.0.2', from: 'ACTIVE', to: 'PF', link: 'm3ua-a' }, plain);
+  assert.match(line, /assoc 3 6001->5001  link m3ua-a  10\.1\.0\.2/);
+});
