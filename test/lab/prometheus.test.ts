@@ -43,7 +43,7 @@ async function once() {
 })();
 `;
 
-test('lab: Prometheus with the mixin fires SctpLinkPathDown on a cut and resolves it on restore', { timeout: 600_000 }, async (t) => {
+test('lab: Prometheus with the mixin fires SctpLinkPathDown on a cut and resolves it on restore', { timeout: 3_600_000 /* includes waiting for a shared lab slot */ }, async (t) => {
   if (!labOrSkip(t)) return;
   if (!existsSync('/usr/bin/prometheus')) {
     if (process.env.CI === 'true' || process.env.SCTPDIAG_LAB === 'required') assert.fail('/usr/bin/prometheus is required (apt-get install prometheus)');
