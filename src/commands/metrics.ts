@@ -1,6 +1,6 @@
 /**
  * `sctpdiag metrics`: the Prometheus exporter. Serves /metrics and /healthz
- * on --listen (default 127.0.0.1:9464); --once prints the exposition text and
+ * on --listen (default 127.0.0.1:10132); --once prints the exposition text and
  * exits. Everything is validated before anything is started.
  */
 import { Command, Option } from 'commander';
@@ -11,6 +11,8 @@ import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
 import { parseNumber } from './options.js';
+import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
+import { writeTextfile } from '../metrics/textfile.js';
 
 interface MetricsFlags {
   listen: string;
@@ -22,6 +24,9 @@ interface MetricsFlags {
   events: EventMode;
   once?: boolean;
   maxRequests: string;
+  links?: string;
+  output?: string;
+  webConfig?: string;
 }
 
 export function exporterOptions(o: MetricsFlags, g: { procRoot: string; netns: string | null; hz: number | undefined }): ExporterOptions {
@@ -59,11 +64,16 @@ export function metricsCommand(): Command {
     )
     .option('--once', 'print the metrics once on stdout and exit (no server)')
     .option('--max-requests <n>', 'requests in flight at once, over all connections (more get 503 at once)', '40')
+    .option('--output <file>', 'with --once: write the exposition to FILE atomically (temp file + rename), for node_exporter\'s textfile collector')
+    .option('--web-config <file>', 'TLS and basic auth (bcrypt) in exporter-toolkit\'s web-config format')
+    .option('--links <file>', `named links: sctp_link_* series and a link label (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: MetricsFlags, cmd: Command) => {
       const g = globals(cmd);
       const listen = parseListen(o.listen);
+      if (o.output !== undefined && !o.once) throw usageError('--output needs --once (textfile mode)');
       const opts = exporterOptions(o, g);
       const maxRequests = parseNumber(o.maxRequests, '--max-requests', 1, 10_000, 'a number of requests');
+      opts.registry = { ...opts.registry, links: await loadLinks(o.links ?? null) };
       await checkSctpDir(g.procRoot);
       if (o.once) {
         const { createExporter } = await import('../metrics/server.js');
@@ -72,14 +82,19 @@ export function metricsCommand(): Command {
           const text = await ex.render();
           const r = ex.cache.peek();
           if (r?.error) throw new SctpdiagError(r.error, EXIT.FAILURE);
-          process.stdout.write(text);
+          if (o.output !== undefined) await writeTextfile(o.output, text);
+          else process.stdout.write(text);
         } finally {
           await ex.stop();
         }
         return;
       }
       const { startMetricsServer } = await import('../metrics/server.js');
-      const srv = await startMetricsServer(listen, opts, { limits: { maxRequests } });
+      const { loadWebConfig, exposureWarning } = await import('../metrics/webconfig.js');
+      const web = o.webConfig !== undefined ? await loadWebConfig(o.webConfig) : null;
+      const warning = exposureWarning(listen.host, web);
+      if (warning) process.stderr.write(`sctpdiag: ${warning}\n`);
+      const srv = await startMetricsServer(listen, opts, { limits: { maxRequests } }, web);
       await new Promise<void>((resolve) => {
         // SIGHUP (a closed terminal, or `systemctl reload`): there is nothing to reload, the
         // configuration is the command line, so keep serving instead of dying

@@ -18,6 +18,8 @@ import { readEveryNetns } from '../procfs/every-netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { mark, timing } from '../timing.js';
 import { escapeControl } from '../render/escape.js';
+import { linkNames, type LinkSpec } from '../links/links.js';
+import { loadLinks } from '../links/load.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -31,6 +33,8 @@ export interface NamespaceStatus {
   endpoints: Endpoint[];
   snmp: Record<string, number>;
   warnings: ParseWarning[];
+  /** association key → link name (--links, or /etc/sctpdiag/links.conf), when there are links */
+  links?: Record<string, string>;
 }
 
 export interface StatusReport extends NamespaceStatus {
@@ -69,7 +73,7 @@ export function summarise(assocs: readonly Association[]): StatusSummary {
   };
 }
 
-export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostname()): StatusReport {
+export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostname(), links: readonly LinkSpec[] = []): StatusReport {
   const associations = snap.associations.filter((a) => matchAssoc(a, filter));
   const endpoints = isEmptyFilter(filter)
     ? snap.endpoints
@@ -87,6 +91,7 @@ export function collectStatus(snap: Snapshot, filter: AssocFilter, host = hostna
     endpoints,
     snmp: snap.snmp,
     warnings: snap.warnings,
+    ...(links.length > 0 ? { links: linkNames(associations, links) } : {}),
   };
 }
 
@@ -120,7 +125,8 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
     const local = a.localAddresses.map((l) => (l.primarySource ? `${l.address}*` : l.address)).join(' ');
     out.push(
       `${s.bold(`assoc ${a.id}`)}  ${a.style}  ${stateColour(a.state, s)}  ` +
-        `:${a.localPort} → :${a.peerPort}  local ${local || '-'}  owner ${ownerText(a.owners)}`,
+        `:${a.localPort} → :${a.peerPort}  local ${local || '-'}  owner ${ownerText(a.owners)}` +
+        (r.links?.[a.key] ? `  link ${s.bold(r.links[a.key]!)}` : ''),
     );
     out.push(
       `  hb ${a.heartbeatIntervalMs} ms · streams in/out ${a.inStreams}/${a.outStreams} · max retrans ${a.maxRetrans} · ` +
@@ -184,6 +190,7 @@ interface StatusFlags {
   endpoints?: boolean;
   allNetns?: boolean;
   owners?: boolean;
+  links?: string;
 }
 
 export function parseFilter(o: StatusFlags): AssocFilter {
@@ -196,19 +203,19 @@ export function parseFilter(o: StatusFlags): AssocFilter {
 }
 
 /** --all-netns: the current namespace, then every named one, each read by a child inside it. */
-async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, owners: boolean): Promise<StatusReport> {
-  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners }), filter);
+async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, owners: boolean, links: readonly LinkSpec[]): Promise<StatusReport> {
+  const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners }), filter, undefined, links);
   const others = await readEveryNetns({
     hz: g.hz,
     owners,
     onError: (name, why) => process.stderr.write(`sctpdiag: warning: netns ${name}: ${why}\n`),
   });
-  return { ...here, namespaces: [here, ...others.map((s) => collectStatus(s, filter))].map(stripReport) };
+  return { ...here, namespaces: [here, ...others.map((s) => collectStatus(s, filter, undefined, links))].map(stripReport) };
 }
 
 function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
-  const { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings } = n;
-  return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings };
+  const { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings, links } = n;
+  return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings, ...(links ? { links } : {}) };
 }
 
 export function statusCommand(): Command {
@@ -222,17 +229,19 @@ export function statusCommand(): Command {
     .option('--all-netns', 'every named network namespace too (needs root)')
     // for the --all-netns fan-out of `metrics`: no walk of every /proc/PID/fd per scrape
     .addOption(new Option('--no-owners', 'do not look up owning processes').hideHelp())
+    .option('--links <file>', 'name associations by a links file (default /etc/sctpdiag/links.conf when it exists)')
     .action(async (o: StatusFlags, cmd: Command) => {
       const g = globals(cmd);
       const filter = parseFilter(o);
+      const links = await loadLinks(o.links ?? null);
       let report: StatusReport;
       if (o.allNetns) {
         if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
-        report = await collectAllNetns(g, filter, o.owners !== false);
+        report = await collectAllNetns(g, filter, o.owners !== false, links);
       } else {
         const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners: o.owners !== false, marks: timing ?? undefined });
         printParseWarnings(snap.warnings);
-        report = collectStatus(snap, filter);
+        report = collectStatus(snap, filter, undefined, links);
       }
       if (g.json) writeJson(report);
       else process.stdout.write(printStatus(report, g.style, o.endpoints));

@@ -12,6 +12,7 @@ import { logSettings, parseAssocId, parseEventList, parseNumber, parsePeer, pars
 import { checkSctpDir } from '../procfs/read.js';
 import type { TraceFilter } from '../trace/pipeline.js';
 import type { TraceSettings } from '../trace/run.js';
+import { loadLinks } from '../links/load.js';
 
 export interface TraceFlags extends LogFlags {
   assoc?: string;
@@ -61,12 +62,14 @@ export function traceCommand(): Command {
     .option('--no-bpf', 'do not use bpftrace: derive events from procfs snapshots')
     .option('--interval <ms>', 'procfs polling interval in milliseconds (default 1000)')
     .addOption(new Option('--metrics-interval <s>', 'seconds between aggregated path.metrics events (default 5)'))
-    .action(async (o: TraceFlags, cmd: Command) => {
+    .option('--links <file>', 'name events by a links file (default /etc/sctpdiag/links.conf when it exists)')
+    .action(async (o: TraceFlags & { links?: string }, cmd: Command) => {
       const g = globals(cmd);
       const s = traceSettings(o);
+      const links = await loadLinks(o.links ?? null);
       await checkSctpDir(g.procRoot);
       const { runTrace } = await import('../trace/run.js');
-      await runTrace(s, { procRoot: g.procRoot, netns: g.netns, hz: g.hz, json: g.json, style: g.style });
+      await runTrace(s, { procRoot: g.procRoot, netns: g.netns, hz: g.hz, json: g.json, style: g.style, links });
     });
 }
 

@@ -81,6 +81,8 @@ export interface SctpEvent {
   reason?: string;
   /** numeric details with units in their names (rttMs, rtoMs, cwndBytes, count…) */
   metrics?: Record<string, number>;
+  /** the named link (links file) of the event's association, matched on its ports and path */
+  link?: string;
 }
 
 export type EventListener = (e: SctpEvent) => void;

@@ -15,6 +15,10 @@ export class EventCounts {
   lostEvents = 0;
   /** the current event source: bpf, procfs or none */
   source: string = 'none';
+  /** `${link}\0${type}` → count, for events of associations in a named link */
+  readonly byLinkType = new Map<string, number>();
+  /** names the link of an event's association (set by the exporter when there are links) */
+  linkOf: ((e: SctpEvent) => string | null) | null = null;
 
   attach(bus: EventBus): () => void {
     return bus.subscribe((e) => this.count(e));
@@ -25,6 +29,11 @@ export class EventCounts {
     this.byTypeSource.set(k, (this.byTypeSource.get(k) ?? 0) + 1);
     if (e.type === 'probe.lost_events') this.lostEvents += e.metrics?.['count'] ?? 1;
     if (e.type === 'source.changed' && e.to) this.source = e.to;
+    const link = e.assoc && this.linkOf ? this.linkOf(e) : null;
+    if (link) {
+      const lk = `${link}\0${e.type}`;
+      this.byLinkType.set(lk, (this.byLinkType.get(lk) ?? 0) + 1);
+    }
   }
 
   entries(): { type: EventType; source: EventSource; count: number }[] {

@@ -6,7 +6,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { usageError } from '../errors.js';
 
-export const DEFAULT_LISTEN = '127.0.0.1:9464';
+/** 10132: 9100–9999 is all claimed on Prometheus' default-port-allocations list (9464: OpenTelemetry JS); SCTP is IP protocol 132 */
+export const DEFAULT_LISTEN = '127.0.0.1:10132';
 
 export interface ListenAddress {
   host: string;
@@ -15,7 +16,7 @@ export interface ListenAddress {
 
 export function parseListen(text: string): ListenAddress {
   const bad = (why: string) =>
-    usageError(`--listen ${JSON.stringify(text)}: ${why}`, 'use ADDR:PORT, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464');
+    usageError(`--listen ${JSON.stringify(text)}: ${why}`, 'use ADDR:PORT, e.g. 127.0.0.1:10132, 0.0.0.0:10132 or [::1]:10132');
   let host: string;
   let portText: string;
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);

@@ -9,7 +9,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { ASSOC_STATES, PATH_STATE_NAMES } from '../kernel/enums.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { VERSION } from '../paths.js';
+import type { SctpEvent } from '../events/types.js';
 import type { EventCounts } from './events.js';
+import { eventLink, linkOf, type LinkSpec } from '../links/links.js';
 import type { Reading } from './source.js';
 
 export interface RegistryOptions {
@@ -20,9 +22,20 @@ export interface RegistryOptions {
   /** per-path RTO gauges (opt-in), at most this many paths */
   pathRto: boolean;
   maxPaths: number;
+  /** named links (--links): a bounded `link` label, and sctp_link_* series for each, present even without an association */
+  links: readonly LinkSpec[];
 }
 
-export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = { netnsLabel: false, maxAssociations: 500, pathRto: false, maxPaths: 200 };
+export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = { netnsLabel: false, maxAssociations: 500, pathRto: false, maxPaths: 200, links: [] };
+
+/** event types counted per link (zero from the start, so rate() and increase() work from the first event) */
+export const LINK_EVENT_TYPES = ['path.state', 'path.primary', 'path.rtx_timeout', 'assoc.up', 'assoc.down', 'assoc.restart'] as const;
+
+/** the path role label: primary, or alt1, alt2… in the kernel's order (addresses are not labels) */
+export function pathRoles(paths: readonly { primary: boolean }[]): string[] {
+  let n = 0;
+  return paths.map((p) => (p.primary ? 'primary' : `alt${++n}`));
+}
 
 /** SctpT3RtxExpireds → t3_rtx_expireds; SctpOutSCTPPacks → out_sctp_packs */
 export function snakeCounterName(kernelName: string): string {
@@ -47,9 +60,12 @@ export interface MetricsModel {
   registry: Registry;
   /** refresh every series from a reading and the event counts */
   update(r: Reading | null, events: EventCounts | null): void;
+  /** the link of an association id in the last reading (events are counted per link with it) */
+  linkOfAssoc(id: number): string | null;
 }
 
-export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): MetricsModel {
+export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
+  const opts: RegistryOptions = { ...DEFAULT_REGISTRY_OPTIONS, ...o };
   const registry = new Registry();
   const ns = opts.netnsLabel ? ['netns'] : [];
   const reg = { registers: [registry] };
@@ -58,7 +74,7 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
   const associations = new Gauge({ name: 'sctp_associations', help: 'SCTP associations by state', labelNames: [...ns, 'state'], ...reg });
   const paths = new Gauge({ name: 'sctp_paths', help: 'SCTP paths (peer addresses of all associations) by state', labelNames: [...ns, 'state'], ...reg });
   const endpoints = new Gauge({ name: 'sctp_endpoints', help: 'SCTP endpoints (bound and listening sockets)', labelNames: [...ns], ...reg });
-  const assocLabels = [...ns, 'assoc_id', 'local_port', 'peer_port'];
+  const assocLabels = [...ns, 'assoc_id', 'local_port', 'peer_port', 'link'];
   const assocPaths = new Gauge({ name: 'sctp_association_paths', help: 'number of paths (peer addresses) of each association', labelNames: assocLabels, ...reg });
   const assocActive = new Gauge({ name: 'sctp_association_active_paths', help: 'number of ACTIVE paths of each association', labelNames: assocLabels, ...reg });
   const assocsByPaths = new Gauge({
@@ -67,9 +83,30 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     labelNames: [...ns, 'active_paths'],
     ...reg,
   });
+  const assocGauge = (name: string, help: string) => new Gauge({ name, help, labelNames: assocLabels, ...reg });
+  const assocLocal = assocGauge('sctp_association_local_addresses', 'number of local addresses of each association');
+  const assocSingle = assocGauge('sctp_association_locally_single_homed', '1 when the association has one local address toward several peer addresses: a local link failure kills it');
+  const assocPrimary = assocGauge('sctp_association_primary_not_active', '1 when the established association\'s primary path is neither ACTIVE nor UNCONFIRMED (traffic runs elsewhere)');
+  const assocTx = assocGauge('sctp_association_tx_queue_bytes', 'bytes queued for sending (TX_QUEUE)');
+  const assocRx = assocGauge('sctp_association_rx_queue_bytes', 'bytes received, not yet read by the application (RX_QUEUE)');
+  const assocRtx = new Counter({ name: 'sctp_association_retransmitted_chunks_total', help: 'DATA chunks retransmitted by each association (RTXC)', labelNames: assocLabels, ...reg });
   const rto = opts.pathRto
-    ? new Gauge({ name: 'sctp_path_rto_seconds', help: 'current retransmission timeout of each path', labelNames: [...assocLabels, 'peer'], ...reg })
+    ? new Gauge({ name: 'sctp_path_rto_seconds', help: 'current retransmission timeout of each path (path: primary, alt1, alt2… in the kernel\'s order)', labelNames: [...assocLabels, 'path'], ...reg })
     : null;
+  const linkGauge = (name: string, help: string, extra: string[] = []) => new Gauge({ name, help, labelNames: ['link', ...extra], ...reg });
+  const linkUp = linkGauge('sctp_link_up', '1 when the named link has an ESTABLISHED association with an ACTIVE path, else 0 (also when it has no association)');
+  const linkAssocs = linkGauge('sctp_link_associations', 'associations matching the named link, any state');
+  const linkPaths = linkGauge('sctp_link_paths', 'paths of the named link\'s associations by state', ['state']);
+  const linkMinActive = linkGauge('sctp_link_min_active_paths', 'ACTIVE paths the links file expects for the link (min-active)');
+  const linkLocal = linkGauge('sctp_link_local_addresses', 'fewest local addresses of any association of the link (0 without an association)');
+  const linkSingle = linkGauge('sctp_link_locally_single_homed', '1 when an association of the link is locally single-homed');
+  const linkPrimary = linkGauge('sctp_link_primary_not_active', '1 when an association of the link runs off its primary path');
+  const linkTx = linkGauge('sctp_link_tx_queue_bytes', 'bytes queued for sending by the link\'s associations');
+  const linkRx = linkGauge('sctp_link_rx_queue_bytes', 'bytes received, not yet read, by the link\'s associations');
+  const linkRto = linkGauge('sctp_link_max_rto_seconds', 'largest current RTO of any path of the link (0 without an association)');
+  const linkRtx = new Counter({ name: 'sctp_link_retransmitted_chunks_total', help: 'DATA chunks retransmitted by the link\'s current associations (resets when they are replaced)', labelNames: ['link'], ...reg });
+  const linkEvents = new Counter({ name: 'sctp_link_events_total', help: 'events of the link\'s associations by type (path.state: failovers; path.rtx_timeout: T3 timeouts)', labelNames: ['link', 'type'], ...reg });
+  let assocLinks = new Map<number, string>();
   const dropped = new Gauge({ name: 'sctpdiag_series_dropped', help: 'per-association or per-path series left out by the cardinality limits; kind="snmp": SNMP fields whose metric name is invalid or taken', labelNames: ['kind'], ...reg });
   const events = new Counter({ name: 'sctp_events_total', help: 'SCTP events seen by the live pipeline, by type and source (bpf or procfs)', labelNames: ['type', 'source'], ...reg });
   const lost = new Counter({ name: 'sctpdiag_probe_lost_events_total', help: 'events the kernel or bpftrace dropped', ...reg });
@@ -101,7 +138,11 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
   }
 
   function update(r: Reading | null, ev: EventCounts | null): void {
-    for (const g of [associations, paths, endpoints, assocPaths, assocActive, assocsByPaths, dropped, source]) g.reset();
+    for (const g of [associations, paths, endpoints, assocPaths, assocActive, assocsByPaths, dropped, source, assocLocal, assocSingle, assocPrimary, assocTx, assocRx]) g.reset();
+    for (const g of [linkUp, linkAssocs, linkPaths, linkMinActive, linkLocal, linkSingle, linkPrimary, linkTx, linkRx, linkRto]) g.reset();
+    assocRtx.reset();
+    linkRtx.reset();
+    linkEvents.reset();
     rto?.reset();
     for (const m of snmp.values()) m?.reset();
     events.reset();
@@ -117,6 +158,9 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     let droppedAssocs = 0;
     let droppedPaths = 0;
     let droppedSnmp = 0;
+    const links = new Map<string, LinkTotals>();
+    for (const l of opts.links) links.set(l.name, { spec: l, up: false, assocs: 0, paths: new Map(), local: null, single: false, primary: false, tx: 0, rx: 0, rto: 0, rtx: 0 });
+    const nextAssocLinks = new Map<number, string>();
     for (const s of r?.snapshots ?? []) {
       const nsl: Record<string, string> = opts.netnsLabel ? { netns: netnsValue(s) } : {};
       // zero series for every known state: absent and zero mean different things to alerts
@@ -129,19 +173,44 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
         const active = a.paths.filter((p) => p.state === 'ACTIVE').length;
         for (const p of a.paths) paths.inc({ ...nsl, state: p.state }, 1);
         if (a.state === 'ESTABLISHED') assocsByPaths.inc({ ...nsl, active_paths: active >= 4 ? '4+' : String(active) }, 1);
-        const al = { ...nsl, assoc_id: String(a.id), local_port: String(a.localPort), peer_port: String(a.peerPort) };
+        const link = opts.links.length > 0 ? linkOf(opts.links, a) : null;
+        const single = a.findings.some((f) => f.code === 'locally-single-homed');
+        const primaryOff = a.findings.some((f) => f.code === 'primary-not-active');
+        const lt = link ? links.get(link.name) : undefined;
+        if (lt) {
+          if (a.id !== 0) nextAssocLinks.set(a.id, lt.spec.name);
+          lt.assocs++;
+          if (a.state === 'ESTABLISHED' && active > 0) lt.up = true;
+          for (const p of a.paths) lt.paths.set(p.state, (lt.paths.get(p.state) ?? 0) + 1);
+          lt.local = Math.min(lt.local ?? Infinity, a.localAddresses.length);
+          lt.single ||= single;
+          lt.primary ||= primaryOff;
+          lt.tx += a.txQueue;
+          lt.rx += a.rxQueue;
+          lt.rtx += Math.max(0, a.retransmittedChunks);
+          for (const p of a.paths) lt.rto = Math.max(lt.rto, p.rtoMs / 1000);
+        }
+        const al = { ...nsl, assoc_id: String(a.id), local_port: String(a.localPort), peer_port: String(a.peerPort), link: link?.name ?? '' };
         if (a.id !== 0 && assocBudget > 0) {
           assocBudget--;
           assocPaths.set(al, a.paths.length);
           assocActive.set(al, active);
+          assocLocal.set(al, a.localAddresses.length);
+          assocSingle.set(al, single ? 1 : 0);
+          assocPrimary.set(al, primaryOff ? 1 : 0);
+          assocTx.set(al, a.txQueue);
+          assocRx.set(al, a.rxQueue);
+          assocRtx.inc(al, Math.max(0, a.retransmittedChunks));
         } else if (a.id !== 0 && opts.maxAssociations > 0) droppedAssocs++;
-        if (rto && a.id !== 0)
-          for (const p of a.paths) {
+        if (rto && a.id !== 0) {
+          const roles = pathRoles(a.paths);
+          a.paths.forEach((p, i) => {
             if (pathBudget > 0) {
               pathBudget--;
-              rto.set({ ...al, peer: p.address }, p.rtoMs / 1000);
+              rto.set({ ...al, path: roles[i]! }, p.rtoMs / 1000);
             } else droppedPaths++;
-          }
+          });
+        }
       }
       for (const [name, value] of Object.entries(s.snmp)) {
         const m = snmpMetric(name);
@@ -150,6 +219,22 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
         else m.set(nsl, value);
       }
     }
+    for (const [name, lt] of links) {
+      const link = { link: name };
+      linkUp.set(link, lt.up ? 1 : 0);
+      linkAssocs.set(link, lt.assocs);
+      for (const st of PATH_STATE_NAMES) linkPaths.set({ link: name, state: st }, lt.paths.get(st) ?? 0);
+      linkMinActive.set(link, lt.spec.minActive);
+      linkLocal.set(link, lt.local ?? 0);
+      linkSingle.set(link, lt.single ? 1 : 0);
+      linkPrimary.set(link, lt.primary ? 1 : 0);
+      linkTx.set(link, lt.tx);
+      linkRx.set(link, lt.rx);
+      linkRto.set(link, lt.rto);
+      linkRtx.inc(link, lt.rtx);
+      for (const type of LINK_EVENT_TYPES) linkEvents.inc({ link: name, type }, ev?.byLinkType.get(`${name}\0${type}`) ?? 0);
+    }
+    assocLinks = nextAssocLinks;
     dropped.set({ kind: 'association' }, droppedAssocs);
     if (rto) dropped.set({ kind: 'path' }, droppedPaths);
     if (droppedSnmp) dropped.set({ kind: 'snmp' }, droppedSnmp);
@@ -160,5 +245,25 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     }
   }
 
-  return { registry, update };
+  return { registry, update, linkOfAssoc: (id) => assocLinks.get(id) ?? null };
+}
+
+interface LinkTotals {
+  spec: LinkSpec;
+  up: boolean;
+  assocs: number;
+  paths: Map<string, number>;
+  local: number | null;
+  single: boolean;
+  primary: boolean;
+  tx: number;
+  rx: number;
+  rto: number;
+  rtx: number;
+}
+
+/** Which link an event belongs to: its association's in the last reading, else matched on its ports and path. */
+export function eventLinkResolver(model: MetricsModel, links: readonly LinkSpec[]): ((e: SctpEvent) => string | null) | null {
+  if (links.length === 0) return null;
+  return (e) => (e.assoc ? (model.linkOfAssoc(e.assoc.id) ?? eventLink(links, e)) : null);
 }

@@ -8,14 +8,15 @@
  * node_exporter's --web.max-requests) and per connection (pipelining), the
  * excess answered 503 at once; connections are capped; close() drops them all.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { EventBus } from '../events/types.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { EventCounts, startPipeline, type PipelineHandle } from './events.js';
 import { urlHost, type ListenAddress } from './listen.js';
-import { buildMetrics, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
+import { buildMetrics, eventLinkResolver, type MetricsModel, type RegistryOptions, DEFAULT_REGISTRY_OPTIONS } from './registry.js';
 import { SnapshotCache, type Reading, type SnapshotReader } from './source.js';
+import { createWebServer, type WebConfig } from './webconfig.js';
 
 export type EventMode = 'auto' | 'procfs' | 'off';
 
@@ -50,6 +51,7 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const bus = new EventBus();
   const counts = new EventCounts();
   const detach = counts.attach(bus);
+  counts.linkOf = eventLinkResolver(model, o.registry?.links ?? []);
   const mode = o.events ?? 'auto';
   let pipeline: PipelineHandle | null = null;
   let refreshTimer: NodeJS.Timeout | null = null;
@@ -220,11 +222,11 @@ export function handler(exporter: Exporter, limits: RequestLimits = DEFAULT_LIMI
   };
 }
 
-export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions, so: ServerOptions = {}): Promise<RunningServer> {
+export async function startMetricsServer(listen: ListenAddress, o: ExporterOptions, so: ServerOptions = {}, web: WebConfig | null = null): Promise<RunningServer> {
   const exporter = await createExporter(o);
   const limits = { ...DEFAULT_LIMITS, ...(so.limits ?? {}) };
   const stats = new RequestStats();
-  const server = createServer(handler(exporter, limits, stats, so.log ?? ((l) => process.stderr.write(l + '\n'))));
+  const server = createWebServer(web, handler(exporter, limits, stats, so.log ?? ((l) => process.stderr.write(l + '\n'))));
   server.maxConnections = limits.maxConnections;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
@@ -249,7 +251,7 @@ export async function startMetricsServer(listen: ListenAddress, o: ExporterOptio
   return {
     server,
     port,
-    url: `http://${urlHost(listen.host)}:${port}`,
+    url: `${web?.tls ? 'https' : 'http'}://${urlHost(listen.host)}:${port}`,
     exporter,
     stats,
     async close() {

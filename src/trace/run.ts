@@ -2,6 +2,7 @@
 import { EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import type { Style } from '../render/style.js';
 import type { PipelineOptions, TraceFilter } from './pipeline.js';
+import { eventLink, type LinkSpec } from '../links/links.js';
 
 export interface LogSettings {
   path: string;
@@ -30,6 +31,8 @@ export interface RunTraceContext {
    * without one): capability detection and the procfs snapshot.
    */
   pipeline?: Pick<PipelineOptions, 'capabilities' | 'probeFiles' | 'read'>;
+  /** named links: events get a `link` */
+  links?: readonly LinkSpec[];
 }
 
 export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<void> {
@@ -56,6 +59,13 @@ export async function runTrace(s: TraceSettings, c: RunTraceContext): Promise<vo
     });
   };
   const sink = new EventSink({ write, json: c.json, style: c.style, rotating: log });
+  const links = c.links ?? [];
+  // before the sinks: they print and log the event with its link
+  if (links.length > 0)
+    bus.subscribe((e: SctpEvent) => {
+      const l = eventLink(links, e);
+      if (l) e.link = l;
+    });
   bus.subscribe((e: SctpEvent) => sink.add(e));
   const p = startEventPipeline({
     procRoot: c.procRoot,

@@ -22,6 +22,7 @@ export function formatEventLine(e: SctpEvent, s: Style): string {
   const sev = e.severity === 'fail' ? s.red : e.severity === 'warn' ? s.yellow : (x: string) => x;
   const parts: string[] = [s.dim(t), sev(e.type.padEnd(17))];
   if (e.assoc) parts.push(`assoc ${e.assoc.id}${e.assoc.localPort ? ` ${e.assoc.localPort}->${e.assoc.peerPort ?? '?'}` : ''}`);
+  if (e.link) parts.push(`link ${e.link}`);
   if (e.path) parts.push(s.bold(e.path));
   if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'} -> ${e.to ?? '-'}`);
   if (e.activePath !== undefined) parts.push(`active ${e.activePath ?? 'none'}`);

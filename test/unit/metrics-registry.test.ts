@@ -72,7 +72,8 @@ test('per-path RTO opt-in, cardinality limits, netns label', async () => {
   assert.ok(sampleSum(f, 'sctpdiag_series_dropped', { kind: 'path' }) > 0);
   const rto = f.get('sctp_path_rto_seconds')!.samples[0]!;
   assert.ok(rto.value > 0 && rto.value < 60);
-  assert.ok(!rto.labels['peer']!.includes(' '));
+  assert.equal(rto.labels['peer'], undefined, 'no addresses as labels');
+  assert.match(rto.labels['path']!, /^(primary|alt\d+)$/);
   assert.equal(sampleSum(f, 'sctp_associations', { netns: 'b', state: 'ESTABLISHED' }), many.associations.filter((a) => a.state === 'ESTABLISHED').length);
   for (const s of f.get('sctp_paths')!.samples) assert.equal(s.labels['netns'], 'b');
 });

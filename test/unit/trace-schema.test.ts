@@ -32,6 +32,7 @@ test('every SctpEvent field is documented', () => {
     activePath: null,
     reason: '',
     metrics: {},
+    link: '',
   };
   assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(full).sort());
   assert.deepEqual(Object.keys(schema.properties.assoc!.properties!).sort(), Object.keys(full.assoc).sort());
