@@ -18,7 +18,8 @@ import { hostname } from 'node:os';
 import { parseArgs as utilParseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { packageRoot } from '../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import {
   benchSnapshotHost,
   benchSnapshotLab,

@@ -1,7 +1,8 @@
 /** Paths and small utilities shared by the tests. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { packageRoot } from '../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../src/procfs/parse.js';
 

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { packagePath } from '../paths.js';
+import { packageFile } from '../package-files.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 
 export interface ProbeFile {
@@ -39,7 +39,7 @@ export interface Capabilities {
   probes: ProbeAvailability[];
 }
 
-export const PROBES_DIR = packagePath('probes');
+export const PROBES_DIR = packageFile('probes');
 
 export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
   const events: EventType[] = [];

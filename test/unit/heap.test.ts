@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cliNodeFlags } from '../../bench/snapshot.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 
 function tierAfterWarmUp(callPreferSmallHeap: boolean): string {
   const heap = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'heap.js')).href;
