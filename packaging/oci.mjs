@@ -68,7 +68,7 @@ export function buildImage(exe) {
   run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${EPOCH}`, '--format=posix',
     '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', root, '-cf', tarFile, '.']);
   const tar = readFileSync(tarFile);
-  const layer = gzipSync(tar, { level: 9 });
+  const layer = gzipSync(tar, { level: 6 });
   const created = new Date(EPOCH * 1000).toISOString();
   const config = Buffer.from(JSON.stringify({
     created,
