@@ -22,7 +22,7 @@ test('bench options: values are parsed and checked', () => {
   assert.throws(() => parseArgs(['--iterations', '0']), /--iterations 0/);
   assert.throws(() => parseArgs(['--smok']), /Unknown option '--smok'/);
   assert.throws(() => parseArgs(['extra']), /extra/);
-  assert.throws(() => parseArgs(['--only', 'snapshot,tpo']), /unknown part tpo \(parts: snapshot, ingest, top, trace\)/);
+  assert.throws(() => parseArgs(['--only', 'snapshot,tpo']), /unknown part tpo \(parts: snapshot, ingest, top, trace, start\)/);
 });
 
 test('bench: --help prints usage and runs nothing; a bad option exits 2 with the usage', () => {
