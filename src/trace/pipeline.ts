@@ -14,7 +14,7 @@ import { nextReadMs } from '../procfs/costly.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
-import { buildProgram, detectCapabilities, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
+import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
 import { BpftraceRunner, mapKeysFor } from './runner.js';
 
 export interface TraceFilter {
@@ -239,7 +239,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const files = o.probeFiles ?? loadProbeFiles();
     const caps = o.capabilities ?? (await detectCapabilities({ files }));
     st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing }));
-    const wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
+    let wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
     if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {
       st.reason = caps.unavailable ?? 'no probe the kernel supports produces the wanted events';
       sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
@@ -247,7 +247,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     }
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
-    const covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+    let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+    let layout = layoutProgram(wantedFiles, caps.version);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? 250, clock: o.clock });
     const m = mapper;
@@ -255,7 +256,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     runner = new BpftraceRunner(
       {
         bpftrace: caps.bpftrace,
-        program: buildProgram(wantedFiles),
+        program: layout.text,
         params: [inum, metricsS],
         // per-path metric maps must hold every path (bpftrace's default is 4096 keys)
         mapKeysMax: mapKeysFor(snap ? snap.associations.reduce((n, a) => n + a.paths.length, 0) : 0),
@@ -280,6 +281,21 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
         },
         onStart(pid) {
           st.bpftracePid = pid ?? null;
+        },
+        retarget(stderr) {
+          // one probe file this bpftrace or kernel refuses must not take the others down
+          const bad = failingProbe(stderr, layout, wantedFiles);
+          if (!bad || wantedFiles.length < 2) return null;
+          const why = stderr.split('\n').find((l) => /ERROR/.test(l))?.trim().slice(0, 300) ?? 'bpftrace refused it';
+          st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`] });
+          wantedFiles = wantedFiles.filter((f) => f.name !== bad);
+          st.probes = wantedFiles.map((f) => f.name);
+          covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+          layout = layoutProgram(wantedFiles, caps.version);
+          return layout.text;
+        },
+        onMessage(line) {
+          sourceEvent('bpf', 'bpf', `bpftrace: ${line}`, /ERROR/.test(line) ? 'fail' : 'warn');
         },
         onExit(info) {
           bpfLive = false;

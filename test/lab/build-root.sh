@@ -68,7 +68,7 @@ fi
 # a stale, half-built root of this recipe from an interrupted run
 rm -rf "$root" "$stamp"
 tmp="$(mktemp -d "$roots/.build-$suite.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+[[ -n "${SCTPDIAG_LAB_KEEP_FAILED:-}" ]] || trap 'rm -rf "$tmp"' EXIT
 started=$SECONDS
 log "debootstrap $suite from the host's mirror into $tmp"
 include="$(IFS=,; echo "${PACKAGES[*]}")"
@@ -83,11 +83,18 @@ apt=(apt-get -q -o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root)
 chroot "$tmp" "${apt[@]}" update >&2 || die "apt-get update in the new root"
 kpkg="$(chroot "$tmp" apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
 [[ -n "$kpkg" ]] || die "linux-image-amd64 of $suite names no kernel package"
-chroot "$tmp" sh -c 'cd /tmp && exec "$@"' sh "${apt[@]}" download "$kpkg" >&2 || die "apt-get download $kpkg"
-deb="$(ls "$tmp"/tmp/"$kpkg"_*.deb)"
-dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$tmp"
-rm -f "$deb"
 kver="${kpkg#linux-image-}"
+# forky splits the kernel: linux-image-<ver> depends on linux-{binary,modules,base}-<ver>
+kdebs=("$kpkg")
+kdebs+=($(chroot "$tmp" apt-cache depends "$kpkg" 2>/dev/null \
+  | awk -v v="$kver" '$1 == "Depends:" && $2 ~ /^linux-[a-z]+-/ && substr($2, length($2) - length(v) + 1) == v { print $2 }' | sort -u))
+chroot "$tmp" sh -c 'cd /tmp && exec "$@"' sh "${apt[@]}" download "${kdebs[@]}" >&2 || die "apt-get download ${kdebs[*]}"
+merged=no; [[ -L "$tmp/lib" ]] && merged=yes
+for deb in "$tmp"/tmp/linux-*.deb; do
+  dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$tmp"
+  rm -f "$deb"
+done
+[[ "$merged" == no || -L "$tmp/lib" ]] || die "unpacking the kernel replaced the /lib symlink"
 chroot "$tmp" depmod "$kver"
 # vmlinuz and config: /boot (bullseye..trixie) or /usr/lib/modules/<ver>/ (forky)
 for d in "$tmp/boot" "$tmp/usr/lib/modules/$kver"; do
