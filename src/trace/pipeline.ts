@@ -133,6 +133,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   /** event types the running probes cover (procfs derives the others) */
   let bpfTypes = new Set<EventType>();
   let bpfLive = false;
+  /** when bpftrace was first started (for "compiling … N s so far") */
+  let startedAt = 0;
+  let progress: NodeJS.Timeout | null = null;
   /** input paused by the consumer (applies to a runner started later, too) */
   let paused = false;
 
@@ -324,8 +327,15 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     );
     st.source = 'degraded';
     st.reason = 'bpftrace starting';
+    startedAt = Date.now();
     if (paused) runner.pause();
     runner.start();
+    // compiling takes bpftrace 20-60 s on a slow host: every 15 s until it attaches, say so
+    progress = setInterval(() => {
+      if (stopped || bpfLive || st.source === 'procfs') return;
+      sourceEvent('procfs', 'procfs', `bpftrace still compiling and attaching the probes (${Math.round((Date.now() - startedAt) / 1000)} s); procfs meanwhile`);
+    }, 15_000);
+    progress.unref?.();
   }
 
   const ready = (async () => {
@@ -336,7 +346,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   return {
     ready,
-    status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
+    status: () => ({
+      ...st,
+      // bpftrace compiles for 20-60 s on a slow host: say so, with the time so far
+      reason: st.reason === 'bpftrace starting' && startedAt ? `bpftrace compiling and attaching the probes (${Math.round((Date.now() - startedAt) / 1000)} s so far)` : st.reason,
+      procfsTypes: [...procfsTypes()],
+    }),
     pause: () => {
       paused = true;
       runner?.pause();
@@ -348,6 +363,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (progress) clearInterval(progress);
       await ready.catch(() => {});
       if (runner) await runner.stop();
       st.bpftracePid = null;
