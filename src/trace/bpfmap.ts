@@ -197,8 +197,9 @@ export class BpfEventMapper {
             source: 'bpf',
             severity: r.level,
             netns: this.o.netns,
-            from: 'bpf',
-            to: 'bpf',
+            // a message, not a change of source
+            from: null,
+            to: null,
             reason: `bpftrace ${r.type}: ${r.text}`,
           },
         ];

@@ -172,7 +172,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     o.bus.publish(e);
   }
 
-  function sourceEvent(from: string | null, to: string, reason: string, severity: SctpEvent['severity'] = 'info'): void {
+  function sourceEvent(from: string | null, to: string | null, reason: string, severity: SctpEvent['severity'] = 'info'): void {
     publish({
       schemaVersion: EVENT_SCHEMA_VERSION,
       time: clockNow(),
@@ -260,6 +260,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       {
         bpftrace: caps.bpftrace,
         program: layout.text,
+        version: caps.version ?? null,
         params: [inum, metricsS],
         // per-path metric maps must hold every path (bpftrace's default is 4096 keys)
         mapKeysMax: mapKeysFor(snap ? snap.associations.reduce((n, a) => n + a.paths.length, 0) : 0),
@@ -298,7 +299,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           return layout.text;
         },
         onMessage(line) {
-          sourceEvent('bpf', 'bpf', `bpftrace: ${line}`, /ERROR/.test(line) ? 'fail' : 'warn');
+          // a message, not a change of source: from/to null
+          sourceEvent(null, null, `bpftrace: ${line}`, 'warn');
         },
         onExit(info) {
           bpfLive = false;

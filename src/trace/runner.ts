@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
-import { findOnPath, hostMountPrefix } from './probes.js';
+import { findOnPath, hostMountPrefix, type BpftraceVersion } from './probes.js';
 
 export interface RunnerEvents {
   /** one stdout line */
@@ -46,6 +46,8 @@ export interface RunnerOptions {
   noPdeathsig?: boolean;
   /** keys per bpftrace map (path metrics are keyed per path); default 4096 */
   mapKeysMax?: number;
+  /** bpftrace's version: which name its map-size variable has (unknown: both) */
+  version?: BpftraceVersion | null;
 }
 
 /** perf ring buffer per CPU, in pages: 2 MiB holds ~1.5 s of 20k events/s, bpftrace's 64 pages ~0.2 s */
@@ -57,15 +59,21 @@ export const PERF_RB_PAGES = 512;
  * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAX_MAP_KEYS win. 0.20 renamed
  * BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and 0.24 ignores the old name: both are set.
  */
-export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax'>): NodeJS.ProcessEnv {
+export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax' | 'version'>): NodeJS.ProcessEnv {
   const keys = base.BPFTRACE_MAX_MAP_KEYS ?? base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096);
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...base,
     BPFTRACE_NO_USER_SYMBOLS: '1',
     BPFTRACE_PERF_RB_PAGES: base.BPFTRACE_PERF_RB_PAGES ?? String(PERF_RB_PAGES),
-    BPFTRACE_MAP_KEYS_MAX: keys,
-    BPFTRACE_MAX_MAP_KEYS: keys,
   };
+  // the other name only draws a "deprecated" warning (0.20+) or is ignored (older)
+  const v = o.version;
+  const renamed = v ? v[0] > 0 || v[1] >= 20 : null;
+  delete env.BPFTRACE_MAP_KEYS_MAX;
+  delete env.BPFTRACE_MAX_MAP_KEYS;
+  if (renamed !== false) env.BPFTRACE_MAX_MAP_KEYS = keys;
+  if (renamed !== true) env.BPFTRACE_MAP_KEYS_MAX = keys;
+  return env;
 }
 
 /** Map size for `paths` paths: room to double, a power of two, 4096 … 262144. */

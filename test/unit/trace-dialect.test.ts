@@ -88,10 +88,14 @@ test('bpftrace errorf / warnf / runtime_error JSON: surfaced as events, not drop
   }
 });
 
-test('map size: BPFTRACE_MAX_MAP_KEYS (0.20+) and BPFTRACE_MAP_KEYS_MAX (older) both set; an operator value of either wins', () => {
+test('map size: BPFTRACE_MAX_MAP_KEYS (0.20+) or BPFTRACE_MAP_KEYS_MAX (older), both for an unknown version; an operator value of either wins', () => {
   const env = bpftraceEnv({}, { mapKeysMax: 65536 });
   assert.equal(env.BPFTRACE_MAX_MAP_KEYS, '65536');
   assert.equal(env.BPFTRACE_MAP_KEYS_MAX, '65536');
+  const v23 = bpftraceEnv({ BPFTRACE_MAP_KEYS_MAX: '2048' }, { mapKeysMax: 65536, version: [0, 23, 2] });
+  assert.deepEqual([v23.BPFTRACE_MAX_MAP_KEYS, v23.BPFTRACE_MAP_KEYS_MAX], ['2048', undefined], 'no "deprecated" warning');
+  const v17 = bpftraceEnv({}, { mapKeysMax: 8192, version: [0, 17, 0] });
+  assert.deepEqual([v17.BPFTRACE_MAX_MAP_KEYS, v17.BPFTRACE_MAP_KEYS_MAX], [undefined, '8192']);
   assert.equal(bpftraceEnv({ BPFTRACE_MAX_MAP_KEYS: '8192' }, { mapKeysMax: 65536 }).BPFTRACE_MAP_KEYS_MAX, '8192');
   assert.equal(bpftraceEnv({ BPFTRACE_MAP_KEYS_MAX: '1024' }, { mapKeysMax: 65536 }).BPFTRACE_MAX_MAP_KEYS, '1024');
 });
@@ -153,6 +157,8 @@ exec sleep 30
   assert.ok(st.procfsTypes.includes('path.primary'), 'procfs covers what the dropped file produced');
   assert.ok(!st.procfsTypes.includes('path.state'));
   while (!got.some((e) => /something the operator should see/.test(e.reason ?? '')) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(got.some((e) => e.type === 'source.changed' && e.severity === 'warn' && /bpftrace: WARNING: something/.test(e.reason ?? '')));
+  const w = got.find((e) => e.type === 'source.changed' && e.severity === 'warn' && /bpftrace: WARNING: something/.test(e.reason ?? ''));
+  assert.ok(w);
+  assert.deepEqual([w.from, w.to], [null, null], 'a message, not a change of source');
   await p.stop();
 });
