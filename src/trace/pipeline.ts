@@ -14,7 +14,7 @@ import { nextReadMs } from '../procfs/costly.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
-import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
+import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
 import { BpftraceRunner, mapKeysFor } from './runner.js';
 
 export interface TraceFilter {
@@ -244,7 +244,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing }));
     let wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
     if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {
-      st.reason = caps.unavailable ?? 'no probe the kernel supports produces the wanted events';
+      st.reason = caps.unavailable ?? (procfsWhy(st.unavailable, files, []) || 'no probe the kernel supports produces the wanted events');
       sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
       return;
     }
@@ -276,7 +276,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
             bpfLive = true;
             runner?.markAttached();
             st.source = st.unavailable.length ? 'degraded' : 'bpf';
-            st.reason = st.unavailable.length ? `probes unavailable: ${st.unavailable.map((u) => u.name).join(', ')}` : null;
+            st.reason = st.unavailable.length ? procfsWhy(st.unavailable, files, st.probes) || null : null;
             sourceEvent(st.restarts ? 'procfs' : null, 'bpf', `bpftrace attached ${r.probes} probe(s): ${st.probes.join(', ')}${st.reason ? `; ${st.reason} (procfs covers them)` : ''}`);
           }
           for (const e of m.map(r)) publish(e);

@@ -259,6 +259,20 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   return out;
 }
 
+/**
+ * Per event type, where it comes from while these probe files run, and why
+ * not bpf: "procfs for path.primary (primary: no BTF …)". Empty when bpf covers all.
+ */
+export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
+  const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
+  const parts: string[] = [];
+  for (const u of unavailable) {
+    const types = (files.find((f) => f.name === u.name)?.events ?? []).filter((t) => !live.has(t));
+    if (types.length) parts.push(`${types.join(', ')} (${u.name}: ${u.missing[u.missing.length - 1] ?? 'unavailable'})`);
+  }
+  return parts.length ? `procfs for ${parts.join('; ')}` : '';
+}
+
 export interface Program {
   text: string;
   /** first line (1-based) of each file in `text`, in order */

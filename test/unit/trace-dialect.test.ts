@@ -18,6 +18,7 @@ import {
   detectCapabilities,
   type Capabilities,
 } from '../../src/trace/probes.js';
+import * as probesModule from '../../src/trace/probes.js';
 import { parseBpftraceLine } from '../../src/trace/bpfjson.js';
 import { BpfEventMapper } from '../../src/trace/bpfmap.js';
 import { bpftraceEnv } from '../../src/trace/runner.js';
@@ -161,4 +162,12 @@ exec sleep 30
   assert.ok(w);
   assert.deepEqual([w.from, w.to], [null, null], 'a message, not a change of source');
   await p.stop();
+});
+
+test('per event type: what procfs covers and why (the reason a probe file could not run)', () => {
+  const why = 'no BTF for the sctp module (/sys/kernel/btf/sctp; kernels before 5.11 have none)';
+  const un = [{ name: 'path-state', missing: ['kfunc:sctp:sctp_assoc_control_transport', why] }, { name: 'primary', missing: [why] }];
+  const { procfsWhy } = probesModule;
+  assert.equal(procfsWhy(un, files, ['peers']), `procfs for path.state (path-state: ${why}); path.primary (primary: ${why})`);
+  assert.equal(procfsWhy([], files, ['peers']), '');
 });
