@@ -139,16 +139,9 @@ exec sleep 30
   const got: SctpEvent[] = [];
   bus.subscribe((e) => got.push(e));
   const caps: Capabilities = { bpftrace: fake, unavailable: null, probes: files.map((f) => ({ name: f.name, events: f.events, ok: true, missing: [] })) };
-  const p = startEventPipeline({
-    procRoot: '/proc',
-    netns: null,
-    intervalMs: 100,
-    bus,
-    getSnapshot: async () => series[0]!,
-    capabilities: caps,
-    probeFiles: files,
-    runner: { backoffMs: 5000, maxFailuresBeforeAttach: 1, noPdeathsig: true },
-  });
+  const snapshot = async () => series[0]!;
+  const runner = { backoffMs: 5000, maxFailuresBeforeAttach: 1, noPdeathsig: true };
+  const p = startEventPipeline({ procRoot: '/proc', netns: null, intervalMs: 100, bus, getSnapshot: snapshot, capabilities: caps, probeFiles: files, runner });
   const end = Date.now() + 5000;
   while (p.status().probesAttached === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   const st = p.status();
