@@ -103,7 +103,8 @@ export async function gatherPlatform(o: {
     exists(join(sys, 'kernel/btf/sctp')),
     ...kprobeCandidates.map(exists),
   ]);
-  const bt = await run('bpftrace', ['-V'], 3000);
+  // bpftrace loads LLVM first: seconds on a busy host (3 s called a present bpftrace missing)
+  const bt = await run('bpftrace', ['-V'], 10_000);
   const version = bt.code === 0 ? (bt.stdout.trim().split('\n')[0] ?? '').trim() : '';
   const status = await readText(join(o.selfProcRoot ?? '/proc', 'self/status'));
   return {
