@@ -261,16 +261,20 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
 
 /**
  * Per event type, where it comes from while these probe files run, and why
- * not bpf: "procfs for path.primary (primary: no BTF …)". Empty when bpf covers all.
+ * not bpf, types that share a reason together: "procfs for path.state,
+ * path.primary (no BTF …)". Empty when bpf covers all.
  */
 export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
   const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
-  const parts: string[] = [];
+  const byReason = new Map<string, string[]>();
   for (const u of unavailable) {
     const types = (files.find((f) => f.name === u.name)?.events ?? []).filter((t) => !live.has(t));
-    if (types.length) parts.push(`${types.join(', ')} (${u.name}: ${u.missing[u.missing.length - 1] ?? 'unavailable'})`);
+    const last = u.missing[u.missing.length - 1];
+    // a bare probe name: the kernel does not offer it
+    const why = !last ? 'unavailable' : /^[a-z]+:\S+$/.test(last) ? `${u.missing.join(' ')} not offered here` : last;
+    if (types.length) byReason.set(why, [...(byReason.get(why) ?? []), ...types]);
   }
-  return parts.length ? `procfs for ${parts.join('; ')}` : '';
+  return [...byReason].map(([why, types]) => `procfs for ${types.join(', ')} (${why})`).join('; ');
 }
 
 export interface Program {

@@ -161,6 +161,8 @@ test('per event type: what procfs covers and why (the reason a probe file could 
   const why = 'no BTF for the sctp module (/sys/kernel/btf/sctp; kernels before 5.11 have none)';
   const un = [{ name: 'path-state', missing: ['kfunc:sctp:sctp_assoc_control_transport', why] }, { name: 'primary', missing: [why] }];
   const { procfsWhy } = probesModule;
-  assert.equal(procfsWhy(un, files, ['peers']), `procfs for path.state (path-state: ${why}); path.primary (primary: ${why})`);
+  assert.equal(procfsWhy(un, files, ['peers']), `procfs for path.state, path.primary (${why})`);
+  const other = [...un, { name: 'asconf', missing: ['kfunc:sctp:sctp_process_asconf'] }];
+  assert.equal(procfsWhy(other, files, ['peers']), `procfs for path.state, path.primary (${why}); procfs for asconf.received (kfunc:sctp:sctp_process_asconf not offered here)`);
   assert.equal(procfsWhy([], files, ['peers']), '');
 });
