@@ -129,11 +129,14 @@ for (const suite of suites) {
     assert.deepEqual(v6?.paths.map((p) => [p.address, p.state]).sort(), [['fd00:1::2', 'ACTIVE'], ['fd00:2::2', 'ACTIVE']], diag);
 
     // doctor: runs, reports, exits with a documented code
-    const doc = JSON.parse(read(r, 'doctor.json')) as { exitCode: number; checks: { id: string; severity: string; summary?: string; evidence: string[] }[] };
+    const doc = JSON.parse(read(r, 'doctor.json')) as { exitCode: number; checks: { id: string; severity: string; title: string; evidence: string[] }[] };
     assert.equal(Number(read(r, 'doctor.rc').trim()), doc.exitCode, diag);
     const byId = new Map(doc.checks.map((c) => [c.id, c]));
     assert.equal(byId.get('platform.sctp-module')?.severity, 'ok', JSON.stringify(doc.checks));
     assert.equal(byId.get('platform.bpftrace')?.severity, 'ok', JSON.stringify(doc.checks));
+    const probes = byId.get('platform.probes');
+    if (want.bpf) assert.equal(probes?.severity, 'ok', JSON.stringify(probes));
+    else assert.match(probes?.title ?? '', /no BTF for the sctp module: no bpf events/, JSON.stringify(probes));
 
     // tune apply / verify / rollback
     assert.deepEqual(read(r, 'tune.rc').trim().split('\n'), ['apply 0', 'verify 0', 'rollback 0'], read(r, 'tune-apply.txt') + read(r, 'tune-verify.txt') + read(r, 'tune-rollback.txt'));
