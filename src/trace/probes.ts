@@ -309,15 +309,30 @@ export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVer
 
 /**
  * The probe file a bpftrace error is about: `stdin:LINE:COL: ERROR …` names a
- * line of the program; an attach error names the probe. Null when neither.
+ * line of the program (-e is "stdin"; other names are bpftrace's own library);
+ * else the source line it quotes, or the probe it could not attach. Null when
+ * none of these points at one file.
  */
 export function failingProbe(stderr: string, p: Program, files: readonly ProbeFile[]): string | null {
-  const m = /^[^\s:]*:(\d+):\d+[^\n]*ERROR/m.exec(stderr) ?? /^[^\s:]*:(\d+)(?:-\d+)?:\d+/m.exec(stderr);
+  const m = /^stdin:(\d+):\d+/m.exec(stderr);
   if (m) {
     const line = Number(m[1]);
     let hit: string | null = null;
     for (const s of p.starts) if (s.line <= line) hit = s.name;
     if (hit) return hit;
+  }
+  // the quoted source line, found in exactly one file of the program
+  const lines = p.text.split('\n');
+  for (const q of stderr.split('\n').map((l) => l.replace(/^[\s|>]+/, '').trim())) {
+    if (q.length < 12 || !/[;{}()]/.test(q)) continue;
+    const owners = new Set<string>();
+    lines.forEach((l, i) => {
+      if (l.trim() !== q) return;
+      let name: string | null = null;
+      for (const s of p.starts) if (s.line <= i + 1) name = s.name;
+      if (name) owners.add(name);
+    });
+    if (owners.size === 1) return [...owners][0]!;
   }
   const a = /(?:attach|find|resolve)[^\n]*?\b((?:kfunc|kretfunc|fentry|fexit|kprobe|kretprobe|tracepoint):[\w:]+)/i.exec(stderr);
   if (a) {

@@ -71,6 +71,9 @@ test('the probe file a bpftrace error is about: by line, or by the probe it coul
   assert.equal(failingProbe(`stdin:${ps.line + 20}:3-30: ERROR: Unknown function: delete\n`, p, files), 'path-state');
   assert.equal(failingProbe('ERROR: Unable to attach probe: fentry:sctp:sctp_assoc_set_primary\n', p, files), 'primary');
   assert.equal(failingProbe('ERROR: kfunc:sctp:nope: no BTF\n', p, files), null);
+  // a location in bpftrace's own library does not name a line of ours; the quoted source line does
+  const lib = 'stdlib/base.bt:12:3-20: ERROR: no such function\n  delete(@sctpdiag_ct_old, tid);\n  ~~~~~~~~~~~~~~~\n';
+  assert.equal(failingProbe(lib, p, files), 'path-state');
 });
 
 test('bpftrace errorf / warnf / runtime_error JSON: surfaced as events, not dropped', () => {
