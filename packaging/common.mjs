@@ -9,7 +9,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 export const VERSION = PKG.version;
 /** Everything `npm run dist` writes (git-ignored); build/ holds intermediates, the rest is shipped. */
-export const OUT = process.env.SCTPDIAG_DIST_DIR ?? join(ROOT, 'dist-pkg');
+export const OUT = join(ROOT, 'dist-pkg');
 export const WORK = join(OUT, 'build');
 export const BINARY_NAME = `sctpdiag-${VERSION}-linux-x64`;
 /**
