@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labRequired, labStatus, runInGuest } from './vm.js';
 import { diagnostics } from './guard.js';
-import { DEB, OCI, VERSION, ensureDist } from '../dist/build.js';
+import { DEB, OCI, VERSION, ensureDist } from '../package/build.js';
 import { parseExposition, sampleSum } from '../../src/metrics/parse.js';
 
 const scrape = (ns: string, port: number, out: string) =>
