@@ -7,7 +7,7 @@
  * heartbeat, in-kernel metric maps).
  */
 import { readFileSync } from 'node:fs';
-import { packagePath } from '../src/paths.js';
+import { packageFile as packagePath } from '../src/package-files.js';
 import { parseBpftraceLine } from '../src/trace/bpfjson.js';
 import { BpfEventMapper } from '../src/trace/bpfmap.js';
 

@@ -3,7 +3,7 @@
  * figures, ratios and pass/fail against the targets, and writes
  * bench/results/<date>-<host|lab>.json.
  *
- *   node dist/bench/run.js [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace]
+ *   node dist/bench/run.js [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace,start]
  *                          [--sizes 1000,10000] [--lab-sizes 1000,2000,…] [--iterations N]
  *                          [--lab-dir DIR|TSV[,…]]  re-read finished lab runs (DIR/results.tsv or a .tsv)
  *
@@ -18,7 +18,8 @@ import { hostname } from 'node:os';
 import { parseArgs as utilParseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { packageRoot } from '../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import {
   benchSnapshotHost,
   benchSnapshotLab,
@@ -154,6 +155,7 @@ const FOREIGN_TARGETS: Array<{ re: RegExp; op: '<=' | '>=' | '=='; limit: number
   { re: /frame.*(10k|10000)|(10k|10000).*frame/i, op: '<=', limit: 16, text: '≤ 16 ms' },
   { re: /cpu.*(pct|percent|share).*(10k|10000)/i, op: '<=', limit: 2, text: '≤ 2% core' },
   { re: /(rss|heap).*(10k|10000)|(10k|10000).*(rss|heap)/i, op: '<=', limit: 120, text: '≤ 120 MB (RSS target)' },
+  { re: /^startRatioVsNode$/, op: '<=', limit: 1.5, text: '≤ 1.5× node -e 0' },
 ];
 
 function foreignRows(r: BenchResult): Row[] {
@@ -272,6 +274,7 @@ const FOREIGN = [
   ['ingest', 'ingest.js', 'benchIngest'],
   ['top', 'top.js', 'benchTop'],
   ['trace', 'trace-load.js', 'benchTraceLoad'],
+  ['start', 'start.js', 'benchStart'],
 ] as const;
 export const PARTS: readonly string[] = ['snapshot', ...FOREIGN.map((f) => f[0])];
 
@@ -309,7 +312,7 @@ export async function runBench(o: RunOptions): Promise<RunResult> {
       else {
         results.push(r);
         rows.push(...(part === 'trace' ? traceLoadRows(r) : part === 'top' ? topRows(r) : foreignRows(r)));
-        if (part === 'trace' || part === 'top') notes.push(...(r.notes ?? []));
+        if (part === 'trace' || part === 'top' || part === 'start') notes.push(...(r.notes ?? []));
       }
     } catch (e) {
       notes.push(`${file}: ${(e as Error).message}`);
@@ -336,7 +339,7 @@ export async function runBench(o: RunOptions): Promise<RunResult> {
   return { rows, table, results, missing, notes, file };
 }
 
-export const USAGE = `usage: npm run bench -- [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace]
+export const USAGE = `usage: npm run bench -- [--smoke] [--lab] [--no-write] [--only snapshot,ingest,top,trace,start]
          [--sizes N,N] [--lab-sizes N,N,…] [--iterations N] [--lab-dir DIR|TSV[,…]]`;
 
 function sizes(flag: string, v: string | undefined): number[] | undefined {

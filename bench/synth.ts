@@ -6,7 +6,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { packageRoot } from '../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 
 const REAL = join(PACKAGE_ROOT, 'test', 'fixtures', 'linux-6.1-debian', 'ipv6-asconf-many');
 

@@ -3,6 +3,7 @@
  * read the same way everywhere.
  */
 import type { Command } from 'commander';
+import { currentNetns } from './netns.js';
 import { makeStyle, wantColor, type Style } from './render/style.js';
 
 export interface GlobalOptions {
@@ -26,7 +27,7 @@ export function globals(cmd: Command): GlobalOptions {
   return {
     json: o.json === true,
     procRoot: o.procRoot ?? '/proc',
-    netns: process.env.SCTPDIAG_NETNS || null,
+    netns: currentNetns(),
     hz: o.hz,
     style: makeStyle(wantColor(o.color, process.stdout)),
   };

@@ -3,11 +3,14 @@
  * setns(2) itself, so `--netns NAME` re-executes sctpdiag inside the namespace
  * with `ip netns exec NAME` (and `--netns-pid PID` with `nsenter --net=…`),
  * argv passed as an array — never through a shell. The child learns its
- * namespace's name from SCTPDIAG_NETNS.
+ * namespace's name from SCTPDIAG_NETNS, which it believes only when it really
+ * runs in that namespace (an inherited or forged value is ignored).
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
+import { IN_SINGLE_EXECUTABLE } from './package-files.js';
 
 export const NETNS_DIR = '/run/netns';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -44,7 +47,7 @@ export async function assertNetnsExists(name: string, dir = NETNS_DIR): Promise<
   }
 }
 
-/** Remove `--netns X`, `--netns=X`, `--netns-pid X`, `--all-netns` from an argv. */
+/** Remove `--netns X`, `--netns=X`, `-n X`, `-nX`, `--netns-pid X`, `--all-netns` from an argv. */
 export function stripNetnsArgs(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -53,11 +56,11 @@ export function stripNetnsArgs(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    if (a === '--netns' || a === '--netns-pid') {
+    if (a === '--netns' || a === '-n' || a === '--netns-pid') {
       i++;
       continue;
     }
-    if (a.startsWith('--netns=') || a.startsWith('--netns-pid=') || a === '--all-netns') continue;
+    if (a.startsWith('--netns=') || a.startsWith('--netns-pid=') || /^-n./.test(a) || a === '--all-netns') continue;
     out.push(a);
   }
   return out;
@@ -65,11 +68,46 @@ export function stripNetnsArgs(argv: readonly string[]): string[] {
 
 export type NetnsTarget = { kind: 'name'; name: string } | { kind: 'pid'; pid: number };
 
+/** The SCTPDIAG_NETNS label of a target (also what output names it by). */
+export const netnsLabel = (target: NetnsTarget): string => (target.kind === 'name' ? target.name : `pid:${target.pid}`);
+
+/** How to start sctpdiag again: the single executable is itself; otherwise `node [flags] script.js`. */
+export function selfCommand(): string[] {
+  return IN_SINGLE_EXECUTABLE ? [process.execPath] : [process.execPath, ...process.execArgv, process.argv[1]!];
+}
+
 /** The command that runs argv inside the target namespace. */
 export function netnsCommand(target: NetnsTarget, argv: readonly string[]): { file: string; args: string[]; label: string } {
-  const self = [process.execPath, ...process.execArgv, process.argv[1]!, ...argv];
-  if (target.kind === 'name') return { file: 'ip', args: ['netns', 'exec', target.name, ...self], label: target.name };
-  return { file: 'nsenter', args: [`--net=/proc/${target.pid}/ns/net`, '--', ...self], label: `pid:${target.pid}` };
+  const self = [...selfCommand(), ...argv];
+  if (target.kind === 'name') return { file: 'ip', args: ['netns', 'exec', target.name, ...self], label: netnsLabel(target) };
+  return { file: 'nsenter', args: [`--net=/proc/${target.pid}/ns/net`, '--', ...self], label: netnsLabel(target) };
+}
+
+/** The namespace file a SCTPDIAG_NETNS label names: `NAME` under /run/netns, `pid:PID` → /proc/PID/ns/net. */
+function labelFile(label: string, dir: string, procRoot: string): string | null {
+  const pid = /^pid:([1-9]\d{0,9})$/.exec(label);
+  if (pid) return `${procRoot}/${pid[1]}/ns/net`;
+  return NAME.test(label) ? `${dir}/${label}` : null;
+}
+
+/**
+ * The namespace this process was started in by a --netns hop (SCTPDIAG_NETNS),
+ * or null. The label is believed only if its namespace file is the one we run
+ * in (same device and inode as /proc/self/ns/net): an inherited or forged
+ * value must neither suppress the hop nor put a false name on the output.
+ */
+export function currentNetns(env: NodeJS.ProcessEnv = process.env, dir = NETNS_DIR, procRoot = '/proc'): string | null {
+  const label = env['SCTPDIAG_NETNS'];
+  if (!label) return null;
+  const file = labelFile(label, dir, procRoot);
+  if (file === null) return null;
+  try {
+    const want = statSync(file);
+    const self = statSync(`${procRoot}/self/ns/net`);
+    return want.dev === self.dev && want.ino === self.ino ? label : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface ChildResult {

@@ -6,9 +6,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
-import { VERSION } from './paths.js';
+import { VERSION } from './package-files.js';
 import {
   assertNetnsExists,
+  currentNetns,
+  netnsLabel,
   runInNetns,
   stripNetnsArgs,
   validateNetnsName,
@@ -72,7 +74,6 @@ export async function buildProgram(only?: string): Promise<Command> {
 
 /** If --netns/--netns-pid was given, run ourselves inside that namespace and return its exit code. */
 async function netnsHop(program: Command, argv: readonly string[]): Promise<number | null> {
-  if (process.env.SCTPDIAG_NETNS) return null; // already inside
   const o = program.opts<{ netns?: string; netnsPid?: string; procRoot?: string }>();
   if (o.netns === undefined && o.netnsPid === undefined) return null;
   if (o.netns !== undefined && o.netnsPid !== undefined) throw usageError('--netns and --netns-pid exclude each other');
@@ -84,6 +85,7 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
   } else {
     target = { kind: 'pid', pid: validatePid(o.netnsPid!) };
   }
+  if (currentNetns() === netnsLabel(target)) return null; // this process is the hop's child, already inside
   if (process.getuid?.() !== 0)
     throw new SctpdiagError('entering a network namespace needs root', EXIT.PERMISSION, 'run with sudo, or use --proc-root /proc/PID for read-only status');
   const res = await runInNetns(target, stripNetnsArgs(argv));

@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { packageRoot } from '../src/package-files.js';
 import { sysctlDir } from '../src/kernel/sysctl-catalog.js';
+const PACKAGE_ROOT = packageRoot();
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../src/procfs/parse.js';
 

@@ -3,6 +3,7 @@
 //                               can boot, and fail instead when CI=true or SCTPDIAG_LAB=required)
 //   node test/run.mjs --unit    unit tests only
 //   node test/run.mjs --lab     lab tests only
+//   node test/run.mjs --package the `npm run dist` artifacts (built once, then reused by lab tests)
 // Files run one at a time: lab tests boot QEMU guests and must not compete for the CPU.
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -11,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = process.argv[2];
-const suites = arg === '--unit' ? ['unit'] : arg === '--lab' ? ['lab'] : ['unit', 'lab'];
+const suites = arg === '--unit' ? ['unit'] : arg === '--lab' ? ['lab'] : arg === '--package' ? ['package'] : ['unit', 'package', 'lab'];
 
 function find(dir) {
   let out = [];

@@ -112,9 +112,9 @@ export const checkProbeSupport: Check = (f) => {
       'platform.probes',
       'platform',
       'info',
-      'kprobes available but no BTF for the sctp module: probes fall back to untyped arguments',
-      evidence,
-      'use a kernel built with CONFIG_DEBUG_INFO_BTF and CONFIG_DEBUG_INFO_BTF_MODULES (Debian, Ubuntu, RHEL 9 kernels have them)',
+      'no BTF for the sctp module: no bpf events; trace, top and metrics take every event type from procfs polling',
+      [...evidence, 'sctpdiag\'s probes read sctp structs, described only by the module\'s BTF (kernel 5.11+ with CONFIG_DEBUG_INFO_BTF_MODULES)'],
+      'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events; until then transitions shorter than the poll interval are missed',
     );
   return result('platform.probes', 'platform', 'ok', 'kprobes and BTF for the sctp module available', evidence);
 };

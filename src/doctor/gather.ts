@@ -91,7 +91,11 @@ export async function gatherPlatform(o: {
 }): Promise<PlatformFacts> {
   const sys = o.sysRoot ?? '/sys';
   const run = o.run ?? execRunner;
-  const kprobeCandidates = [join(sys, 'kernel/tracing/kprobe_events'), join(sys, 'kernel/debug/tracing/kprobe_events')];
+  // `ip netns exec` remounts /sys without tracefs; init's mount namespace (where bpftrace runs then) still has it
+  const kprobeCandidates = [sys, ...(o.sysRoot === undefined ? ['/proc/1/root/sys'] : [])].flatMap((d) => [
+    join(d, 'kernel/tracing/kprobe_events'),
+    join(d, 'kernel/debug/tracing/kprobe_events'),
+  ]);
   const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
     exists(join(sys, 'module/sctp')),
     exists(join(o.procRoot, 'net/sctp')),
@@ -100,7 +104,8 @@ export async function gatherPlatform(o: {
     exists(join(sys, 'kernel/btf/sctp')),
     ...kprobeCandidates.map(exists),
   ]);
-  const bt = await run('bpftrace', ['-V'], 3000);
+  // bpftrace loads LLVM first: seconds on a busy host (3 s called a present bpftrace missing)
+  const bt = await run('bpftrace', ['-V'], 10_000);
   const version = bt.code === 0 ? (bt.stdout.trim().split('\n')[0] ?? '').trim() : '';
   const status = await readText(join(o.selfProcRoot ?? '/proc', 'self/status'));
   return {

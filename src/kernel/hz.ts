@@ -2,12 +2,12 @@
  * CONFIG_HZ: /proc/net/sctp prints HBINT and RTO in jiffies. `getconf CLK_TCK`
  * is USER_HZ (always 100), not CONFIG_HZ, so it is of no use here.
  * Order: --hz option, a capture's recorded value, /boot/config-<release>,
- * /proc/config.gz, inference from live associations, else assume 250 (Debian).
+ * /usr/lib/modules/<release>/config (where Debian 14 keeps it), /proc/config.gz, inference from live associations, else assume 250 (Debian).
  */
 import { gunzipSync } from 'node:zlib';
 import { readRegularFileBytes } from '../safefs.js';
 
-export type HzSource = 'option' | 'capture' | 'boot-config' | 'proc-config.gz' | 'inferred' | 'assumed';
+export type HzSource = 'option' | 'capture' | 'boot-config' | 'modules-config' | 'proc-config.gz' | 'inferred' | 'assumed';
 
 export interface Hz {
   value: number;
@@ -66,6 +66,8 @@ export interface HzInputs {
   release: string | null;
   procRoot: string;
   bootDir?: string;
+  /** default /usr/lib/modules */
+  modulesDir?: string;
   /** HBINT of live associations and the hb_interval sysctl, for inference */
   hbints?: readonly number[];
   hbIntervalMs?: number | null;
@@ -107,6 +109,9 @@ export async function hzFromConfigSources(i: Omit<HzInputs, 'hbints' | 'hbInterv
     const path = `${i.bootDir ?? '/boot'}/config-${i.release}`;
     const hz = await hzInConfigFile(path, false);
     if (hz) return { value: hz, source: 'boot-config', detail: path };
+    const mod = `${i.modulesDir ?? '/usr/lib/modules'}/${i.release}/config`;
+    const mhz = await hzInConfigFile(mod, false);
+    if (mhz) return { value: mhz, source: 'modules-config', detail: mod };
   }
   const gz = `${i.procRoot}/config.gz`;
   const hz = await hzInConfigFile(gz, true);

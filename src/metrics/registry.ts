@@ -8,7 +8,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ASSOC_STATES, PATH_STATE_NAMES } from '../kernel/enums.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { VERSION } from '../paths.js';
+import { VERSION } from '../package-files.js';
 import type { SctpEvent } from '../events/types.js';
 import type { EventCounts } from './events.js';
 import { eventLink, linkOf, type LinkSpec } from '../links/links.js';

@@ -1,7 +1,8 @@
 /**
  * `bpftrace -f json` output: one JSON object per line, {"type": …, "data": …}.
  * Types seen from bpftrace 0.17: attached_probes, printf, map, hist, stats,
- * time, join, syscall, lost_events. Unknown types are kept as `unknown` and
+ * time, join, syscall, lost_events; newer ones also errorf, warnf,
+ * runtime_error (and error/warning), kept as `message`. Unknown types are kept as `unknown` and
  * ignored by the mapper; lines that are not JSON objects are `malformed`
  * (counted, never fatal). Pure.
  *
@@ -15,6 +16,7 @@ export type BpfRecord =
   | { kind: 'map'; name: string; entries: Record<string, unknown> }
   | { kind: 'time'; text: string }
   | { kind: 'lost'; count: number }
+  | { kind: 'message'; level: 'warn' | 'fail'; type: string; text: string }
   | { kind: 'unknown'; type: string }
   | { kind: 'malformed'; reason: string; line: string };
 
@@ -65,6 +67,17 @@ export function parseBpftraceLine(line: string): BpfRecord | null {
       if (typeof entries !== 'object' || entries === null || Array.isArray(entries))
         return { kind: 'map', name, entries: { '': entries } }; // scalar map: @x = 1
       return { kind: 'map', name, entries: entries as Record<string, unknown> };
+    }
+    case 'errorf':
+    case 'warnf':
+    case 'runtime_error':
+    case 'error':
+    case 'warning': {
+      // bpftrace's own messages: a string, or an object with a message/msg field
+      const d = data as { message?: unknown; msg?: unknown } | string | null;
+      const raw = typeof d === 'string' ? d : typeof d?.message === 'string' ? d.message : typeof d?.msg === 'string' ? d.msg : JSON.stringify(data ?? null);
+      const level = o.type === 'warnf' || o.type === 'warning' ? 'warn' : 'fail';
+      return { kind: 'message', level, type: o.type, text: raw.trim().slice(0, 500) };
     }
     default:
       return { kind: 'unknown', type: o.type };

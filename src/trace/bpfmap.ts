@@ -188,6 +188,22 @@ export class BpfEventMapper {
             metrics: { count: r.count, total: this.stats.lostEvents },
           },
         ];
+      case 'message':
+        // bpftrace's errorf/warnf/runtime_error: said, not dropped
+        return [
+          {
+            schemaVersion: EVENT_SCHEMA_VERSION,
+            time: new Date(this.clock.wallMs()).toISOString(),
+            type: 'source.changed',
+            source: 'bpf',
+            severity: r.level,
+            netns: this.o.netns,
+            // a message, not a change of source
+            from: null,
+            to: null,
+            reason: `bpftrace ${r.type}: ${r.text}`,
+          },
+        ];
       case 'map':
         this.addMap(r.name, r.entries);
         return [];

@@ -15,7 +15,7 @@ import { ASSUMED_HZ } from '../kernel/hz.js';
 import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
-import { buildProgram, detectCapabilities, loadProbeFiles, type Capabilities, type ProbeFile } from './probes.js';
+import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
 import { BpftraceRunner, mapKeysFor } from './runner.js';
 
 export interface TraceFilter {
@@ -138,6 +138,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   /** event types the running probes cover (procfs derives the others) */
   let bpfTypes = new Set<EventType>();
   let bpfLive = false;
+  /** when bpftrace was first started (for "compiling … N s so far") */
+  let startedAt = 0;
+  let progress: NodeJS.Timeout | null = null;
   /** input paused by the consumer (applies to a runner started later, too) */
   let paused = false;
 
@@ -177,7 +180,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     o.bus.publish(e);
   }
 
-  function sourceEvent(from: string | null, to: string, reason: string, severity: SctpEvent['severity'] = 'info'): void {
+  function sourceEvent(from: string | null, to: string | null, reason: string, severity: SctpEvent['severity'] = 'info'): void {
     publish({
       schemaVersion: EVENT_SCHEMA_VERSION,
       time: clockNow(),
@@ -251,15 +254,16 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const files = o.probeFiles ?? loadProbeFiles();
     const caps = o.capabilities ?? (await detectCapabilities({ files }));
     st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing }));
-    const wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
+    let wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
     if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {
-      st.reason = caps.unavailable ?? 'no probe the kernel supports produces the wanted events';
+      st.reason = caps.unavailable ?? (procfsWhy(st.unavailable, files, []) || 'no probe the kernel supports produces the wanted events');
       sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
       return;
     }
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
-    const covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+    let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+    let layout = layoutProgram(wantedFiles, caps.version);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
@@ -267,7 +271,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     runner = new BpftraceRunner(
       {
         bpftrace: caps.bpftrace,
-        program: buildProgram(wantedFiles),
+        program: layout.text,
+        version: caps.version ?? null,
         params: [inum, metricsS],
         // per-path metric maps must hold every path (bpftrace's default is 4096 keys)
         mapKeysMax: mapKeysFor(snap ? snap.associations.reduce((n, a) => n + a.paths.length, 0) : 0),
@@ -283,7 +288,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
             bpfLive = true;
             runner?.markAttached();
             st.source = st.unavailable.length ? 'degraded' : 'bpf';
-            st.reason = st.unavailable.length ? `probes unavailable: ${st.unavailable.map((u) => u.name).join(', ')}` : null;
+            st.reason = st.unavailable.length ? procfsWhy(st.unavailable, files, st.probes) || null : null;
             sourceEvent(st.restarts ? 'procfs' : null, 'bpf', `bpftrace attached ${r.probes} probe(s): ${st.probes.join(', ')}${st.reason ? `; ${st.reason} (procfs covers them)` : ''}`);
           }
           for (const e of m.map(r)) publish(e);
@@ -292,6 +297,22 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
         },
         onStart(pid) {
           st.bpftracePid = pid ?? null;
+        },
+        retarget(stderr) {
+          // one probe file this bpftrace or kernel refuses must not take the others down
+          const bad = failingProbe(stderr, layout, wantedFiles);
+          if (!bad || wantedFiles.length < 2) return null;
+          const why = stderr.split('\n').find((l) => /ERROR/.test(l))?.trim().slice(0, 300) ?? 'bpftrace refused it';
+          st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`] });
+          wantedFiles = wantedFiles.filter((f) => f.name !== bad);
+          st.probes = wantedFiles.map((f) => f.name);
+          covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
+          layout = layoutProgram(wantedFiles, caps.version);
+          return layout.text;
+        },
+        onMessage(line) {
+          // a message, not a change of source: from/to null
+          sourceEvent(null, null, `bpftrace: ${line}`, 'warn');
         },
         onExit(info) {
           bpfLive = false;
@@ -320,8 +341,15 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     );
     st.source = 'degraded';
     st.reason = 'bpftrace starting';
+    startedAt = Date.now();
     if (paused) runner.pause();
     runner.start();
+    // compiling takes bpftrace 20-60 s on a slow host: every 15 s until it attaches, say so
+    progress = setInterval(() => {
+      if (stopped || bpfLive || st.source === 'procfs') return;
+      sourceEvent('procfs', 'procfs', `bpftrace still compiling and attaching the probes (${Math.round((Date.now() - startedAt) / 1000)} s); procfs meanwhile`);
+    }, 15_000);
+    progress.unref?.();
   }
 
   let pushes = Promise.resolve();
@@ -337,7 +365,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     push: (s) => {
       pushes = pushes.then(() => accept(s));
     },
-    status: () => ({ ...st, procfsTypes: [...procfsTypes()] }),
+    status: () => ({
+      ...st,
+      // bpftrace compiles for 20-60 s on a slow host: say so, with the time so far
+      reason: st.reason === 'bpftrace starting' && startedAt ? `bpftrace compiling and attaching the probes (${Math.round((Date.now() - startedAt) / 1000)} s so far)` : st.reason,
+      procfsTypes: [...procfsTypes()],
+    }),
     pause: () => {
       paused = true;
       runner?.pause();
@@ -349,6 +382,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (progress) clearInterval(progress);
       await ready.catch(() => {});
       await pushes;
       if (runner) await runner.stop();

@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { packagePath } from '../paths.js';
+import { packageFile } from '../package-files.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 
 export interface ProbeFile {
@@ -35,12 +35,58 @@ export interface ProbeAvailability {
 
 export interface Capabilities {
   bpftrace: string | null;
+  /** `bpftrace --version`, [major, minor, patch]; null when unknown */
+  version?: BpftraceVersion | null;
   /** null when bpf can be used at all; otherwise why not */
   unavailable: string | null;
   probes: ProbeAvailability[];
 }
 
-export const PROBES_DIR = packagePath('probes');
+export type BpftraceVersion = readonly [number, number, number];
+
+/** "bpftrace v0.23.2" (or "bpftrace v0.17.0-dirty") → [0, 23, 2] */
+export function parseBpftraceVersion(text: string): BpftraceVersion | null {
+  const m = /\bv?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
+}
+
+function atLeast(v: BpftraceVersion, major: number, minor: number): boolean {
+  return v[0] !== major ? v[0] > major : v[1] >= minor;
+}
+
+/**
+ * The syntax a bpftrace version accepts, from its changelog: fentry/fexit
+ * aliases of kfunc/kretfunc from 0.20 (the only names later); `args.f` and
+ * `delete(@m, k)` from 0.21 (0.27 refuses `args->f` and `delete(@m[k])`);
+ * the config block's missing_probes from 0.21 (0.24 aborts on a probe that
+ * fails to attach unless it says "warn").
+ */
+export interface Dialect {
+  fentry: boolean;
+  argsDot: boolean;
+  deleteComma: boolean;
+  missingProbesWarn: boolean;
+}
+
+export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
+  // unknown version: the syntax of the oldest we support (0.17's, as the probes are written)
+  if (!v) return { fentry: false, argsDot: false, deleteComma: false, missingProbesWarn: false };
+  return { fentry: atLeast(v, 0, 20), argsDot: atLeast(v, 0, 21), deleteComma: atLeast(v, 0, 21), missingProbesWarn: atLeast(v, 0, 21) };
+}
+
+/**
+ * One probe file in the dialect of a bpftrace version. Line for line (a
+ * compile error's line number still names the same source line).
+ */
+export function renderProbe(text: string, d: Dialect): string {
+  let t = text;
+  if (d.fentry) t = t.replace(/^kretfunc:/gm, 'fexit:').replace(/^kfunc:/gm, 'fentry:');
+  if (d.argsDot) t = t.replace(/\bargs->/g, 'args.');
+  if (d.deleteComma) t = t.replace(/\bdelete\((@[A-Za-z_][A-Za-z0-9_]*)\[([^\]\n]+)\]\)/g, 'delete($1, $2)');
+  return t;
+}
+
+export const PROBES_DIR = packageFile('probes');
 
 export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
   const events: EventType[] = [];
@@ -144,6 +190,8 @@ export interface DetectOptions {
   procRoot?: string;
   /** /proc/kallsyms text (tests); null: unreadable */
   kallsyms?: string | null;
+  /** bpftrace's version (tests); default: asked */
+  version?: BpftraceVersion | null;
 }
 
 export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabilities> {
@@ -158,6 +206,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
+  const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
   const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);
   if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', bt);
   // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
@@ -175,8 +224,21 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     const tp = await list('tracepoint:sctp:*');
     avail = listingSet(kf + '\n' + kp + '\n' + tp);
   }
-  if (avail.size === 0) return none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', bt);
-  return { bpftrace: bt, unavailable: null, probes: assessProbes(files, avail) };
+  if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', bt), version };
+  const probes = assessProbes(files, avail);
+  if (!btf) {
+    // sctp's structs are in the module's BTF (kernel 5.11+); without it every probe that
+    // reads one needs the kernel headers, which today's probes do not include
+    const why = `no BTF for the sctp module (${sys}/kernel/btf/sctp; kernels before 5.11 have none)`;
+    for (const p of probes) {
+      const f = files.find((x) => x.name === p.name);
+      if (p.ok && f && /\bstruct sctp_|\bargs->/.test(f.text)) {
+        p.ok = false;
+        p.missing.push(why);
+      } else if (!p.ok) p.missing.push(why);
+    }
+  }
+  return { bpftrace: bt, version, unavailable: null, probes };
 }
 
 /** Probe names offered, from /proc/kallsyms text (symbols of the sctp module). */
@@ -197,7 +259,91 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   return out;
 }
 
-/** One program text from the selected probe files (ours only: no user text, ever). */
-export function buildProgram(files: readonly ProbeFile[]): string {
-  return files.map((f) => `// ---- ${f.name}.bt\n${f.text}`).join('\n');
+/**
+ * Per event type, where it comes from while these probe files run, and why
+ * not bpf, types that share a reason together: "procfs for path.state,
+ * path.primary (no BTF …)". Empty when bpf covers all.
+ */
+export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
+  const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
+  const byReason = new Map<string, string[]>();
+  for (const u of unavailable) {
+    const types = (files.find((f) => f.name === u.name)?.events ?? []).filter((t) => !live.has(t));
+    const last = u.missing[u.missing.length - 1];
+    // a bare probe name: the kernel does not offer it
+    const why = !last ? 'unavailable' : /^[a-z]+:\S+$/.test(last) ? `${u.missing.join(' ')} not offered here` : last;
+    if (types.length) byReason.set(why, [...(byReason.get(why) ?? []), ...types]);
+  }
+  return [...byReason].map(([why, types]) => `procfs for ${types.join(', ')} (${why})`).join('; ');
+}
+
+export interface Program {
+  text: string;
+  /** first line (1-based) of each file in `text`, in order */
+  starts: { name: string; line: number }[];
+}
+
+/** One program text from the selected probe files (ours only: no user text, ever), in a version's dialect. */
+export function buildProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null): string {
+  return layoutProgram(files, version).text;
+}
+
+export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null): Program {
+  const d = dialectFor(version);
+  const parts: string[] = [];
+  const starts: Program['starts'] = [];
+  let line = 1;
+  if (d.missingProbesWarn) {
+    // a probe this kernel cannot attach must not take the others down
+    parts.push('config = { missing_probes = "warn" }');
+    line++;
+  }
+  for (const f of files) {
+    const body = `// ---- ${f.name}.bt\n${renderProbe(f.text, d)}`;
+    starts.push({ name: f.name, line });
+    parts.push(body);
+    line += body.split('\n').length;
+  }
+  return { text: parts.join('\n'), starts };
+}
+
+/**
+ * The probe file a bpftrace error is about: `stdin:LINE:COL: ERROR …` names a
+ * line of the program (-e is "stdin"; other names are bpftrace's own library);
+ * else the source line it quotes, or the probe it could not attach. Null when
+ * none of these points at one file.
+ */
+export function failingProbe(stderr: string, p: Program, files: readonly ProbeFile[]): string | null {
+  const m = /^stdin:(\d+):\d+/m.exec(stderr);
+  if (m) {
+    const line = Number(m[1]);
+    let hit: string | null = null;
+    for (const s of p.starts) if (s.line <= line) hit = s.name;
+    if (hit) return hit;
+  }
+  // the quoted source line, found in exactly one file of the program
+  const lines = p.text.split('\n');
+  for (const q of stderr.split('\n').map((l) => l.replace(/^[\s|>]+/, '').trim())) {
+    if (q.length < 12 || !/[;{}()]/.test(q)) continue;
+    const owners = new Set<string>();
+    lines.forEach((l, i) => {
+      if (l.trim() !== q) return;
+      let name: string | null = null;
+      for (const s of p.starts) if (s.line <= i + 1) name = s.name;
+      if (name) owners.add(name);
+    });
+    if (owners.size === 1) return [...owners][0]!;
+  }
+  const a = /(?:attach|find|resolve)[^\n]*?\b((?:kfunc|kretfunc|fentry|fexit|kprobe|kretprobe|tracepoint):[\w:]+)/i.exec(stderr);
+  if (a) {
+    const fn = a[1]!.split(':').pop()!;
+    const f = files.find((x) => new RegExp(`^(?:k(?:ret)?func|fentry|fexit|k(?:ret)?probe|tracepoint)(?::sctp)?:${fn}\\b`, 'm').test(x.text));
+    if (f) return f.name;
+  }
+  return null;
+}
+
+/** bpftrace's version (`bpftrace --version`); null when it does not say. */
+export async function bpftraceVersion(bt: string): Promise<BpftraceVersion | null> {
+  return parseBpftraceVersion(await run(bt, ['--version'], 20_000));
 }

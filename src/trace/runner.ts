@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
-import { findOnPath, hostMountPrefix } from './probes.js';
+import { findOnPath, hostMountPrefix, type BpftraceVersion } from './probes.js';
 
 export interface RunnerEvents {
   /** one stdout line */
@@ -18,6 +18,14 @@ export interface RunnerEvents {
   onStart?(pid: number | undefined, attempt: number): void;
   /** the child exited while it was supposed to run; restart in delayMs (null: gave up) */
   onExit?(info: { code: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number | null; attached: boolean }): void;
+  /**
+   * bpftrace exited before attaching: a program without what it refused
+   * (one probe file that does not compile or attach here), or null. A new
+   * program is started at once and not counted as a failure.
+   */
+  retarget?(stderr: string): string | null;
+  /** a warning bpftrace wrote to stderr (said, not dropped; its errors come with onExit) */
+  onMessage?(line: string): void;
 }
 
 export interface RunnerOptions {
@@ -38,6 +46,8 @@ export interface RunnerOptions {
   noPdeathsig?: boolean;
   /** keys per bpftrace map (path metrics are keyed per path); default 4096 */
   mapKeysMax?: number;
+  /** bpftrace's version: which name its map-size variable has (unknown: both) */
+  version?: BpftraceVersion | null;
 }
 
 /** perf ring buffer per CPU, in pages: 2 MiB holds ~1.5 s of 20k events/s, bpftrace's 64 pages ~0.2 s */
@@ -46,15 +56,24 @@ export const PERF_RB_PAGES = 512;
 /**
  * bpftrace's environment: no user-space symbol work, a perf ring buffer large
  * enough to ride out a pause of ours, and maps sized for every path. An
- * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAP_KEYS_MAX win.
+ * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAX_MAP_KEYS win. 0.20 renamed
+ * BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and 0.24 ignores the old name: both are set.
  */
-export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax'>): NodeJS.ProcessEnv {
-  return {
+export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax' | 'version'>): NodeJS.ProcessEnv {
+  const keys = base.BPFTRACE_MAX_MAP_KEYS ?? base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096);
+  const env: NodeJS.ProcessEnv = {
     ...base,
     BPFTRACE_NO_USER_SYMBOLS: '1',
     BPFTRACE_PERF_RB_PAGES: base.BPFTRACE_PERF_RB_PAGES ?? String(PERF_RB_PAGES),
-    BPFTRACE_MAP_KEYS_MAX: base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096),
   };
+  // the other name only draws a "deprecated" warning (0.20+) or is ignored (older)
+  const v = o.version;
+  const renamed = v ? v[0] > 0 || v[1] >= 20 : null;
+  delete env.BPFTRACE_MAP_KEYS_MAX;
+  delete env.BPFTRACE_MAX_MAP_KEYS;
+  if (renamed !== false) env.BPFTRACE_MAX_MAP_KEYS = keys;
+  if (renamed !== true) env.BPFTRACE_MAP_KEYS_MAX = keys;
+  return env;
 }
 
 /** Map size for `paths` paths: room to double, a power of two, 4096 … 262144. */
@@ -130,8 +149,14 @@ export class BpftraceRunner {
     this.child = child;
     live.add(child);
     let stderr = '';
+    let partial = '';
     child.stderr?.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
+      const text = d.toString();
+      stderr = (stderr + text).slice(-4000);
+      if (!this.ev.onMessage) return;
+      const lines = (partial + text).split('\n');
+      partial = (lines.pop() ?? '').slice(-4000);
+      for (const l of lines) if (/\bWARNING\b/.test(l)) this.ev.onMessage(l.trim().slice(0, 500));
     });
     child.stdin?.on('error', () => {});
     const rl = createInterface({ input: child.stdout! });
@@ -149,6 +174,14 @@ export class BpftraceRunner {
       rl.close();
       if (this.stopping) return;
       const ranMs = Date.now() - this.startedAt;
+      const next = !this.attached && !spawnError ? (this.ev.retarget?.(stderr) ?? null) : null;
+      if (next !== null) {
+        this.o = { ...this.o, program: next };
+        this.ev.onExit?.({ code, signal, stderr: stderr.trim(), delayMs: 0, attached: false });
+        this.restarts++;
+        this.start();
+        return;
+      }
       if (!this.attached) this.failuresBeforeAttach++;
       if (ranMs > 30_000) this.delay = this.o.backoffMs ?? 1000; // it ran a while: start the backoff over
       const max = this.o.maxFailuresBeforeAttach ?? 3;

@@ -14,7 +14,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { packagePath } from '../paths.js';
+import { packageFile } from '../package-files.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
 import { lookupKey, shortName, validateValue, type KernelInfo } from '../kernel/sysctl-catalog.js';
 import { readRegularFile, UnsafeFileError } from '../safefs.js';
@@ -121,7 +121,7 @@ export function parseProfile(text: string, file: string, kernel: KernelInfo = {}
 export function defaultProfileDirs(env: NodeJS.ProcessEnv = process.env): ProfileDirs {
   return {
     user: env.SCTPDIAG_PROFILE_DIR ?? '/etc/sctpdiag/profiles',
-    shipped: packagePath('profiles'),
+    shipped: packageFile('profiles'),
   };
 }
 

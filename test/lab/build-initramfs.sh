@@ -13,6 +13,8 @@
 # Env: SCTPDIAG_LAB_CACHE  cache dir
 #      SCTPDIAG_LAB_KVER   kernel version to use (default: newest Debian amd64
 #                          kernel in /boot that has the sctp module)
+#      SCTPDIAG_LAB_ROOT   a suite's guest root (build-root.sh): its kernel's
+#                          modules (SCTPDIAG_LAB_KVER required) instead of the host's
 # Prints the path of the initramfs on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -25,15 +27,19 @@ die() { log "error: $*"; exit 1; }
 
 # --- pick the kernel -------------------------------------------------------
 kver="${SCTPDIAG_LAB_KVER:-}"
-if [[ -z "$kver" ]]; then
+sroot="${SCTPDIAG_LAB_ROOT:-}"
+if [[ -n "$sroot" ]]; then
+  [[ -n "$kver" ]] || die "SCTPDIAG_LAB_ROOT needs SCTPDIAG_LAB_KVER"
+elif [[ -z "$kver" ]]; then
   for f in $(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V); do
     v="${f#/boot/vmlinuz-}"
     [[ -d "/lib/modules/$v/kernel/net/sctp" ]] && kver="$v"
   done
 fi
 [[ -n "$kver" ]] || die "no /boot/vmlinuz-*-amd64 with /lib/modules/<ver>/kernel/net/sctp (apt-get install linux-image-amd64)"
-moddir="/lib/modules/$kver"
-[[ -r "/boot/vmlinuz-$kver" ]] || die "/boot/vmlinuz-$kver not readable"
+moddir="$sroot/usr/lib/modules/$kver"
+[[ -d "$moddir" ]] || moddir="$sroot/lib/modules/$kver"
+[[ -n "$sroot" || -r "/boot/vmlinuz-$kver" ]] || die "/boot/vmlinuz-$kver not readable"
 [[ -f "$moddir/modules.dep" ]] || die "$moddir/modules.dep missing"
 
 busybox="$(command -v busybox || true)"
@@ -42,7 +48,7 @@ if ldd "$busybox" >/dev/null 2>&1; then die "$busybox is dynamic; install busybo
 
 out="$cache/initramfs-$kver.cpio.gz"
 stamp="$cache/initramfs-$kver.stamp"
-want="$(cat "$0" "$here/initramfs-init.sh" | sha256sum | cut -d' ' -f1) $kver"
+want="$(cat "$0" "$here/initramfs-init.sh" | sha256sum | cut -d' ' -f1) $kver $sroot"
 if [[ -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   log "up to date: $out"
   echo "$out"
@@ -77,6 +83,8 @@ add_mod() {
 }
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
          9pnet 9pnet_virtio 9p overlay; do
+  # the split-out virtio_pci_*_dev modules only exist from 5.14 on
+  case "$m" in virtio_pci_*_dev) [[ -n "$(relpath "$m")" ]] || continue ;; esac
   add_mod "$m"
 done
 

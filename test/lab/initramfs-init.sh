@@ -2,6 +2,10 @@
 # /init of the lab initramfs (busybox sh). Mounts the host root read-only over
 # virtio-9p, puts a tmpfs-backed overlayfs on top and switch_roots into the
 # repo's test/lab/guest/init.sh. LAB_REPO comes from the kernel command line.
+# With LAB_SUITE=<suite> (another Debian suite, test/lab/build-root.sh) the
+# overlay's lower layer is that suite's root (9p tag "suiteroot") instead, and
+# the host's checkout (LAB_REPO) and node binary (LAB_NODE, bound at
+# /opt/lab-node/bin/node) are bound into it from the host root.
 export PATH=/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -23,8 +27,23 @@ mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=512000,cache=${LAB_9PCACH
   || fail "mount 9p hostroot"
 mount -t tmpfs -o mode=0755 tmpfs /rw || fail "mount tmpfs"
 mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot \
+lower=/host
+if [ -n "$LAB_SUITE" ]; then
+  mkdir -p /suite
+  mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=512000,cache=${LAB_9PCACHE:-loose}" suiteroot /suite \
+    || fail "mount 9p suiteroot ($LAB_SUITE)"
+  lower=/suite
+fi
+mount -t overlay overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work /newroot \
   || fail "mount overlay"
+if [ -n "$LAB_SUITE" ]; then
+  mkdir -p "/newroot$LAB_REPO" /newroot/opt/lab-node/bin
+  mount --bind "/host$LAB_REPO" "/newroot$LAB_REPO" || fail "bind the checkout $LAB_REPO"
+  if [ -n "$LAB_NODE" ]; then
+    : >/newroot/opt/lab-node/bin/node
+    mount --bind "/host$LAB_NODE" /newroot/opt/lab-node/bin/node || fail "bind node $LAB_NODE"
+  fi
+fi
 
 guest_init="$LAB_REPO/test/lab/guest/init.sh"
 [ -n "$LAB_REPO" ] && [ -f "/newroot$guest_init" ] || fail "no $guest_init (LAB_REPO=$LAB_REPO)"

@@ -7,9 +7,12 @@ cd "$(dirname "$0")/../.."
 
 export DEBIAN_FRONTEND=noninteractive
 # the lab: a Debian kernel with SCTP as a module (and BTF), booted under QEMU,
-# plus the tools run inside it; mandoc lints the man page, tmux drives `top`
+# plus the tools run inside it; mandoc lints the man page, tmux drives `top`;
+# debootstrap builds the other suites' guest roots (test/lab/build-root.sh),
+# xz/zstd unpack their kernels' modules into the initramfs
 APT_PACKAGES=(linux-image-amd64 qemu-system-x86 busybox-static kmod cpio
-              bpftrace lksctp-tools iproute2 python3 tmux mandoc man-db prometheus curl openssl)
+              bpftrace lksctp-tools iproute2 python3 tmux mandoc man-db prometheus curl openssl
+              debootstrap xz-utils zstd binutils dpkg-dev lintian rpm umoci skopeo)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

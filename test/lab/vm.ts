@@ -2,6 +2,9 @@
 // root shared read-only over 9p (plus a tmpfs overlay), runs a bash job inside
 // and collects its output. Guest side: test/lab/initramfs-init.sh, guest/init.sh,
 // guest/lib.sh. Nothing here depends on sctpdiag's own code.
+// Other Debian suites (job.suite / SCTPDIAG_LAB_SUITE): the suite's own kernel
+// boots with its debootstrap'ed root (test/lab/build-root.sh) as the lower
+// layer; the checkout and the host's node are bound in.
 import { spawn } from 'node:child_process';
 import {
   accessSync,
@@ -27,9 +30,23 @@ export interface LabStatus {
   kernel?: string;
 }
 
+/** Debian suites the lab boots: bookworm is the host's own root and kernel; the others are built roots. */
+export const SUITES = ['bullseye', 'bookworm', 'trixie', 'forky'] as const;
+export type Suite = (typeof SUITES)[number];
+export const HOST_SUITE: Suite = 'bookworm';
+
+/** The suite a job runs on unless it names one: SCTPDIAG_LAB_SUITE, default bookworm. */
+export function labSuite(): Suite {
+  const s = process.env['SCTPDIAG_LAB_SUITE'] || HOST_SUITE;
+  if (!(SUITES as readonly string[]).includes(s)) throw new Error(`SCTPDIAG_LAB_SUITE=${s}: not one of ${SUITES.join(', ')}`);
+  return s as Suite;
+}
+
 export interface GuestJob {
   /** bash source; runs as root in the guest, cwd = repo root, lib.sh sourced */
   script: string;
+  /** Debian suite (its kernel, bpftrace, tools); default labSuite() */
+  suite?: Suite;
   /** wall-clock limit for the VM (boot included, waiting for a slot excluded); default 180000 */
   timeoutMs?: number;
   /** guest RAM in MiB; default 1024 */
@@ -53,6 +70,9 @@ export interface GuestResult {
   boots: number;
   /** host dir shared with the guest as $LAB_OUT (same path in the guest); kept */
   outDir: string;
+  suite: Suite;
+  /** the guest's kernel release */
+  kernel: string;
 }
 
 const QEMU = 'qemu-system-x86_64';
@@ -111,7 +131,8 @@ function findKernel(): string | undefined {
   return versions[versions.length - 1];
 }
 
-export function labStatus(): LabStatus {
+export function labStatus(suite: Suite = labSuite()): LabStatus {
+  if (suite !== HOST_SUITE) return suiteStatus(suite);
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { available: false, reason: `lab needs linux/x64, this is ${process.platform}/${process.arch}` };
   }
@@ -132,6 +153,48 @@ export function labStatus(): LabStatus {
   if (!onPath('busybox')) return { available: false, reason: 'busybox not found (apt-get install busybox-static)', kernel };
   if (!existsSync('/bin/bash')) return { available: false, reason: '/bin/bash missing', kernel };
   return { available: true, kernel };
+}
+
+/** A built suite: QEMU and busybox here, and its root cached or buildable (root + debootstrap). */
+function suiteStatus(suite: Suite): LabStatus {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return { available: false, reason: `lab needs linux/x64, this is ${process.platform}/${process.arch}` };
+  }
+  if (!onPath(QEMU)) return { available: false, reason: `${QEMU} not found (apt-get install qemu-system-x86)` };
+  if (!onPath('busybox')) return { available: false, reason: 'busybox not found (apt-get install busybox-static)' };
+  if (!onPath('debootstrap')) return { available: false, reason: `no ${suite} root can be built: debootstrap not found (apt-get install debootstrap)` };
+  if (process.getuid?.() !== 0) return { available: false, reason: `building the ${suite} root needs root (debootstrap)` };
+  return { available: true };
+}
+
+export interface SuiteRoot {
+  root: string;
+  kernel: string;
+  vmlinuz: string;
+}
+
+const roots = new Map<string, Promise<SuiteRoot>>();
+
+/** Build (or reuse) a suite's guest root (test/lab/build-root.sh; minutes the first time). */
+export function ensureRoot(suite: Suite): Promise<SuiteRoot> {
+  const key = `${cacheDir()}\0${suite}`;
+  let p = roots.get(key);
+  if (!p) {
+    p = run(['bash', join(labDir, 'build-root.sh'), suite], { ...process.env, SCTPDIAG_LAB_CACHE: cacheDir() }).then((r) => {
+      const root = r.stdout.trim().split('\n').pop() ?? '';
+      if (r.code !== 0 || !root || !existsSync(join(root, '.lab-kver'))) {
+        throw new Error(`build-root.sh ${suite} failed (exit ${r.code}):\n${r.stderr}`);
+      }
+      const kernel = readFileSync(join(root, '.lab-kver'), 'utf8').trim();
+      // /boot up to trixie; forky keeps it beside the modules
+      const vmlinuz = [join(root, 'boot', `vmlinuz-${kernel}`), join(root, 'usr/lib/modules', kernel, 'vmlinuz')].find((f) => existsSync(f));
+      if (!vmlinuz) throw new Error(`${suite} root ${root}: no vmlinuz for ${kernel}`);
+      return { root, kernel, vmlinuz };
+    });
+    p.catch(() => roots.delete(key));
+    roots.set(key, p);
+  }
+  return p;
 }
 
 /** True when a missing lab must fail the tests instead of skipping them. */
@@ -162,14 +225,15 @@ function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Proc> {
 const builds = new Map<string, Promise<string>>();
 
 /** Build (or reuse) the initramfs for `kernel`; resolves to its path. */
-export function ensureInitramfs(kernel: string): Promise<string> {
-  const key = `${cacheDir()}\0${kernel}`;
+export function ensureInitramfs(kernel: string, suiteRoot?: string): Promise<string> {
+  const key = `${cacheDir()}\0${kernel}\0${suiteRoot ?? ''}`;
   let p = builds.get(key);
   if (!p) {
     p = run(['bash', join(labDir, 'build-initramfs.sh')], {
       ...process.env,
       SCTPDIAG_LAB_CACHE: cacheDir(),
       SCTPDIAG_LAB_KVER: kernel,
+      ...(suiteRoot ? { SCTPDIAG_LAB_ROOT: suiteRoot } : {}),
     }).then((r) => {
       const path = r.stdout.trim().split('\n').pop() ?? '';
       if (r.code !== 0 || !existsSync(path)) {
@@ -196,10 +260,13 @@ const RESERVED = new Set(['LAB_MODE', 'LAB_NODE_DIR', 'LAB_REPO', 'LAB_OUT', 'LA
 
 /** Boot a fresh VM, run `job.script` in it, power off, collect results. */
 export async function runInGuest(job: GuestJob): Promise<GuestResult> {
-  const status = labStatus();
-  if (!status.available || !status.kernel) throw new Error(`sctpdiag lab unavailable: ${status.reason ?? 'unknown'}`);
-  const kernel = status.kernel;
-  const initrd = await ensureInitramfs(kernel);
+  const suite = job.suite ?? labSuite();
+  const status = labStatus(suite);
+  if (!status.available) throw new Error(`sctpdiag lab (${suite}) unavailable: ${status.reason ?? 'unknown'}`);
+  const built = suite === HOST_SUITE ? null : await ensureRoot(suite);
+  const kernel = built?.kernel ?? status.kernel;
+  if (!kernel) throw new Error('sctpdiag lab: no kernel');
+  const initrd = await ensureInitramfs(kernel, built?.root);
 
   // guest/init.sh exports each NUL-separated KEY=VALUE verbatim (no shell parsing)
   const env: Record<string, string> = { ...(job.env ?? {}) };
@@ -211,15 +278,20 @@ export async function runInGuest(job: GuestJob): Promise<GuestResult> {
   if (/\s/.test(outDir + repoRoot)) throw new Error('sctpdiag lab: repo and tmp paths must not contain whitespace');
   writeFileSync(join(outDir, 'job.sh'), job.script, { mode: 0o644 });
   env['LAB_MODE'] = 'job';
-  env['LAB_NODE_DIR'] = dirname(process.execPath);
+  // a built suite gets the host's node bound at /opt/lab-node/bin (initramfs-init.sh)
+  env['LAB_NODE_DIR'] = built ? '/opt/lab-node/bin' : dirname(process.execPath);
+  if (built && /\s/.test(process.execPath)) throw new Error('sctpdiag lab: node path must not contain whitespace');
   const timeoutMs = job.timeoutMs ?? 180_000;
   const argv = [
     '-accel', 'tcg', '-cpu', 'max', '-smp', '2', '-m', String(job.memMb ?? 1024),
     '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
-    '-kernel', `/boot/vmlinuz-${kernel}`, '-initrd', initrd,
-    '-append', `console=ttyS0 quiet panic=-1 LAB_REPO=${repoRoot} LAB_OUT=${outDir}`,
+    '-kernel', built?.vmlinuz ?? `/boot/vmlinuz-${kernel}`, '-initrd', initrd,
+    '-append',
+    `console=ttyS0 quiet panic=-1 LAB_REPO=${repoRoot} LAB_OUT=${outDir}` +
+      (built ? ` LAB_SUITE=${suite} LAB_NODE=${process.execPath}` : ''),
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${outDir},mount_tag=labout,security_model=none,multidevs=remap`,
+    ...(built ? ['-virtfs', `local,path=${built.root},mount_tag=suiteroot,security_model=none,readonly=on,multidevs=remap`] : []),
   ];
 
   const release = await acquireSlot();
@@ -242,7 +314,7 @@ export async function runInGuest(job: GuestJob): Promise<GuestResult> {
       // (nothing on the console after the kernel starts). That is the emulator, not
       // the job: boot again while a fair share of the time is left.
       if (!r.neverBooted || boots >= MAX_BOOTS || timeoutMs - (Date.now() - started) < timeoutMs / 2) {
-        return { ...r, durationMs: Date.now() - started, boots };
+        return { ...r, durationMs: Date.now() - started, boots, suite, kernel };
       }
     }
   } finally {
@@ -307,7 +379,7 @@ function alive(pid: number): boolean {
   }
 }
 
-interface Boot extends Omit<GuestResult, 'boots'> {
+interface Boot extends Omit<GuestResult, 'boots' | 'suite' | 'kernel'> {
   /** the guest never printed READY: killed by the boot watchdog */
   neverBooted: boolean;
 }
@@ -359,6 +431,11 @@ async function boot(argv: string[], outDir: string, timeoutMs: number, bootMs: n
   });
 
   if (neverBooted) consoleText += `\n[vm.ts: no "${READY}" within ${(Math.min(bootMs, timeoutMs) / 1000).toFixed(1)} s: QEMU killed]\n`;
+  else if (!ready && !timedOut && !existsSync(join(outDir, 'stdout'))) {
+    // the kernel died before the guest's init (TCG: an early oops in text patching, ~1 boot in 10 on 6.12)
+    neverBooted = true;
+    consoleText += `\n[vm.ts: QEMU exited before "${READY}"]\n`;
+  }
   const code = readOr(join(outDir, 'exitcode'), '').trim();
   return {
     exitCode: /^\d+$/.test(code) ? Number(code) : null,

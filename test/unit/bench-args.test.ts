@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from '../../bench/run.js';
 import { cliNodeFlags } from '../../bench/snapshot.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 
 test('bench options: values are parsed and checked', () => {
   assert.deepEqual(parseArgs(['--smoke', '--no-write', '--only', 'snapshot,top', '--lab-sizes', '1000,10000', '--iterations', '2']), {
@@ -21,7 +22,7 @@ test('bench options: values are parsed and checked', () => {
   assert.throws(() => parseArgs(['--iterations', '0']), /--iterations 0/);
   assert.throws(() => parseArgs(['--smok']), /Unknown option '--smok'/);
   assert.throws(() => parseArgs(['extra']), /extra/);
-  assert.throws(() => parseArgs(['--only', 'snapshot,tpo']), /unknown part tpo \(parts: snapshot, ingest, top, trace\)/);
+  assert.throws(() => parseArgs(['--only', 'snapshot,tpo']), /unknown part tpo \(parts: snapshot, ingest, top, trace, start\)/);
 });
 
 test('bench: --help prints usage and runs nothing; a bad option exits 2 with the usage', () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { buildSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs/parse.js';
 import { diffSnapshots, PROCFS_EVENT_TYPES } from '../../src/model/diff.js';
-import { PACKAGE_ROOT as repoRoot } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const repoRoot = packageRoot();
 import { failoverSeries } from '../helpers.js';
 
 

@@ -201,6 +201,7 @@ test('platform checks', async () => {
   assert.equal(checkProbeSupport(p({ kprobeEvents: null })).severity, 'warn');
   assert.equal(checkProbeSupport(p({ kprobeEvents: null, bpftraceVersion: null })).severity, 'info');
   assert.equal(checkProbeSupport(p({ btfSctp: false })).severity, 'info');
+  assert.match(checkProbeSupport(p({ btfSctp: false })).title, /no BTF for the sctp module: no bpf events; .* procfs/);
   const user = checkPrivileges(p({ uid: 1000, capEff: 0n }));
   assert.equal(user.severity, 'info');
   assert.ok(user.evidence.some((e) => e.includes('bpf events')));

@@ -50,6 +50,26 @@ test('detection order: option, capture, /boot/config, /proc/config.gz, inferred,
   assert.equal((await detectHz({ ...base })).value, 1000);
 });
 
+test('Debian 14 keeps the config beside the modules: /usr/lib/modules/<release>/config, after /boot', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'hz-mod-'));
+  const { mkdirSync } = await import('node:fs');
+  const release = '7.2.0-1-amd64';
+  const mods = join(d, 'modules');
+  mkdirSync(join(mods, release), { recursive: true });
+  const i = { release, procRoot: join(d, 'proc'), bootDir: join(d, 'boot'), modulesDir: mods };
+  assert.equal(await hzFromConfigSources(i), null);
+  const path = join(mods, release, 'config');
+  writeFileSync(path, 'CONFIG_HZ_250=y\nCONFIG_HZ=250\n');
+  assert.deepEqual(await hzFromConfigSources(i), { value: 250, source: 'modules-config', detail: path });
+  mkdirSync(join(d, 'boot'));
+  writeFileSync(join(d, 'boot', `config-${release}`), 'CONFIG_HZ=1000\n');
+  const other = { ...i, release: '7.2.0-2-amd64' };
+  mkdirSync(join(mods, other.release));
+  writeFileSync(join(mods, other.release, 'config'), 'CONFIG_HZ=300\n');
+  writeFileSync(join(d, 'boot', `config-${other.release}`), 'CONFIG_HZ=1000\n');
+  assert.equal((await hzFromConfigSources(other))?.source, 'boot-config', '/boot first');
+});
+
 test('a kernel config is read once per process: later snapshots do not read it again', async () => {
   const d = mkdtempSync(join(tmpdir(), 'hz-once-'));
   const boot = join(d, 'boot');

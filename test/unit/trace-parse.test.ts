@@ -4,7 +4,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import { parseBpftraceLine, parseProbeLine } from '../../src/trace/bpfjson.js';
 import { BpfEventMapper, decodeAddr, type Clock } from '../../src/trace/bpfmap.js';
 

@@ -8,7 +8,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import { EventBus, type SctpEvent } from '../../src/events/types.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { failoverSeries } from '../helpers.js';

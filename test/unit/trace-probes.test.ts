@@ -3,7 +3,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import { kallsymsProbes, assessProbes, buildProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 

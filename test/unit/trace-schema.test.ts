@@ -2,7 +2,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { packageRoot } from '../../src/package-files.js';
+const PACKAGE_ROOT = packageRoot();
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type SctpEvent } from '../../src/events/types.js';
 
 interface Schema {

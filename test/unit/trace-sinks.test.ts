@@ -66,7 +66,7 @@ test('human line', () => {
 
 test('runTrace end to end on a capture: NDJSON out, log flushed, stops after --duration', async () => {
   const [{ runTrace }, { traceSettings }] = await Promise.all([import('../../src/trace/run.js'), import('../../src/commands/trace.js')]);
-  const { PACKAGE_ROOT } = await import('../../src/paths.js');
+  const PACKAGE_ROOT = (await import('../../src/package-files.js')).packageRoot();
   const { PassThrough } = await import('node:stream');
   const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-rt-'));
   const out = new PassThrough();

@@ -21,6 +21,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+# what udev would add to a devtmpfs (bpftrace 0.27 writes through /dev/fd/N)
+[[ -e /dev/fd ]] || ln -s /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do [[ -e /dev/${i#*:} ]] || ln -s "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
 mount -t tmpfs tmpfs /dev/shm
 # A repo that lives under /tmp or /run on the host (CI clones wherever it likes) would
 # be hidden by the tmpfs mounted there: keep the host's view of it at the same path.
