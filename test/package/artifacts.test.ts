@@ -115,8 +115,10 @@ test('.deb: contents, dependencies, maintainer scripts, lintian', (t) => {
   const entries = c.out.split('\n').filter(Boolean).map((l) => ({ mode: l.split(/\s+/)[0]!, owner: l.split(/\s+/)[1]!, path: l.split(/\s+/).slice(5).join(' ') }));
   const path = (p: string) => entries.find((e) => e.path === p);
   assert.match(path('./usr/bin/sctpdiag')?.mode ?? '', /^-rwxr-xr-x$/);
-  for (const p of ['./usr/share/man/man8/sctpdiag.8.gz', './lib/systemd/system/sctpdiag-exporter.service', './lib/systemd/system/sctpdiag-events.service', './usr/share/sctpdiag/profiles/telecom.conf', './usr/share/sctpdiag/probes/path-state.bt', './usr/share/sctpdiag/version', './usr/share/doc/sctpdiag/copyright', './etc/sctpdiag/profiles/', './var/lib/sctpdiag/'])
+  for (const p of ['./usr/share/man/man8/sctpdiag.8.gz', './lib/systemd/system/sctpdiag-exporter.service', './lib/systemd/system/sctpdiag-events.service', './usr/share/sctpdiag/profiles/telecom.conf', './usr/share/sctpdiag/probes/path-state.bt', './usr/share/sctpdiag/version', './usr/share/doc/sctpdiag/copyright', './etc/sctpdiag/profiles/', './var/lib/sctpdiag/', './lib/systemd/system/sctpdiag-textfile.timer'])
     assert.ok(path(p), `${p} in the .deb`);
+  // the exporter's TLS/auth file: root only, and a conffile (an operator's edits survive upgrades)
+  assert.match(path('./etc/sctpdiag/web-config.yml')?.mode ?? '', /^-rw-------$/);
   assert.ok(entries.every((e) => e.owner === 'root/root'), 'root-owned');
   assert.ok(!entries.some((e) => e.path.startsWith('./etc/sctpdiag/profiles/') && e.path !== './etc/sctpdiag/profiles/'), '/etc/sctpdiag/profiles ships empty');
   assert.equal(sh('dpkg-deb', ['-f', DEB, 'Version']).out.trim(), VERSION);
@@ -124,6 +126,7 @@ test('.deb: contents, dependencies, maintainer scripts, lintian', (t) => {
   const ctl = mkdtempSync(join(tmpdir(), 'sctpdiag-debctl-'));
   t.after(() => rmSync(ctl, { recursive: true, force: true }));
   assert.equal(sh('dpkg-deb', ['-e', DEB, ctl]).code, 0);
+  assert.equal(readFileSync(join(ctl, 'conffiles'), 'utf8'), '/etc/sctpdiag/web-config.yml\n');
   const scripts = ['postinst', 'postrm'].map((s) => readFileSync(join(ctl, s), 'utf8')).join('\n');
   assert.doesNotMatch(scripts, /\benable\b|\bstart\b/, 'no service enabled or started');
   assert.equal(sh('sh', ['-n', join(ctl, 'postinst')]).code, 0);
@@ -137,8 +140,9 @@ test('.rpm: contents, requirements, scripts', (t) => {
   const l = sh('rpm', ['-qlp', DEB.replace(DEB, RPM)]);
   assert.equal(l.code, 0, l.err);
   const files = l.out.split('\n');
-  for (const f of ['/usr/bin/sctpdiag', '/usr/share/man/man8/sctpdiag.8.gz', '/usr/lib/systemd/system/sctpdiag-exporter.service', '/usr/share/sctpdiag/profiles/telecom.conf', '/etc/sctpdiag/profiles', '/var/lib/sctpdiag'])
+  for (const f of ['/usr/bin/sctpdiag', '/usr/share/man/man8/sctpdiag.8.gz', '/usr/lib/systemd/system/sctpdiag-exporter.service', '/usr/share/sctpdiag/profiles/telecom.conf', '/etc/sctpdiag/profiles', '/var/lib/sctpdiag', '/etc/sctpdiag/web-config.yml', '/usr/lib/systemd/system/sctpdiag-textfile.timer'])
     assert.ok(files.includes(f), `${f} in the .rpm`);
+  assert.match(sh('rpm', ['-qp', '--configfiles', RPM]).out, /^\/etc\/sctpdiag\/web-config\.yml$/m);
   assert.equal(sh('rpm', ['-qp', '--qf', '%{VERSION}', RPM]).out, VERSION);
   assert.match(sh('rpm', ['-qpR', RPM]).out, /libc\.so\.6\(GLIBC_2\.28\)\(64bit\)/);
   assert.doesNotMatch(sh('rpm', ['-qp', '--scripts', RPM]).out, /\benable\b|\bstart\b/);
