@@ -94,8 +94,9 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     const { t0, uncertainty } = await startCut(plan.ruleset);
     const stopped = new Promise<void>((r) => (wake = r));
     const race = (p: Promise<void>) => Promise.race([p, stopped]);
+    const prev = { at: t0 };
     // during the cut: until --for ends (the set elements expire then)
-    await race(poll({ read, t0, intervalMs: o.intervalMs, deadline: t0 + plan.forMs, until: () => interrupted !== null, samples, stats }));
+    await race(poll({ read, t0, intervalMs: o.intervalMs, deadline: t0 + plan.forMs, until: () => interrupted !== null, samples, stats, prev }));
     if (!removed) removed = deleteTableSync();
     // after the restore: until the path is ACTIVE again (heartbeats to it back off up to rto_max)
     const q = plan.params;
@@ -110,6 +111,7 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
           until: (s) => s.length > 0 && s.at(-1)!.t >= plan.forMs && s.at(-1)!.state === 'ACTIVE',
           samples,
           stats,
+          prev,
         }),
       );
     const rtxcAfter = await readRtxc(o.procRoot, a.id).catch(() => null);

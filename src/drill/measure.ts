@@ -9,8 +9,10 @@ import { pathStateName, type PathState } from '../kernel/enums.js';
 import { parseRemaddr, parseAssocs } from '../procfs/parse.js';
 
 export interface Sample {
-  /** ms since the cut */
+  /** ms since the cut, of this read */
   t: number;
+  /** ms since the cut, of the read before (the change happened in (prevT, t]) */
+  prevT: number;
   /** the drilled path; null once the association is gone */
   state: PathState | null;
   rtoMs: number;
@@ -36,12 +38,14 @@ export interface Timeline {
 }
 
 export function timeline(samples: readonly Sample[], o: { rto0Ms: number; restoreMs: number; primary: boolean }): Timeline {
-  const first = (f: (s: Sample) => boolean, from = 0, to = Infinity) => samples.find((s) => s.t >= from && s.t < to && f(s))?.t ?? null;
+  // a change seen at read t happened between the read before and t: take the middle
+  const at = (s: Sample | undefined) => (s === undefined ? null : (Math.max(s.prevT, 0) + s.t) / 2);
+  const first = (f: (s: Sample) => boolean, from = 0, to = Infinity) => at(samples.find((s) => s.t >= from && s.t < to && f(s)));
   const during = samples.filter((s) => s.t < o.restoreMs);
   const strikeMs = first((s) => s.state !== null && (s.rtoMs > o.rto0Ms || s.state !== 'ACTIVE'), 0, o.restoreMs);
   const pfMs = first((s) => s.state === 'PF' || s.state === 'INACTIVE', 0, o.restoreMs);
   const inactiveMs = first((s) => s.state === 'INACTIVE', 0, o.restoreMs);
-  const back = first((s) => s.state === 'ACTIVE', o.restoreMs);
+  const back = first((s) => s.state === 'ACTIVE' && s.prevT >= o.restoreMs, o.restoreMs);
   const activeAgainMs = pfMs === null || back === null ? null : back - o.restoreMs;
   return {
     strikeMs,
@@ -63,7 +67,7 @@ export interface PollStats {
 }
 
 /** The drilled path and its siblings in one read of remaddr. */
-export async function readPath(procRoot: string, assocId: number, peer: string, hz: number): Promise<Omit<Sample, 't'>> {
+export async function readPath(procRoot: string, assocId: number, peer: string, hz: number): Promise<Omit<Sample, 't' | 'prevT'>> {
   const rows = parseRemaddr(await readFile(`${procRoot}/net/sctp/remaddr`, 'utf8')).rows.filter((r) => r.assocId === assocId);
   const me = rows.find((r) => r.address.address === peer);
   if (!me) return { state: null, rtoMs: 0, otherActive: false };
@@ -85,22 +89,24 @@ export async function readRtxc(procRoot: string, assocId: number): Promise<numbe
  * Keeps a sample when the path changed (and the first one), so memory stays small.
  */
 export async function poll(o: {
-  read: () => Promise<Omit<Sample, 't'>>;
+  read: () => Promise<Omit<Sample, 't' | 'prevT'>>;
   t0: number;
   intervalMs: number;
   deadline: number;
   until: (samples: readonly Sample[]) => boolean;
+  /** the previous read's performance.now(), carried across calls */
+  prev?: { at: number };
   samples: Sample[];
   stats: PollStats;
 }): Promise<void> {
   let last = o.samples.at(-1);
-  let prev = performance.now();
+  const prev = o.prev ?? { at: o.t0 };
   while (performance.now() < o.deadline) {
     const at = performance.now();
-    const s = { ...(await o.read()), t: at - o.t0 };
+    const s = { ...(await o.read()), t: at - o.t0, prevT: prev.at - o.t0 };
     o.stats.samples++;
-    o.stats.maxGapMs = Math.max(o.stats.maxGapMs, at - prev);
-    prev = at;
+    o.stats.maxGapMs = Math.max(o.stats.maxGapMs, at - prev.at);
+    prev.at = at;
     if (!last || last.state !== s.state || last.rtoMs !== s.rtoMs || last.otherActive !== s.otherActive) {
       o.samples.push(s);
       last = s;

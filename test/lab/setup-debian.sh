@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 # the lab: a Debian kernel with SCTP as a module (and BTF), booted under QEMU,
 # plus the tools run inside it; mandoc lints the man page, tmux drives `top`
 APT_PACKAGES=(linux-image-amd64 qemu-system-x86 busybox-static kmod cpio
-              bpftrace lksctp-tools iproute2 python3 tmux mandoc man-db)
+              bpftrace lksctp-tools iproute2 python3 tmux mandoc man-db nftables)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -91,10 +91,10 @@ test('drill plan: selection, ADDR not a path, no other ACTIVE path, the model fr
   assert.equal(dry.events.find((e) => e.event === 'PF')!.pass, null, 'a dry run passes or fails nothing');
 });
 
-const S = (t: number, state: Sample['state'], rtoMs = 200, otherActive = true): Sample => ({ t, state, rtoMs, otherActive });
+const S = (t: number, state: Sample['state'], rtoMs = 200, otherActive = true, prevT = t): Sample => ({ t, prevT, state, rtoMs, otherActive });
 
 test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against targets', async () => {
-  const samples = [S(0, 'ACTIVE'), S(210, 'PF', 400), S(900, 'INACTIVE', 800), S(8000, 'INACTIVE', 800), S(8450, 'ACTIVE', 800)];
+  const samples = [S(0, 'ACTIVE'), S(220, 'PF', 400, true, 200), S(900, 'INACTIVE', 800), S(8000, 'INACTIVE', 800), S(8450, 'ACTIVE', 800)];
   const tl = timeline(samples, { rto0Ms: 200, restoreMs: 8000, primary: true });
   assert.deepEqual(tl, { strikeMs: 210, pfMs: 210, inactiveMs: 900, movedMs: 210, activeAgainMs: 450, primaryBackMs: 450, backupHeld: true, aborted: false });
   const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500, INACTIVE: 800 }, sysctls);

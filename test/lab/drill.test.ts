@@ -1,0 +1,151 @@
+// Lab (real kernel) test for `sctpdiag drill` (issue #16): telecom on both ends, two
+// multi-homed associations on the same addresses (ports 6001/6002) and a single-homed
+// one (6003); refusals, a measured drill of 6001's primary against the model and the
+// targets (traffic on the backup link, 6002 untouched, the nft table gone), a second
+// concurrent drill refused, a SIGKILLed drill whose cut still ends at --for by the
+// kernel's set timeout, and a drill after it (the stale lock is replaced). All in netns a.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { runInGuest } from './vm.js';
+import { labOrSkip, diagnostics } from './guard.js';
+
+const bash = (s: string) => s.replaceAll('@{', '${');
+const SCRIPT = String.raw`
+set -u
+CLI=(node dist/src/cli.js)
+# sctpdiag inside netns a without the --netns hop, so $! is the drill itself (for kill -9)
+D() { ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill "$@"; }
+rep() { echo "=== $1 rc=$2"; }
+idof() { lab_assocs a | awk -v p="$1" 'NR==1{for(i=1;i<=NF;i++){if($i=="ASSOC-ID")c=i;if($i=="LPORT")l=i};next} $l==p{print $c}'; }
+state() { lab_remaddr a | awk -v id="$1" -v ad="$2" '$2==id && $1==ad {print $NF}'; }
+rx() { ip netns exec b cat /sys/class/net/vb2/statistics/rx_packets; }
+lab_topology 2
+for ns in a b; do ip netns exec $ns env SCTPDIAG_NETNS=$ns "@{CLI[@]}" tune --profile telecom --apply --state-dir /tmp/st-$ns >/dev/null 2>&1 || echo "APPLYFAIL $ns"; done
+lab_py_server s1 b 5001 10.1.0.2 10.2.0.2; lab_py_server s2 b 5002 10.1.0.2 10.2.0.2; lab_py_server s3 b 5003 10.1.0.2
+lab_wait_listen b 5001; lab_wait_listen b 5002; lab_wait_listen b 5003
+lab_py_client c1 a 10.1.0.2 5001 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6001 --interval 0.02
+lab_py_client c2 a 10.1.0.2 5002 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6002 --interval 0.02
+lab_py_client c3 a 10.1.0.2 5003 --bind 10.1.0.1 --lport 6003 --interval 0.2
+lab_wait_assoc a 3 60 || echo "ASSOCS MISSING"
+lab_wait_path_every a 10.2.0.2 2 60 || echo "BACKUPS NOT CONFIRMED"
+ID1=$(idof 6001); ID2=$(idof 6002); echo "IDS $ID1 $ID2"
+lab_remaddr a
+
+D --port 6003 --path 10.1.0.2 --for 8s --yes >/tmp/o 2>&1; rep single $?; cat /tmp/o
+D --port 6001 --path 10.9.9.9 --yes >/tmp/o 2>&1; rep unknown $?; cat /tmp/o
+D --port 6001 --path 10.1.0.2 --for 600 --yes >/tmp/o 2>&1; rep for600 $?; cat /tmp/o
+"@{CLI[@]}" --netns a drill --port 6001 --path 10.1.0.2 --for 8s --target PF=500ms,INACTIVE=1500ms >/tmp/o 2>&1; rep dryrun $?; cat /tmp/o
+ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "DRYTABLE $?"
+
+# association 6002 shares every address with 6001: log any moment its path is not ACTIVE
+( while [[ ! -e /tmp/stopwatch ]]; do lab_remaddr a | awk -v id="$ID2" '$2==id && $NF!=2 {print "OTHERBAD", $0}'; sleep 0.05; done ) >/tmp/other.log 2>&1 &
+W=$!
+B0=$(rx); sleep 4; B1=$(rx); echo "BASELINE4S $((B1 - B0))"
+R0=$(rx)
+"@{CLI[@]}" --netns a --json drill --port 6001 --path 10.1.0.2 --for 8s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/drill.json 2>/tmp/drill.err &
+DP=$!
+for i in $(seq 400); do ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1 && break; sleep 0.05; done
+D --port 6002 --path 10.1.0.2 --for 5s --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
+wait $DP; rep drill $?; echo "JSON $(tr -d '\n' </tmp/drill.json)"; cat /tmp/drill.err
+R1=$(rx); echo "DURING $((R1 - R0))"
+ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTER $?"
+touch /tmp/stopwatch; wait $W; cat /tmp/other.log
+
+# SIGKILL mid-drill: the set elements' timeout still ends the cut at --for
+lab_wait_path_every a 10.1.0.2 2 60 || echo "NOT RECOVERED BEFORE KILL TEST"
+T0=$(_lab_now_us)
+D --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
+KP=$!
+for i in $(seq 600); do s=$(state "$ID1" 10.1.0.2); [[ -n "$s" && "$s" != 2 ]] && break; sleep 0.02; done
+kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null
+echo "KILLED $(((TK - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
+for i in $(seq 1500); do [[ "$(state "$ID1" 10.1.0.2)" == 2 ]] && break; sleep 0.02; done
+TA=$(_lab_now_us); echo "RECOVERED $(((TA - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
+ip netns exec a nft list set inet sctpdiag_drill cut; ls -l /run/sctpdiag/
+
+# the next drill replaces the dead drill's lock (and its table); text output for the docs
+lab_wait_path_every a 10.1.0.2 2 60
+"@{CLI[@]}" --netns a drill --port 6001 --path 10.1.0.2 --for 5s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/o 2>&1; rep final $?; cat /tmp/o
+ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEFINAL $?"
+lab_stop_all
+`;
+
+function section(out: string, name: string): { rc: number; body: string } {
+  const m = new RegExp(`^=== ${name} rc=(\\d+)\\n([\\s\\S]*?)(?=^=== |$(?![\\s\\S]))`, 'm').exec(out);
+  assert.ok(m, `section ${name} missing`);
+  return { rc: Number(m[1]), body: m[2] ?? '' };
+}
+const num = (out: string, tag: string) => Number(new RegExp(`^${tag} (\\d+)`, 'm').exec(out)?.[1] ?? NaN);
+
+interface Ev { event: string; measuredMs: number | null; modelMs: number | null; targetMs: number | null; pass: boolean | null }
+
+test('lab: drill — refusals, measured failover vs model and target, 6002 untouched, concurrent refused, SIGKILL, --netns', { timeout: 3_600_000 } /* includes waiting for a lab slot */, async (t) => {
+  if (!labOrSkip(t)) return;
+  const r = await runInGuest({ script: bash(SCRIPT), timeoutMs: 600_000 });
+  const diag = diagnostics(r);
+  assert.equal(r.timedOut, false, diag);
+  const out = r.stdout;
+  assert.doesNotMatch(out, /APPLYFAIL|ASSOCS MISSING|BACKUPS NOT CONFIRMED/, diag);
+
+  const single = section(out, 'single');
+  assert.equal(single.rc, 11, diag);
+  assert.match(single.body, /no other ACTIVE path/, diag);
+  assert.equal(section(out, 'unknown').rc, 5, diag);
+  assert.match(section(out, 'unknown').body, /10\.9\.9\.9 is not a path of association/, diag);
+  assert.equal(section(out, 'for600').rc, 2, diag);
+  const dry = section(out, 'dryrun');
+  assert.equal(dry.rc, 0, diag);
+  assert.match(dry.body, /Dry run: nothing changed/, diag);
+  assert.match(dry.body, /10\.1\.0\.1 \. 6001 \. 10\.1\.0\.2 \. 5001 timeout 8000ms/, diag);
+  assert.equal(num(out, 'DRYTABLE'), 1, 'the dry run added no table\n' + diag);
+
+  assert.equal(section(out, 'concurrent').rc, 12, diag);
+  assert.match(section(out, 'concurrent').body, /another drill is running/, diag);
+
+  const d = section(out, 'drill');
+  const json = /^JSON (.*)$/m.exec(d.body)?.[1];
+  assert.ok(json, diag);
+  const rep = JSON.parse(json) as { verdict: string; failures: string[]; events: Ev[]; measurement: { timeline: Record<string, number | boolean | null>; retransmissions: number; tableRemoved: boolean; stats: { maxGapMs: number } }; netns: string };
+  t.diagnostic(JSON.stringify(rep.events));
+  t.diagnostic(JSON.stringify(rep.measurement));
+  assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
+  assert.equal(rep.verdict, 'pass', diag);
+  assert.equal(rep.netns, 'a');
+  for (const name of ['PF', 'INACTIVE']) {
+    const e = rep.events.find((x) => x.event === name)!;
+    assert.ok(e.measuredMs !== null && e.modelMs !== null, `${name} measured and modelled\n${diag}`);
+    const delta = Math.abs(e.measuredMs - e.modelMs) / e.modelMs;
+    assert.ok(delta <= 0.25, `${name}: measured ${e.measuredMs} ms vs model ${e.modelMs} ms: off by ${Math.round(delta * 100)}% > 25%\n${diag}`);
+    assert.equal(e.pass, true, `${name} within target ${e.targetMs}\n${diag}`);
+  }
+  const tl = rep.measurement.timeline;
+  assert.equal(tl.backupHeld, true, diag);
+  assert.equal(tl.aborted, false, diag);
+  assert.ok(typeof tl.activeAgainMs === 'number', 'ACTIVE again after the restore\n' + diag);
+  assert.ok(typeof tl.primaryBackMs === 'number', 'the primary carries the traffic again\n' + diag);
+  assert.ok(rep.measurement.retransmissions >= 1, 'retransmissions during the cut counted\n' + diag);
+  assert.equal(rep.measurement.tableRemoved, true, diag);
+  assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
+  // traffic moved to the backup link: 50 messages/s on vb2 while the primary is cut
+  const base = num(out, 'BASELINE4S');
+  const during = num(out, 'DURING');
+  t.diagnostic(`vb2 rx packets: ${base} in 4 s before, ${during} during the drill`);
+  assert.ok(during >= 150 && during > 4 * base, `traffic on the backup: ${during} packets during vs ${base} in 4 s before\n${diag}`);
+  assert.doesNotMatch(out, /^OTHERBAD/m, 'the other association on the same addresses stayed ACTIVE\n' + diag);
+
+  // SIGKILL: killed while the cut is on, the path comes back only when --for (6 s) has passed
+  const killed = num(out, 'KILLED');
+  const recovered = num(out, 'RECOVERED');
+  t.diagnostic(`SIGKILL at ${killed} ms, path ACTIVE again at ${recovered} ms (from before the drill started; --for 6 s)`);
+  assert.ok(killed < 6000, `killed mid-drill\n${diag}`);
+  assert.match(out, /^RECOVERED \d+ state=2$/m, diag);
+  assert.ok(recovered >= 6000, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
+  assert.ok(recovered <= 6000 + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
+  assert.doesNotMatch(/set cut \{[\s\S]*?\n\t\}/.exec(out)?.[0] ?? '', /elements =/, 'the expired elements are gone\n' + diag);
+
+  const fin = section(out, 'final');
+  t.diagnostic('final drill (text):\n' + fin.body);
+  assert.equal(fin.rc, 0, 'the stale lock of the killed drill was replaced and the drill passed\n' + diag);
+  assert.match(fin.body, /^PASS$/m, diag);
+  assert.notEqual(num(out, 'TABLEFINAL'), 0, diag);
+});
