@@ -14,7 +14,7 @@ import { formatJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
-import { deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
+import { buildCut, deleteTableSync, LIST_SET_LINE, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
@@ -47,22 +47,43 @@ async function waitReadingStdin(pid: number): Promise<void> {
   }
 }
 
-/** Run `nft -f -` with the ruleset; returns when the cut is in place and when it began (± uncertainty). */
-async function startCut(ruleset: string): Promise<{ t0: number; uncertainty: number }> {
-  const child = spawn(nftPath(), ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+/**
+ * Start the cut: `nft -f -` sets up our table (nothing dropped yet), then an
+ * `nft -i` that is already loaded and blocked reading its input gets the one
+ * line that adds the timed set elements, and a `list set` whose answer says
+ * the cut is committed. The cut began between that write and that answer.
+ */
+async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: number }> {
+  const cut = buildCut(plan.cut);
+  const setup = await runNft(['-f', '-'], cut.setup);
+  if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
+  const child = spawn(nftPath(), ['-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 4096)));
-  const done = new Promise<number>((resolve, reject) => {
+  const closed = new Promise<number>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? nftMissing() : e));
     child.on('close', (c) => resolve(c ?? 1));
   });
+  const answered = new Promise<number>((resolve) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/elements =|\n\s*}\s*\n/.test(out)) resolve(performance.now());
+    });
+    void closed.then(() => resolve(performance.now()));
+  });
+  child.stdin.on('error', () => {});
   if (child.pid !== undefined) await waitReadingStdin(child.pid);
   const written = performance.now();
-  child.stdin.end(ruleset);
-  const code = await done;
-  const exited = performance.now();
-  if (code !== 0) throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] ?? `exit ${code}`}`, EXIT.FAILURE);
-  return { t0: (written + exited) / 2, uncertainty: (exited - written) / 2 };
+  child.stdin.write(cut.start + LIST_SET_LINE);
+  const done = await answered;
+  child.stdin.end();
+  const code = await closed;
+  if (code !== 0 || stderr.trim()) {
+    deleteTableSync();
+    throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] ?? `exit ${code}`}`, EXIT.FAILURE);
+  }
+  return { t0: (written + done) / 2, uncertainty: (done - written) / 2 };
 }
 
 async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; lockDir?: string }): Promise<DrillReport> {
@@ -91,7 +112,9 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
     const samples: Sample[] = [];
     const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
-    const { t0, uncertainty } = await startCut(plan.ruleset);
+    const { t0, uncertainty } = await startCut(plan);
+    // a signal that came while nft ran removed nothing yet: remove now
+    if (interrupted !== null) removed = deleteTableSync();
     const stopped = new Promise<void>((r) => (wake = r));
     const race = (p: Promise<void>) => Promise.race([p, stopped]);
     const prev = { at: t0 };
@@ -108,7 +131,7 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
           t0,
           intervalMs: o.intervalMs,
           deadline: t0 + plan.forMs + recoverMs,
-          until: (s) => s.length > 0 && s.at(-1)!.t >= plan.forMs && s.at(-1)!.state === 'ACTIVE',
+          until: (cur) => cur.state === 'ACTIVE',
           samples,
           stats,
           prev,

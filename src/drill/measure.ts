@@ -45,8 +45,8 @@ export function timeline(samples: readonly Sample[], o: { rto0Ms: number; restor
   const strikeMs = first((s) => s.state !== null && (s.rtoMs > o.rto0Ms || s.state !== 'ACTIVE'), 0, o.restoreMs);
   const pfMs = first((s) => s.state === 'PF' || s.state === 'INACTIVE', 0, o.restoreMs);
   const inactiveMs = first((s) => s.state === 'INACTIVE', 0, o.restoreMs);
-  const back = first((s) => s.state === 'ACTIVE' && s.prevT >= o.restoreMs, o.restoreMs);
-  const activeAgainMs = pfMs === null || back === null ? null : back - o.restoreMs;
+  const back = first((s) => s.state === 'ACTIVE', o.restoreMs);
+  const activeAgainMs = pfMs === null || back === null ? null : Math.max(back, o.restoreMs) - o.restoreMs;
   return {
     strikeMs,
     pfMs,
@@ -93,7 +93,8 @@ export async function poll(o: {
   t0: number;
   intervalMs: number;
   deadline: number;
-  until: (samples: readonly Sample[]) => boolean;
+  /** stop after this read */
+  until: (current: Sample) => boolean;
   /** the previous read's performance.now(), carried across calls */
   prev?: { at: number };
   samples: Sample[];
@@ -111,7 +112,7 @@ export async function poll(o: {
       o.samples.push(s);
       last = s;
     }
-    if (o.until(o.samples) || s.state === null) return;
+    if (o.until(s) || s.state === null) return;
     const wait = Math.min(o.intervalMs - (performance.now() - at), o.deadline - performance.now());
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

@@ -30,8 +30,15 @@ function checkInt(n: number, lo: number, hi: number, what: string): number {
   return n;
 }
 
-/** The ruleset fed to `nft -f -`: replaces any table of ours (a killed drill's) atomically. */
-export function buildRuleset(c: CutSpec): string {
+export interface Cut {
+  /** fed to `nft -f -` first: our table with an empty set (drops nothing yet), replacing a killed drill's */
+  setup: string;
+  /** then one line to `nft -i`: the set elements, each with the timeout that ends the cut */
+  start: string;
+}
+
+/** The cut in two steps, so that the second, which starts it, is one quick command whose moment is known. */
+export function buildCut(c: CutSpec): Cut {
   const peer = checkAddr(c.peerAddress);
   const v4 = isIPv4(peer);
   const locals = c.localAddresses.map(checkAddr).filter((a) => isIPv4(a) === v4);
@@ -47,14 +54,13 @@ export function buildRuleset(c: CutSpec): string {
     elems.push(`${peer} . ${pport} . ${l} . ${lport} timeout ${ms}ms`);
   }
   const rule = `${ip} saddr . sctp sport . ${ip} daddr . sctp dport @cut counter drop`;
-  return [
+  const setup = [
     `table ${NFT_FAMILY} ${NFT_TABLE}`,
     `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
     `\tset cut {`,
     `\t\ttype ${type} . inet_service . ${type} . inet_service`,
     `\t\tflags timeout`,
-    `\t\telements = { ${elems.join(',\n\t\t\t     ')} }`,
     `\t}`,
     `\tchain input {`,
     `\t\ttype filter hook input priority -10; policy accept;`,
@@ -67,10 +73,18 @@ export function buildRuleset(c: CutSpec): string {
     `}`,
     '',
   ].join('\n');
+  return { setup, start: `add element ${NFT_FAMILY} ${NFT_TABLE} cut { ${elems.join(', ')} }\n` };
+}
+
+/** Both steps as one text, as the dry run shows them. */
+export function buildRuleset(c: CutSpec): string {
+  const cut = buildCut(c);
+  return cut.setup + cut.start;
 }
 
 export const DELETE_ARGV = ['delete', 'table', NFT_FAMILY, NFT_TABLE] as const;
-export const LIST_ARGV = ['list', 'table', NFT_FAMILY, NFT_TABLE] as const;
+/** a line for `nft -i` after the cut: its answer says the cut is committed */
+export const LIST_SET_LINE = `list set ${NFT_FAMILY} ${NFT_TABLE} cut\n`;
 
 /** the nft binary: SCTPDIAG_NFT (tests), else `nft` from PATH */
 export function nftPath(env = process.env): string {

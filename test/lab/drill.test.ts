@@ -23,7 +23,7 @@ lab_topology 2
 for ns in a b; do ip netns exec $ns env SCTPDIAG_NETNS=$ns "@{CLI[@]}" tune --profile telecom --apply --state-dir /tmp/st-$ns >/dev/null 2>&1 || echo "APPLYFAIL $ns"; done
 lab_py_server s1 b 5001 10.1.0.2 10.2.0.2; lab_py_server s2 b 5002 10.1.0.2 10.2.0.2; lab_py_server s3 b 5003 10.1.0.2
 lab_wait_listen b 5001; lab_wait_listen b 5002; lab_wait_listen b 5003
-lab_py_client c1 a 10.1.0.2 5001 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6001 --interval 0.02
+lab_py_client c1 a 10.1.0.2 5001 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6001 --interval 0.01
 lab_py_client c2 a 10.1.0.2 5002 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6002 --interval 0.02
 lab_py_client c3 a 10.1.0.2 5003 --bind 10.1.0.1 --lport 6003 --interval 0.2
 lab_wait_assoc a 3 60 || echo "ASSOCS MISSING"
@@ -37,16 +37,24 @@ D --port 6001 --path 10.1.0.2 --for 600 --yes >/tmp/o 2>&1; rep for600 $?; cat /
 "@{CLI[@]}" --netns a drill --port 6001 --path 10.1.0.2 --for 8s --target PF=500ms,INACTIVE=1500ms >/tmp/o 2>&1; rep dryrun $?; cat /tmp/o
 ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "DRYTABLE $?"
 
-# association 6002 shares every address with 6001: log any moment its path is not ACTIVE
-( while [[ ! -e /tmp/stopwatch ]]; do lab_remaddr a | awk -v id="$ID2" '$2==id && $NF!=2 {print "OTHERBAD", $0}'; sleep 0.05; done ) >/tmp/other.log 2>&1 &
+# one drill at a time: a drill holds the lock (cutting 6002's idle backup for up to 60 s) while a
+# second one is tried; then SIGTERM ends the holder, and its cut with it
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6002 --path 10.2.0.2 --for 60s --yes >/tmp/h.out 2>&1 &
+HP=$!
+for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.1; done
+D --port 6001 --path 10.1.0.2 --for 5s --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
+kill -0 $HP 2>/dev/null; echo "HOLDERALIVE $?"
+kill -TERM $HP; wait $HP; rep holder $?; cat /tmp/h.out
+ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTERTERM $?"
+lab_wait_path_every a 10.2.0.2 2 60 || echo "BACKUP NOT BACK"
+
+# association 6002 shares every address with 6001: log any moment its paths are not ACTIVE
+( while [[ ! -e /tmp/stopwatch ]]; do lab_remaddr a | awk -v id="$ID2" '$2==id && $NF!=2 {print "OTHERBAD", $0}'; sleep 0.2; done ) >/tmp/other.log 2>&1 &
 W=$!
 B0=$(rx); sleep 4; B1=$(rx); echo "BASELINE4S $((B1 - B0))"
 R0=$(rx)
-"@{CLI[@]}" --netns a --json drill --port 6001 --path 10.1.0.2 --for 8s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/drill.json 2>/tmp/drill.err &
-DP=$!
-for i in $(seq 400); do ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1 && break; sleep 0.05; done
-D --port 6002 --path 10.1.0.2 --for 5s --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
-wait $DP; rep drill $?; echo "JSON $(tr -d '\n' </tmp/drill.json)"; cat /tmp/drill.err
+"@{CLI[@]}" --netns a --json drill --port 6001 --path 10.1.0.2 --for 8s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/drill.json 2>/tmp/drill.err
+rep drill $?; echo "JSON $(tr -d '\n' </tmp/drill.json)"; cat /tmp/drill.err
 R1=$(rx); echo "DURING $((R1 - R0))"
 ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTER $?"
 touch /tmp/stopwatch; wait $W; cat /tmp/other.log
@@ -54,14 +62,15 @@ touch /tmp/stopwatch; wait $W; cat /tmp/other.log
 # SIGKILL mid-drill: the set elements' timeout still ends the cut at --for
 lab_wait_path_every a 10.1.0.2 2 60 || echo "NOT RECOVERED BEFORE KILL TEST"
 T0=$(_lab_now_us)
-D --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
 KP=$!
-for i in $(seq 600); do s=$(state "$ID1" 10.1.0.2); [[ -n "$s" && "$s" != 2 ]] && break; sleep 0.02; done
+for i in $(seq 1500); do s=$(state "$ID1" 10.1.0.2); [[ -n "$s" && "$s" != 2 ]] && break; sleep 0.02; done
 kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null
 echo "KILLED $(((TK - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
+ip netns exec a nft list set inet sctpdiag_drill cut
 for i in $(seq 1500); do [[ "$(state "$ID1" 10.1.0.2)" == 2 ]] && break; sleep 0.02; done
 TA=$(_lab_now_us); echo "RECOVERED $(((TA - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
-ip netns exec a nft list set inet sctpdiag_drill cut; ls -l /run/sctpdiag/
+ip netns exec a nft list set inet sctpdiag_drill cut; echo "LOCKLEFT $(cat /run/sctpdiag/drill.lock)"
 
 # the next drill replaces the dead drill's lock (and its table); text output for the docs
 lab_wait_path_every a 10.1.0.2 2 60
@@ -101,6 +110,11 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
 
   assert.equal(section(out, 'concurrent').rc, 12, diag);
   assert.match(section(out, 'concurrent').body, /another drill is running/, diag);
+  assert.equal(num(out, 'HOLDERALIVE'), 0, 'the lock holder was still running\n' + diag);
+  const holder = section(out, 'holder');
+  assert.match(holder.body, /interrupted by SIGTERM/, diag);
+  assert.notEqual(num(out, 'TABLEAFTERTERM'), 0, 'SIGTERM removed the table\n' + diag);
+  assert.doesNotMatch(out, /BACKUP NOT BACK/, diag);
 
   const d = section(out, 'drill');
   const json = /^JSON (.*)$/m.exec(d.body)?.[1];
@@ -141,7 +155,11 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.match(out, /^RECOVERED \d+ state=2$/m, diag);
   assert.ok(recovered >= 6000, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
   assert.ok(recovered <= 6000 + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
-  assert.doesNotMatch(/set cut \{[\s\S]*?\n\t\}/.exec(out)?.[0] ?? '', /elements =/, 'the expired elements are gone\n' + diag);
+  const sets = [...out.matchAll(/set cut \{[\s\S]*?\n\t\}/g)].map((m) => m[0]);
+  assert.equal(sets.length, 2, diag);
+  assert.match(sets[0]!, /elements =/, 'after the kill the cut is still in place\n' + diag);
+  assert.doesNotMatch(sets[1]!, /elements =/, 'the expired elements are gone\n' + diag);
+  assert.match(out, /^LOCKLEFT \{"pid":/m, 'the killed drill left its lock\n' + diag);
 
   const fin = section(out, 'final');
   t.diagnostic('final drill (text):\n' + fin.body);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { durationMs, parseFor, parseTargets } from '../../src/drill/spec.js';
-import { buildRuleset, DELETE_ARGV } from '../../src/drill/nft.js';
+import { buildCut, buildRuleset, DELETE_ARGV } from '../../src/drill/nft.js';
 import { checkSafe, makePlan, selectAssociation } from '../../src/drill/plan.js';
 import { timeline, type Sample } from '../../src/drill/measure.js';
 import { acquireLock, type ProcInfo } from '../../src/drill/lock.js';
@@ -52,6 +52,10 @@ test('drill nft: the ruleset from validated values is the golden text; bad value
   assert.throws(() => buildRuleset({ ...ok, forMs: 1.5 }));
   assert.throws(() => buildRuleset({ ...ok, localAddresses: ['fd00::1'] }), /no local address/);
   assert.deepEqual([...DELETE_ARGV], ['delete', 'table', 'inet', 'sctpdiag_drill']);
+  // the setup drops nothing: the cut starts with the one line that adds the timed elements
+  const c = buildCut({ localAddresses: ['10.1.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
+  assert.doesNotMatch(c.setup, /elements|timeout \d/);
+  assert.match(c.start, /^add element inet sctpdiag_drill cut \{ [^\n]* \}\n$/);
 });
 
 test('drill nft: the real nft accepts the ruleset (in a user+net namespace, when this host allows one)', (t) => {
