@@ -138,7 +138,7 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
         }),
       );
     const rtxcAfter = await readRtxc(o.procRoot, a.id).catch(() => null);
-    const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, restoreMs: plan.forMs, primary: plan.path.primary });
+    const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, rtoMaxMs: plan.params.rtoMax, restoreMs: plan.forMs, primary: plan.path.primary });
     return measuredReport(plan, o.netns, {
       source: 'procfs',
       stats: { ...stats, maxGapMs: Math.round(stats.maxGapMs) },

@@ -37,12 +37,14 @@ export interface Timeline {
   aborted: boolean;
 }
 
-export function timeline(samples: readonly Sample[], o: { rto0Ms: number; restoreMs: number; primary: boolean }): Timeline {
+export function timeline(samples: readonly Sample[], o: { rto0Ms: number; rtoMaxMs: number; restoreMs: number; primary: boolean }): Timeline {
   // a change seen at read t happened between the read before and t: take the middle
   const at = (s: Sample | undefined) => (s === undefined ? null : (Math.max(s.prevT, 0) + s.t) / 2);
   const first = (f: (s: Sample) => boolean, from = 0, to = Infinity) => at(samples.find((s) => s.t >= from && s.t < to && f(s)));
   const during = samples.filter((s) => s.t < o.restoreMs);
-  const strikeMs = first((s) => s.state !== null && (s.rtoMs > o.rto0Ms || s.state !== 'ACTIVE'), 0, o.restoreMs);
+  // a counted strike doubles the RTO (capped at rto_max); RTT samples move it by less
+  const doubled = Math.min(2 * o.rto0Ms, o.rtoMaxMs) - 4;
+  const strikeMs = first((s) => s.state !== null && ((s.rtoMs >= doubled && s.rtoMs > o.rto0Ms) || s.state !== 'ACTIVE'), 0, o.restoreMs);
   const pfMs = first((s) => s.state === 'PF' || s.state === 'INACTIVE', 0, o.restoreMs);
   const inactiveMs = first((s) => s.state === 'INACTIVE', 0, o.restoreMs);
   const back = first((s) => s.state === 'ACTIVE', o.restoreMs);

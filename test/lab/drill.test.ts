@@ -67,7 +67,7 @@ KP=$!
 for i in $(seq 1500); do s=$(state "$ID1" 10.1.0.2); [[ -n "$s" && "$s" != 2 ]] && break; sleep 0.02; done
 kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null
 echo "KILLED $(((TK - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
-ip netns exec a nft list set inet sctpdiag_drill cut
+TL=$(_lab_now_us); ip netns exec a nft list set inet sctpdiag_drill cut; echo "LISTED $(((TL - T0) / 1000))"
 for i in $(seq 1500); do [[ "$(state "$ID1" 10.1.0.2)" == 2 ]] && break; sleep 0.02; done
 TA=$(_lab_now_us); echo "RECOVERED $(((TA - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
 ip netns exec a nft list set inet sctpdiag_drill cut; echo "LOCKLEFT $(cat /run/sctpdiag/drill.lock)"
@@ -125,11 +125,15 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
   assert.equal(rep.verdict, 'pass', diag);
   assert.equal(rep.netns, 'a');
+  // the model counts from the first unacknowledged DATA, up to a SACK (two messages, 20 ms
+  // here) before the cut: the measured time may be that much shorter
+  const T3_AGE_MS = 20;
   for (const name of ['PF', 'INACTIVE']) {
     const e = rep.events.find((x) => x.event === name)!;
     assert.ok(e.measuredMs !== null && e.modelMs !== null, `${name} measured and modelled\n${diag}`);
-    const delta = Math.abs(e.measuredMs - e.modelMs) / e.modelMs;
-    assert.ok(delta <= 0.25, `${name}: measured ${e.measuredMs} ms vs model ${e.modelMs} ms: off by ${Math.round(delta * 100)}% > 25%\n${diag}`);
+    const lo = 0.75 * (e.modelMs - T3_AGE_MS);
+    const hi = 1.25 * e.modelMs;
+    assert.ok(e.measuredMs >= lo && e.measuredMs <= hi, `${name}: measured ${e.measuredMs} ms vs model ${e.modelMs} ms: outside ±25% (${Math.round(lo)}…${Math.round(hi)} ms)\n${diag}`);
     assert.equal(e.pass, true, `${name} within target ${e.targetMs}\n${diag}`);
   }
   const tl = rep.measurement.timeline;
@@ -150,11 +154,17 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   // SIGKILL: killed while the cut is on, the path comes back only when --for (6 s) has passed
   const killed = num(out, 'KILLED');
   const recovered = num(out, 'RECOVERED');
-  t.diagnostic(`SIGKILL at ${killed} ms, path ACTIVE again at ${recovered} ms (from before the drill started; --for 6 s)`);
-  assert.ok(killed < 6000, `killed mid-drill\n${diag}`);
+  // the listing right after the kill still has the elements, expiring E ms later: the path
+  // cannot come back before the listing's start + E (the kernel's timeout, nobody removed them)
+  const listed = num(out, 'LISTED');
+  const exp = /expires (?:(\d+)s)?(?:(\d+)ms)?/.exec(out);
+  assert.ok(exp, 'the cut was on after the kill\n' + diag);
+  const expiresMs = Number(exp[1] ?? 0) * 1000 + Number(exp[2] ?? 0);
+  t.diagnostic(`SIGKILL at ${killed} ms; at ${listed} ms the cut still had ${expiresMs} ms to go; path ACTIVE again at ${recovered} ms`);
+  assert.match(out, /^KILLED \d+ state=[01]$/m, 'killed while the path was down\n' + diag);
   assert.match(out, /^RECOVERED \d+ state=2$/m, diag);
-  assert.ok(recovered >= 6000, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
-  assert.ok(recovered <= 6000 + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
+  assert.ok(recovered >= listed + expiresMs - 100, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
+  assert.ok(recovered <= listed + expiresMs + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
   const sets = [...out.matchAll(/set cut \{[\s\S]*?\n\t\}/g)].map((m) => m[0]);
   assert.equal(sets.length, 2, diag);
   assert.match(sets[0]!, /elements =/, 'after the kill the cut is still in place\n' + diag);

@@ -99,7 +99,9 @@ const S = (t: number, state: Sample['state'], rtoMs = 200, otherActive = true, p
 
 test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against targets', async () => {
   const samples = [S(0, 'ACTIVE'), S(220, 'PF', 400, true, 200), S(900, 'INACTIVE', 800), S(8000, 'INACTIVE', 800), S(8450, 'ACTIVE', 800)];
-  const tl = timeline(samples, { rto0Ms: 200, restoreMs: 8000, primary: true });
+  const tl = timeline(samples, { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
+  // an RTT sample that moves the RTO a little is no strike; a doubling is
+  assert.equal(timeline([S(0, 'ACTIVE'), S(50, 'ACTIVE', 230), S(120, 'ACTIVE', 400)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true }).strikeMs, 120);
   assert.deepEqual(tl, { strikeMs: 210, pfMs: 210, inactiveMs: 900, movedMs: 210, activeAgainMs: 450, primaryBackMs: 450, backupHeld: true, aborted: false });
   const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500, INACTIVE: 800 }, sysctls);
   const m = { source: 'procfs' as const, stats: { samples: 400, intervalMs: 20, maxGapMs: 30 }, cutUncertaintyMs: 3, timeline: tl, retransmissions: 4, tableRemoved: true, interrupted: null };
@@ -109,11 +111,11 @@ test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against tar
   assert.equal(measuredReport({ ...p, targets: { PF: 500, INACTIVE: 1000 } }, null, m).verdict, 'pass');
   assert.deepEqual(checkSchema(await schema(), JSON.parse(JSON.stringify(r))), []);
   // the cut never bit: a failed drill, not a pass
-  const none = timeline([S(0, 'ACTIVE'), S(8500, 'ACTIVE')], { rto0Ms: 200, restoreMs: 8000, primary: true });
+  const none = timeline([S(0, 'ACTIVE'), S(8500, 'ACTIVE')], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
   assert.equal(none.strikeMs, null);
   assert.deepEqual(measuredReport({ ...p, targets: {} }, null, { ...m, timeline: none }).failures, ['the cut had no visible effect on the path']);
   // never back, backup lost, aborted
-  const bad = timeline([S(0, 'ACTIVE'), S(300, 'PF', 400, false), S(2000, null)], { rto0Ms: 200, restoreMs: 8000, primary: false });
+  const bad = timeline([S(0, 'ACTIVE'), S(300, 'PF', 400, false), S(2000, null)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: false });
   assert.equal(bad.backupHeld, false);
   assert.equal(bad.aborted, true);
   assert.equal(bad.primaryBackMs, null);
