@@ -14,7 +14,7 @@ import { formatJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
-import { buildCut, deleteTableSync, LIST_SET_LINE, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
+import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
@@ -49,15 +49,15 @@ async function waitReadingStdin(pid: number): Promise<void> {
 
 /**
  * Start the cut: `nft -f -` sets up our table (nothing dropped yet), then an
- * `nft -i` that is already loaded and blocked reading its input gets the one
- * line that adds the timed set elements, and a `list set` whose answer says
- * the cut is committed. The cut began between that write and that answer.
+ * `nft --echo -i` that is already loaded and blocked reading its input gets
+ * the one line that adds the timed set elements, and echoes it once the
+ * kernel committed it. The cut began between that write and that echo.
  */
 async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: number }> {
   const cut = buildCut(plan.cut);
   const setup = await runNft(['-f', '-'], cut.setup);
   if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
-  const child = spawn(nftPath(), ['-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(nftPath(), ['--echo', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 4096)));
   const closed = new Promise<number>((resolve, reject) => {
@@ -68,14 +68,14 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: num
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (/elements =|\n\s*}\s*\n/.test(out)) resolve(performance.now());
+      if (/^add element /m.test(out)) resolve(performance.now());
     });
     void closed.then(() => resolve(performance.now()));
   });
   child.stdin.on('error', () => {});
   if (child.pid !== undefined) await waitReadingStdin(child.pid);
   const written = performance.now();
-  child.stdin.write(cut.start + LIST_SET_LINE);
+  child.stdin.write(cut.start);
   const done = await answered;
   child.stdin.end();
   const code = await closed;

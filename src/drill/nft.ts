@@ -33,7 +33,7 @@ function checkInt(n: number, lo: number, hi: number, what: string): number {
 export interface Cut {
   /** fed to `nft -f -` first: our table with an empty set (drops nothing yet), replacing a killed drill's */
   setup: string;
-  /** then one line to `nft -i`: the set elements, each with the timeout that ends the cut */
+  /** then one line to `nft --echo -i`: the set elements, each with the timeout that ends the cut */
   start: string;
 }
 
@@ -83,8 +83,6 @@ export function buildRuleset(c: CutSpec): string {
 }
 
 export const DELETE_ARGV = ['delete', 'table', NFT_FAMILY, NFT_TABLE] as const;
-/** a line for `nft -i` after the cut: its answer says the cut is committed */
-export const LIST_SET_LINE = `list set ${NFT_FAMILY} ${NFT_TABLE} cut\n`;
 
 /** the nft binary: SCTPDIAG_NFT (tests), else `nft` from PATH */
 export function nftPath(env = process.env): string {

@@ -64,10 +64,11 @@ lab_wait_path_every a 10.1.0.2 2 60 || echo "NOT RECOVERED BEFORE KILL TEST"
 T0=$(_lab_now_us)
 ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
 KP=$!
-for i in $(seq 1500); do s=$(state "$ID1" 10.1.0.2); [[ -n "$s" && "$s" != 2 ]] && break; sleep 0.02; done
-kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null
-echo "KILLED $(((TK - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
+for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.05; done
+kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null; echo "KILLED $(((TK - T0) / 1000))"
 TL=$(_lab_now_us); ip netns exec a nft list set inet sctpdiag_drill cut; echo "LISTED $(((TL - T0) / 1000))"
+for i in $(seq 500); do [[ "$(state "$ID1" 10.1.0.2)" != 2 ]] && break; sleep 0.02; done
+echo "DOWNAFTERKILL $(state "$ID1" 10.1.0.2)"
 for i in $(seq 1500); do [[ "$(state "$ID1" 10.1.0.2)" == 2 ]] && break; sleep 0.02; done
 TA=$(_lab_now_us); echo "RECOVERED $(((TA - T0) / 1000)) state=$(state "$ID1" 10.1.0.2)"
 ip netns exec a nft list set inet sctpdiag_drill cut; echo "LOCKLEFT $(cat /run/sctpdiag/drill.lock)"
@@ -161,7 +162,7 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.ok(exp, 'the cut was on after the kill\n' + diag);
   const expiresMs = Number(exp[1] ?? 0) * 1000 + Number(exp[2] ?? 0);
   t.diagnostic(`SIGKILL at ${killed} ms; at ${listed} ms the cut still had ${expiresMs} ms to go; path ACTIVE again at ${recovered} ms`);
-  assert.match(out, /^KILLED \d+ state=[01]$/m, 'killed while the path was down\n' + diag);
+  assert.match(out, /^DOWNAFTERKILL [01]$/m, 'the cut outlived its killed drill: the path went down\n' + diag);
   assert.match(out, /^RECOVERED \d+ state=2$/m, diag);
   assert.ok(recovered >= listed + expiresMs - 100, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
   assert.ok(recovered <= listed + expiresMs + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
