@@ -64,11 +64,19 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: num
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? nftMissing() : e));
     child.on('close', (c) => resolve(c ?? 1));
   });
+  let echoed = false;
   const answered = new Promise<number>((resolve) => {
+    // an error leaves nft -i waiting for more input: stderr, or no echo in 10 s, ends the wait
+    child.stderr.on('data', () => resolve(performance.now()));
+    const timer = setTimeout(() => resolve(performance.now()), 10_000);
+    timer.unref();
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (/^add element /m.test(out)) resolve(performance.now());
+      if (/^add element /m.test(out)) {
+        echoed = true;
+        resolve(performance.now());
+      }
     });
     void closed.then(() => resolve(performance.now()));
   });
@@ -79,9 +87,9 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: num
   const done = await answered;
   child.stdin.end();
   const code = await closed;
-  if (code !== 0 || stderr.trim()) {
+  if (code !== 0 || stderr.trim() || !echoed) {
     deleteTableSync();
-    throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] ?? `exit ${code}`}`, EXIT.FAILURE);
+    throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] || (echoed ? `exit ${code}` : 'it did not confirm the elements')}`, EXIT.FAILURE);
   }
   return { t0: (written + done) / 2, uncertainty: (done - written) / 2 };
 }
