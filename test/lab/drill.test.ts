@@ -158,7 +158,8 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   // the listing right after the kill still has the elements, expiring E ms later: the path
   // cannot come back before the listing's start + E (the kernel's timeout, nobody removed them)
   const listed = num(out, 'LISTED');
-  const exp = /expires (?:(\d+)s)?(?:(\d+)ms)?/.exec(out);
+  const afterKill = out.slice(out.indexOf('\nKILLED '));
+  const exp = /timeout 6s expires (?:(\d+)s)?(?:(\d+)ms)?/.exec(afterKill);
   assert.ok(exp, 'the cut was on after the kill\n' + diag);
   const expiresMs = Number(exp[1] ?? 0) * 1000 + Number(exp[2] ?? 0);
   t.diagnostic(`SIGKILL at ${killed} ms; at ${listed} ms the cut still had ${expiresMs} ms to go; path ACTIVE again at ${recovered} ms`);
@@ -166,7 +167,7 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.match(out, /^RECOVERED \d+ state=2$/m, diag);
   assert.ok(recovered >= listed + expiresMs - 100, `the cut outlived its killed drill until --for (recovered at ${recovered} ms)\n${diag}`);
   assert.ok(recovered <= listed + expiresMs + 15000, `the cut ended by itself (recovered at ${recovered} ms)\n${diag}`);
-  const sets = [...out.matchAll(/set cut \{[\s\S]*?\n\t\}/g)].map((m) => m[0]);
+  const sets = [...afterKill.slice(0, afterKill.indexOf('\n=== final')).matchAll(/set cut \{[\s\S]*?\n\t\}/g)].map((m) => m[0]);
   assert.equal(sets.length, 2, diag);
   assert.match(sets[0]!, /elements =/, 'after the kill the cut is still in place\n' + diag);
   assert.doesNotMatch(sets[1]!, /elements =/, 'the expired elements are gone\n' + diag);
