@@ -24,8 +24,14 @@ export const EXIT = {
   DOCTOR_WARN: 8,
   /** doctor: worst finding is a failure */
   DOCTOR_FAIL: 9,
-  /** tune --apply/--rollback: another one holds the lock (after --wait) */
+  /** another run holds the lock that serialises kernel changes: tune --apply/--rollback (after --wait), or a drill */
   BUSY: 10,
+  /** drill: it ran, and a --target was missed or an expected event was never seen */
+  DRILL_FAILED: 11,
+  /** drill refused: the cut would leave the association without an ACTIVE path (or it is not ESTABLISHED) */
+  DRILL_UNSAFE: 12,
+  /** drill: the nft tool (nftables) is missing */
+  NO_NFT: 13,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -34,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sysctl: async () => (await import('./commands/sysctl.js')).sysctlCommand(),
   tune: async () => (await import('./commands/tune.js')).tuneCommand(),
   'failover-time': async () => (await import('./commands/failover-time.js')).failoverTimeCommand(),
+  drill: async () => (await import('./commands/drill.js')).drillCommand(),
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   metrics: async () => (await import('./commands/metrics.js')).metricsCommand(),
 };

@@ -1,0 +1,209 @@
+/**
+ * `sctpdiag drill`: prove failover on a live association — cut one path with
+ * nftables for --for, measure what the kernel does, restore, compare with the
+ * model and --target. Dry run unless --yes.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { globals } from '../context.js';
+import { EXIT, SctpdiagError, usageError } from '../errors.js';
+import { readSysctls } from '../kernel/sysctl-catalog.js';
+import { parseAssocId, parsePeer, parsePort } from './options.js';
+import { writeJson } from '../render/json.js';
+import { readSnapshot } from '../procfs/read.js';
+import { acquireLock } from '../drill/lock.js';
+import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
+import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
+import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
+import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
+import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
+
+interface DrillFlags {
+  assoc?: string;
+  port?: string;
+  peer?: string;
+  path?: string;
+  for?: string;
+  target?: string;
+  yes?: boolean;
+  interval?: string;
+}
+
+export const POLL_MS = 20;
+
+/** argv syscall numbers of read(2): nft is blocked reading its ruleset from fd 0 */
+const READ_SYSCALL: Record<string, string> = { x64: '0', arm64: '63' };
+
+/** Wait (≤ 2 s) until nft blocks reading stdin, so writing it starts the commit at once. */
+async function waitReadingStdin(pid: number): Promise<void> {
+  const nr = READ_SYSCALL[process.arch];
+  if (nr === undefined) return;
+  const end = performance.now() + 2000;
+  while (performance.now() < end) {
+    const s = await readFile(`/proc/${pid}/syscall`, 'utf8').catch(() => '');
+    if (s.startsWith(`${nr} 0x0 `)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Start the cut: `nft -f -` sets up our table (nothing dropped yet), then an
+ * `nft --echo -i` that is already loaded and blocked reading its input gets
+ * the one line that adds the timed set elements, and echoes it once the
+ * kernel committed it. The cut began between that write and that echo.
+ */
+async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: number }> {
+  const cut = buildCut(plan.cut);
+  const setup = await runNft(['-f', '-'], cut.setup);
+  if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
+  const child = spawn(nftPath(), ['--echo', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 4096)));
+  const closed = new Promise<number>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? nftMissing() : e));
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  let echoed = false;
+  const answered = new Promise<number>((resolve) => {
+    // an error leaves nft -i waiting for more input: stderr, or no echo in 10 s, ends the wait
+    child.stderr.on('data', () => resolve(performance.now()));
+    const timer = setTimeout(() => resolve(performance.now()), 10_000);
+    timer.unref();
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/^add element /m.test(out)) {
+        echoed = true;
+        resolve(performance.now());
+      }
+    });
+    void closed.then(() => resolve(performance.now()));
+  });
+  child.stdin.on('error', () => {});
+  if (child.pid !== undefined) await waitReadingStdin(child.pid);
+  const written = performance.now();
+  child.stdin.write(cut.start);
+  const done = await answered;
+  child.stdin.end();
+  const code = await closed;
+  if (code !== 0 || stderr.trim() || !echoed) {
+    deleteTableSync();
+    throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] || (echoed ? `exit ${code}` : 'it did not confirm the elements')}`, EXIT.FAILURE);
+  }
+  return { t0: (written + done) / 2, uncertainty: (done - written) / 2 };
+}
+
+async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; lockDir?: string }): Promise<DrillReport> {
+  if (!nftAvailable()) throw nftMissing();
+  if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
+  const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
+  let removed = false;
+  let interrupted: string | null = null;
+  const cleanup = () => {
+    if (!removed) removed = deleteTableSync();
+    lock.release();
+  };
+  // the kernel ends the cut at --for by itself; these end it sooner when we are told to stop
+  let wake: (() => void) | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = sig;
+    cleanup();
+    wake?.();
+  };
+  process.on('exit', cleanup);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const a = plan.association;
+    const read = () => readPath(o.procRoot, a.id, plan.path.address, o.hz);
+    const rtxcBefore = await readRtxc(o.procRoot, a.id);
+    const samples: Sample[] = [];
+    const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
+    const { t0, uncertainty } = await startCut(plan);
+    // a signal that came while nft ran removed nothing yet: remove now
+    if (interrupted !== null) removed = deleteTableSync();
+    const stopped = new Promise<void>((r) => (wake = r));
+    const race = (p: Promise<void>) => Promise.race([p, stopped]);
+    const prev = { at: t0 };
+    // during the cut: until --for ends (the set elements expire then)
+    await race(poll({ read, t0, intervalMs: o.intervalMs, deadline: t0 + plan.forMs, until: () => interrupted !== null, samples, stats, prev }));
+    if (!removed) removed = deleteTableSync();
+    // after the restore: until the path is ACTIVE again (heartbeats to it back off up to rto_max)
+    const q = plan.params;
+    const recoverMs = Math.min(150_000, q.hbInterval + 2 * q.rtoMax + 5_000);
+    if (interrupted === null)
+      await race(
+        poll({
+          read,
+          t0,
+          intervalMs: o.intervalMs,
+          deadline: t0 + plan.forMs + recoverMs,
+          until: (cur) => cur.state === 'ACTIVE',
+          samples,
+          stats,
+          prev,
+        }),
+      );
+    const rtxcAfter = await readRtxc(o.procRoot, a.id).catch(() => null);
+    const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, rtoMaxMs: plan.params.rtoMax, restoreMs: plan.forMs, primary: plan.path.primary });
+    return measuredReport(plan, o.netns, {
+      source: 'procfs',
+      stats: { ...stats, maxGapMs: Math.round(stats.maxGapMs) },
+      cutUncertaintyMs: Math.round(uncertainty),
+      timeline: tl,
+      retransmissions: rtxcBefore !== null && rtxcAfter !== null ? rtxcAfter - rtxcBefore : null,
+      tableRemoved: removed,
+      interrupted,
+    });
+  } finally {
+    cleanup();
+    process.off('exit', cleanup);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function drillCommand(): Command {
+  return new Command('drill')
+    .description('prove failover: cut one path of a live association for seconds (nftables), measure, restore (dry run unless --yes)')
+    .option('--assoc <id>', 'the association id (see `sctpdiag status`)')
+    .option('--port <n>', 'select the association by local or peer port (must match exactly one)')
+    .option('--peer <addr>', 'select the association by a peer address (must match exactly one)')
+    .requiredOption('--path <addr>', 'the peer address (path) to cut')
+    .option('--for <duration>', 'how long to cut it, e.g. 8s (1 s … 120 s)', '10s')
+    .option('--target <list>', 'pass/fail bounds, e.g. PF=500ms,INACTIVE=2s (STRIKE, PF, INACTIVE, MOVED, ACTIVE)')
+    .option('--yes', 'really cut the path (without it: dry run, nothing changed)')
+    .action(async function (this: Command) {
+      const g = globals(this);
+      const f = this.opts<DrillFlags>();
+      // named links (--link NAME) resolve into these fields once the links file exists
+      const sel: Selection = {};
+      if (f.assoc !== undefined) sel.assocId = parseAssocId(f.assoc);
+      if (f.port !== undefined) sel.port = parsePort(f.port);
+      if (f.peer !== undefined) sel.peer = parsePeer(f.peer);
+      const peer = parsePeer(f.path!, '--path');
+      const forMs = f.for === undefined ? DEFAULT_FOR_MS : parseFor(f.for);
+      const targets = f.target === undefined ? {} : parseTargets(f.target);
+      if (f.yes && g.procRoot !== '/proc') throw usageError('drill --yes cuts a live path: it cannot run on --proc-root');
+      const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners: false });
+      const sysctls = (await readSysctls(g.procRoot)) ?? new Map<string, string>();
+      const plan = makePlan(snap, sel, peer, forMs, targets, sysctls);
+      let report: DrillReport;
+      if (!f.yes) {
+        report = planReport(plan, g.netns);
+        if (!nftAvailable()) process.stderr.write(`sctpdiag: warning: ${nftMissing().message}\n`);
+      } else {
+        report = await execute(plan, {
+          procRoot: g.procRoot,
+          netns: g.netns,
+          hz: snap.hz.value,
+          intervalMs: POLL_MS,
+          ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
+        });
+      }
+      if (g.json) writeJson(report);
+      else process.stdout.write(printDrill(report, g.style) + '\n');
+      if (report.verdict === 'fail') process.exitCode = EXIT.DRILL_FAILED;
+    });
+}

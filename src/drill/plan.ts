@@ -1,0 +1,121 @@
+/**
+ * What a drill would do, decided from one snapshot (pure, no I/O): which
+ * association, which path, whether cutting it is safe, and what the failover
+ * model predicts for this association's own parameters.
+ */
+import { EXIT, SctpdiagError, usageError } from '../errors.js';
+import { matchAssoc, type AssocFilter } from '../model/filter.js';
+import { modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import type { Association, Path, Snapshot } from '../model/snapshot.js';
+import { buildRuleset, type CutSpec } from './nft.js';
+import type { Targets } from './spec.js';
+
+export interface Selection extends AssocFilter {
+  /** a named link (links file); resolved by the caller into assocId/peer once named links exist */
+  link?: string;
+}
+
+export interface DrillPlan {
+  association: Association;
+  path: Path;
+  forMs: number;
+  targets: Targets;
+  /** which model row the measurement is compared with: the drilled path carried the data, or only heartbeats */
+  regime: 'data' | 'idle';
+  params: FailoverParams;
+  model: FailoverModel;
+  /** what the model predicts, ms from the cut */
+  predicted: { pfMs: number | null; inactiveMs: number; inactiveMinMs: number; inactiveMaxMs: number; movedMs: number | null };
+  cut: CutSpec;
+  ruleset: string;
+}
+
+/** The one association the selection names; a clear error for none or several. */
+export function selectAssociation(s: Snapshot, sel: Selection): Association {
+  if (sel.assocId === undefined && sel.port === undefined && sel.peer === undefined)
+    throw usageError('drill: name the association: --assoc ID, or --port/--peer that match exactly one');
+  const found = s.associations.filter((a) => matchAssoc(a, sel));
+  if (found.length === 0) throw new SctpdiagError('drill: no association matches the selection', EXIT.NOT_FOUND, 'see `sctpdiag status`');
+  if (found.length > 1)
+    throw usageError(`drill: ${found.length} associations match (ids ${found.map((a) => a.id).slice(0, 10).join(', ')}); pick one with --assoc`);
+  return found[0]!;
+}
+
+/** Refuse a cut that is not a drill: unknown path, or nothing left to carry the traffic. */
+export function checkSafe(a: Association, peer: string): Path {
+  const path = a.paths.find((p) => p.address === peer);
+  if (!path)
+    throw new SctpdiagError(`drill: ${peer} is not a path of association ${a.id}`, EXIT.NOT_FOUND, `its paths: ${a.paths.map((p) => p.address).join(', ') || 'none'}`);
+  if (a.state !== 'ESTABLISHED')
+    throw new SctpdiagError(`drill: association ${a.id} is ${a.state}, not ESTABLISHED`, EXIT.DRILL_UNSAFE);
+  const others = a.paths.filter((p) => p !== path && p.state === 'ACTIVE');
+  if (others.length === 0)
+    throw new SctpdiagError(
+      `drill: association ${a.id} has no other ACTIVE path than ${peer}: cutting it would stall or abort the association`,
+      EXIT.DRILL_UNSAFE,
+      a.paths.length < 2 ? 'it is single-homed on the peer side' : `other paths: ${a.paths.filter((p) => p !== path).map((p) => `${p.address} ${p.state}`).join(', ')}`,
+    );
+  if (a.localAddresses.length === 0) throw new SctpdiagError(`drill: association ${a.id} lists no local address`, EXIT.DRILL_UNSAFE);
+  return path;
+}
+
+/**
+ * The model for this association: its RTO on the path now as RTO₀ (as the
+ * tune lab test does), its own Path.Max.Retrans, heartbeat interval and
+ * Association.Max.Retrans; rto_min/max, pf_retrans and pf_enable from the
+ * namespace's sysctls (procfs does not print the association's own copies).
+ */
+export function modelFor(a: Association, path: Path, sysctls: ReadonlyMap<string, string>): { params: FailoverParams; model: FailoverModel } {
+  const base = paramsFromSysctls(sysctls, { paths: a.paths.length });
+  const rto0 = Math.max(1, path.rtoMs);
+  const params: FailoverParams = {
+    ...base,
+    pathMaxRetrans: path.maxPathRetrans,
+    hbInterval: a.heartbeatIntervalMs,
+    associationMaxRetrans: a.maxRetrans,
+    rttMs: rto0,
+    rttvarMs: 0,
+    rtoMin: Math.min(base.rtoMin, rto0),
+    rtoMax: Math.max(base.rtoMax, Math.min(base.rtoMin, rto0)),
+  };
+  return { params, model: modelFailover(params) };
+}
+
+export function makePlan(
+  s: Snapshot,
+  sel: Selection,
+  peer: string,
+  forMs: number,
+  targets: Targets,
+  sysctls: ReadonlyMap<string, string>,
+): DrillPlan {
+  const association = selectAssociation(s, sel);
+  const path = checkSafe(association, peer);
+  const { params, model } = modelFor(association, path, sysctls);
+  // procfs has no active path; the inferred one (the primary while ACTIVE) carries the data
+  const regime = association.activePath === path.address ? 'data' : 'idle';
+  const predicted =
+    regime === 'data'
+      ? {
+          pfMs: model.dataPath.pfMs,
+          inactiveMs: model.dataPath.inactiveMs,
+          inactiveMinMs: model.dataPath.inactive.min,
+          inactiveMaxMs: model.dataPath.inactive.max,
+          movedMs: model.dataPath.trafficMovesMs,
+        }
+      : {
+          pfMs: model.idlePath.pf?.expected ?? null,
+          inactiveMs: model.idlePath.inactive.expected,
+          inactiveMinMs: model.idlePath.inactive.min,
+          inactiveMaxMs: model.idlePath.inactive.max,
+          movedMs: null,
+        };
+  const cut: CutSpec = {
+    localAddresses: association.localAddresses.map((l) => l.address),
+    localPort: association.localPort,
+    peerAddress: path.address,
+    peerPort: association.peerPort,
+    forMs,
+  };
+  return { association, path, forMs, targets, regime, params, model, predicted, cut, ruleset: buildRuleset(cut) };
+}

@@ -1,0 +1,163 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync as writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, SctpdiagError } from '../../src/errors.js';
+import { readSnapshot } from '../../src/procfs/read.js';
+import { durationMs, parseFor, parseTargets } from '../../src/drill/spec.js';
+import { buildCut, buildRuleset, DELETE_ARGV } from '../../src/drill/nft.js';
+import { checkSafe, makePlan, selectAssociation } from '../../src/drill/plan.js';
+import { timeline, type Sample } from '../../src/drill/measure.js';
+import { acquireLock, type ProcInfo } from '../../src/drill/lock.js';
+import { measuredReport, planReport } from '../../src/drill/report.js';
+import { capture, CLI, GOLDEN, ROOT } from '../helpers.js';
+import { checkSchema } from '../schema-check.js';
+
+const schema = async () => JSON.parse(await readFile(join(ROOT, 'schema/drill.schema.json'), 'utf8'));
+
+const code = (c: number) => (e: unknown) => e instanceof SctpdiagError && e.exitCode === c;
+const snap = () => readSnapshot({ procRoot: capture('two-path-a'), netns: null, owners: false });
+const sysctls = new Map([['rto_min', '200'], ['rto_max', '1000'], ['pf_retrans', '0'], ['pf_enable', '1']]);
+
+test('drill spec: durations, --for bounds, targets', () => {
+  assert.equal(durationMs('500ms'), 500);
+  assert.equal(durationMs('2s'), 2000);
+  assert.equal(durationMs('1.5s'), 1500);
+  assert.equal(durationMs('8'), 8000);
+  for (const bad of ['', '-1s', '1e3', '2 s', '1.5ms', '10m', '0x10', '1;rm']) assert.equal(durationMs(bad), null, bad);
+  assert.equal(parseFor('8s'), 8000);
+  assert.equal(parseFor('120s'), 120_000);
+  assert.throws(() => parseFor('600'), code(EXIT.USAGE));
+  assert.throws(() => parseFor('121s'), code(EXIT.USAGE));
+  assert.throws(() => parseFor('500ms'), code(EXIT.USAGE));
+  assert.deepEqual(parseTargets('PF=500ms,inactive=2s'), { PF: 500, INACTIVE: 2000 });
+  assert.throws(() => parseTargets('PF=fast'), code(EXIT.USAGE));
+  assert.throws(() => parseTargets('BOGUS=1s'), code(EXIT.USAGE));
+});
+
+test('drill nft: the ruleset from validated values is the golden text; bad values are refused', async () => {
+  const r = buildRuleset({ localAddresses: ['10.1.0.1', '10.2.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
+  assert.equal(r, await readFile(join(GOLDEN, 'drill-ruleset-v4.nft'), 'utf8'));
+  const r6 = buildRuleset({ localAddresses: ['fd00:1::1', '10.2.0.1'], localPort: 6001, peerAddress: 'fd00:1::2', peerPort: 5001, forMs: 1000 });
+  assert.match(r6, /type ipv6_addr \. inet_service \. ipv6_addr \. inet_service/);
+  assert.match(r6, /ip6 saddr \. sctp sport \. ip6 daddr \. sctp dport @cut counter drop/);
+  assert.doesNotMatch(r6, /10\.2\.0\.1/, 'only local addresses of the peer family');
+  const ok = { localAddresses: ['10.1.0.1'], localPort: 1, peerAddress: '10.1.0.2', peerPort: 2, forMs: 1000 };
+  assert.throws(() => buildRuleset({ ...ok, peerAddress: '10.1.0.2; flush ruleset' }));
+  assert.throws(() => buildRuleset({ ...ok, localAddresses: ['10.1.0.1 }'] }));
+  assert.throws(() => buildRuleset({ ...ok, localPort: 70000 }));
+  assert.throws(() => buildRuleset({ ...ok, forMs: 1.5 }));
+  assert.throws(() => buildRuleset({ ...ok, localAddresses: ['fd00::1'] }), /no local address/);
+  assert.deepEqual([...DELETE_ARGV], ['delete', 'table', 'inet', 'sctpdiag_drill']);
+  // the setup drops nothing: the cut starts with the one line that adds the timed elements
+  const c = buildCut({ localAddresses: ['10.1.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
+  assert.doesNotMatch(c.setup, /elements|timeout \d/);
+  assert.match(c.start, /^add element inet sctpdiag_drill cut \{ [^\n]* \}\n$/);
+});
+
+test('drill nft: the real nft accepts the ruleset (in a user+net namespace, when this host allows one)', (t) => {
+  const probe = spawnSync('unshare', ['-rn', 'nft', 'list', 'ruleset'], { encoding: 'utf8' });
+  if (probe.status !== 0) return t.skip('nft or unprivileged user namespaces unavailable here');
+  const r = buildRuleset({ localAddresses: ['10.1.0.1', '10.2.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
+  const f = join(tmpdir(), `drill-${process.pid}.nft`);
+  writeFileSync(f, r);
+  // applied twice: the second replaces the first (a killed drill's table) atomically
+  const res = spawnSync('unshare', ['-rn', 'sh', '-c', 'nft -f "$1" && nft -f "$1" && nft list table inet sctpdiag_drill', 'sh', f], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /10\.1\.0\.1 \. 6001 \. 10\.1\.0\.2 \. 5001 timeout 8s/);
+  assert.equal((res.stdout.match(/counter packets 0 bytes 0 drop/g) ?? []).length, 2);
+});
+
+test('drill plan: selection, ADDR not a path, no other ACTIVE path, the model from the association', async () => {
+  const s = await snap();
+  assert.throws(() => selectAssociation(s, {}), code(EXIT.USAGE));
+  assert.throws(() => selectAssociation(s, { assocId: 99 }), code(EXIT.NOT_FOUND));
+  assert.throws(() => selectAssociation(s, { port: 5000 }), /2 associations match/);
+  assert.equal(selectAssociation(s, { port: 5001 }).id, 3);
+  const a3 = selectAssociation(s, { assocId: 3 });
+  assert.throws(() => checkSafe(a3, '10.9.9.9'), code(EXIT.NOT_FOUND));
+  const down = { ...a3, paths: a3.paths.map((p) => (p.address === '10.2.0.2' ? { ...p, state: 'INACTIVE' as const } : p)) };
+  assert.throws(() => checkSafe(down, '10.1.0.2'), code(EXIT.DRILL_UNSAFE));
+  const p = makePlan(s, { assocId: 3 }, '10.1.0.2', 8000, { PF: 500 }, sysctls);
+  assert.equal(p.regime, 'data');
+  assert.equal(p.params.rttMs, 504, "RTO₀ is the path's own RTO (126 jiffies at HZ 250)");
+  assert.equal(p.params.pathMaxRetrans, 2);
+  assert.equal(p.params.hbInterval, 1000, 'HBINT 250 jiffies');
+  assert.equal(p.predicted.pfMs, 504);
+  assert.deepEqual(p.cut, { localAddresses: ['10.1.0.1', '10.2.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
+  // association 7 shares 10.1.0.1 → 10.1.0.2 but has ports 6003/5000: not in the cut
+  assert.doesNotMatch(p.ruleset, /6003|5000 /);
+  const dry = planReport(p, null);
+  assert.equal(dry.verdict, 'dry-run');
+  assert.equal(dry.events.find((e) => e.event === 'PF')!.pass, null, 'a dry run passes or fails nothing');
+});
+
+const S = (t: number, state: Sample['state'], rtoMs = 200, otherActive = true, prevT = t): Sample => ({ t, prevT, state, rtoMs, otherActive });
+
+test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against targets', async () => {
+  const samples = [S(0, 'ACTIVE'), S(220, 'PF', 400, true, 200), S(900, 'INACTIVE', 800), S(8000, 'INACTIVE', 800), S(8450, 'ACTIVE', 800)];
+  const tl = timeline(samples, { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
+  // an RTT sample that moves the RTO a little is no strike; a doubling is
+  assert.equal(timeline([S(0, 'ACTIVE'), S(50, 'ACTIVE', 230), S(120, 'ACTIVE', 400)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true }).strikeMs, 120);
+  assert.deepEqual(tl, { strikeMs: 210, pfMs: 210, inactiveMs: 900, movedMs: 210, activeAgainMs: 450, primaryBackMs: 450, backupHeld: true, aborted: false });
+  const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500, INACTIVE: 800 }, sysctls);
+  const m = { source: 'procfs' as const, stats: { samples: 400, intervalMs: 20, maxGapMs: 30 }, cutUncertaintyMs: 3, timeline: tl, retransmissions: 4, tableRemoved: true, interrupted: null };
+  const r = measuredReport(p, null, m);
+  assert.equal(r.verdict, 'fail');
+  assert.deepEqual(r.failures, ['INACTIVE 900 ms > target 800 ms']);
+  assert.equal(measuredReport({ ...p, targets: { PF: 500, INACTIVE: 1000 } }, null, m).verdict, 'pass');
+  assert.deepEqual(checkSchema(await schema(), JSON.parse(JSON.stringify(r))), []);
+  // the cut never bit: a failed drill, not a pass
+  const none = timeline([S(0, 'ACTIVE'), S(8500, 'ACTIVE')], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
+  assert.equal(none.strikeMs, null);
+  assert.deepEqual(measuredReport({ ...p, targets: {} }, null, { ...m, timeline: none }).failures, ['the cut had no visible effect on the path']);
+  // never back, backup lost, aborted
+  const bad = timeline([S(0, 'ACTIVE'), S(300, 'PF', 400, false), S(2000, null)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: false });
+  assert.equal(bad.backupHeld, false);
+  assert.equal(bad.aborted, true);
+  assert.equal(bad.primaryBackMs, null);
+});
+
+test('drill lock: exclusive, stale by pid start time or boot id, never a symlink', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'drill-lock-'));
+  let boot = 'boot-1';
+  const starts = new Map<number, string>([[100, 'st100'], [200, 'st200']]);
+  const proc: ProcInfo = { bootId: async () => boot, startTime: async (pid) => starts.get(pid) ?? null };
+  const l1 = await acquireLock({ dir, netns: 'a', proc, pid: 100 });
+  await assert.rejects(acquireLock({ dir, netns: null, proc, pid: 200 }), code(EXIT.BUSY));
+  starts.set(100, 'reused'); // pid 100 died and the pid was reused
+  const l2 = await acquireLock({ dir, netns: null, proc, pid: 200 });
+  assert.equal(l2.replacedStale?.pid, 100);
+  boot = 'boot-2'; // rebooted: the lock is stale even though pid 200 lives
+  const l3 = await acquireLock({ dir, netns: null, proc, pid: 100 });
+  assert.equal(l3.replacedStale?.pid, 200);
+  l3.release();
+  l1.release();
+  const l4 = await acquireLock({ dir, netns: null, proc, pid: 100 });
+  assert.equal(l4.replacedStale, null);
+  l4.release();
+  const { symlink } = await import('node:fs/promises');
+  await writeFile(join(dir, 'elsewhere'), 'x');
+  await symlink(join(dir, 'elsewhere'), join(dir, 'drill.lock'));
+  await assert.rejects(acquireLock({ dir, netns: null, proc, pid: 100 }), /not a regular file/);
+});
+
+test('drill CLI: dry run on a capture prints the plan and the rules; refusals have their exit codes', async () => {
+  const run = (...a: string[]) => spawnSync(process.execPath, [CLI, '--proc-root', capture('two-path-a'), 'drill', ...a], { encoding: 'utf8' });
+  const dry = run('--assoc', '3', '--path', '10.1.0.2', '--for', '8s', '--json');
+  assert.equal(dry.status, 0, dry.stderr);
+  const j = JSON.parse(dry.stdout);
+  assert.equal(j.schemaVersion, 1);
+  assert.equal(j.mode, 'dry-run');
+  assert.match(j.nft.ruleset, /timeout 8000ms/);
+  assert.deepEqual(checkSchema(await schema(), j), []);
+  assert.equal(run('--assoc', '3', '--path', '10.1.0.2', '--for', '600').status, EXIT.USAGE);
+  assert.equal(run('--assoc', '3', '--path', '10.9.9.9').status, EXIT.NOT_FOUND);
+  assert.equal(run('--assoc', '7', '--path', '10.9.9.9').status, EXIT.NOT_FOUND);
+  assert.equal(run('--assoc', '3', '--path', 'evil;').status, EXIT.USAGE);
+  const yes = run('--assoc', '3', '--path', '10.1.0.2', '--yes');
+  assert.equal(yes.status, EXIT.USAGE, 'never cuts on a capture');
+});
