@@ -91,11 +91,7 @@ export async function gatherPlatform(o: {
 }): Promise<PlatformFacts> {
   const sys = o.sysRoot ?? '/sys';
   const run = o.run ?? execRunner;
-  // `ip netns exec` remounts /sys without tracefs; init's mount namespace (where bpftrace runs then) still has it
-  const kprobeCandidates = [sys, ...(o.sysRoot === undefined ? ['/proc/1/root/sys'] : [])].flatMap((d) => [
-    join(d, 'kernel/tracing/kprobe_events'),
-    join(d, 'kernel/debug/tracing/kprobe_events'),
-  ]);
+  const kprobeCandidates = [join(sys, 'kernel/tracing/kprobe_events'), join(sys, 'kernel/debug/tracing/kprobe_events')];
   const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
     exists(join(sys, 'module/sctp')),
     exists(join(o.procRoot, 'net/sctp')),

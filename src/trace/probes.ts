@@ -314,6 +314,16 @@ export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVer
  * none of these points at one file.
  */
 export function failingProbe(stderr: string, p: Program, files: readonly ProbeFile[]): string | null {
+  // only the first error's own lines: bpftrace quotes source lines in warnings too
+  const all = stderr.split('\n');
+  const at = all.findIndex((l) => /\bERROR\b/.test(l));
+  if (at < 0) return null;
+  const block: string[] = [all[at]!];
+  for (const l of all.slice(at + 1)) {
+    if (/\b(?:ERROR|WARNING)\b/.test(l)) break;
+    block.push(l);
+  }
+  stderr = block.join('\n');
   const m = /^stdin:(\d+):\d+/m.exec(stderr);
   if (m) {
     const line = Number(m[1]);

@@ -45,7 +45,8 @@ ina --json status >"$LAB_OUT/status.json"
 ina status >"$LAB_OUT/status.txt"
 step status
 set +e
-ina --json doctor >"$LAB_OUT/doctor.json" 2>"$LAB_OUT/doctor.err"; echo $? >"$LAB_OUT/doctor.rc"
+# in init's netns: under ip netns exec /sys has no tracefs, and these are platform checks
+"@{CLI[@]}" --json doctor >"$LAB_OUT/doctor.json" 2>"$LAB_OUT/doctor.err"; echo $? >"$LAB_OUT/doctor.rc"
 step doctor
 KEYS="rto_min rto_max hb_interval path_max_retrans"
 before="$(for k in $KEYS; do printf '%s ' "$(val $k)"; done)"

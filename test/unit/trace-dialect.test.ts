@@ -74,6 +74,9 @@ test('the probe file a bpftrace error is about: by line, or by the probe it coul
   // a location in bpftrace's own library does not name a line of ours; the quoted source line does
   const lib = 'stdlib/base.bt:12:3-20: ERROR: no such function\n  delete(@sctpdiag_ct_old, tid);\n  ~~~~~~~~~~~~~~~\n';
   assert.equal(failingProbe(lib, p, files), 'path-state');
+  // a warning quoting our line, then an error that is about no probe file: nothing to drop
+  const warned = `stdin:${ps.line + 20}:3-32: WARNING: return value discarded\n  delete(@sctpdiag_ct_old, tid);\n  ~~~~\nERROR: unable to open output file '/dev/fd/4'\n`;
+  assert.equal(failingProbe(warned, p, files), null);
 });
 
 test('bpftrace errorf / warnf / runtime_error JSON: surfaced as events, not dropped', () => {
