@@ -6,8 +6,8 @@
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
-import { catalog, defaultFor, readKernelRelease, readSysctls } from '../kernel/sysctl-catalog.js';
-import { formatMs, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import { catalog, defaultFor, readKernelRelease, readSysctls, validateValue } from '../kernel/sysctl-catalog.js';
+import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, parsePathsOption, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
 
@@ -77,8 +77,14 @@ export async function collectFailover(o: FailoverOptions, env: { procRoot: strin
   }
   if (params.rtoMin < 1 || params.rtoMax < params.rtoMin) throw usageError(`need 1 ≤ rto_min (${params.rtoMin}) ≤ rto_max (${params.rtoMax})`);
   if (params.pathMaxRetrans < 1) throw usageError('path_max_retrans must be ≥ 1');
-  if (params.paths < 1 || params.paths > 64) throw usageError('--paths must be 1..64');
+  if (params.paths < 1 || params.paths > MAX_PATHS) throw usageError(`--paths: ${params.paths} is out of range 1..${MAX_PATHS}`);
   return { schemaVersion: FAILOVER_SCHEMA_VERSION, base, model: modelFailover(params) };
+}
+
+/** "1 s + 2 s + … (N more of 60 s)": the model lists at most LIST_MAX terms of a long tail */
+function listMs(list: readonly number[], total: number): string {
+  const shown = list.map((x) => formatMs(x)).join(' + ');
+  return total > list.length ? `${shown} + … (${total - list.length} more of ${formatMs(list[list.length - 1] ?? 0)})` : shown;
 }
 
 export function printFailover(r: FailoverReport, s: Style): string {
@@ -86,7 +92,7 @@ export function printFailover(r: FailoverReport, s: Style): string {
   const p = m.params;
   const out = [
     `${s.bold('Failover model')} (base: ${r.base}) rto_min ${p.rtoMin} rto_max ${p.rtoMax} rto_initial ${p.rtoInitial} path_max_retrans ${p.pathMaxRetrans} pf_retrans ${p.pfRetrans}${p.pfEnable ? '' : ' (pf off)'} hb_interval ${p.hbInterval} association_max_retrans ${p.associationMaxRetrans}, ${p.paths} paths, RTT ${p.rttMs} ms`,
-    `RTO₀ ${formatMs(m.rto0)}; timeouts ${m.rtoSeries.map((x) => formatMs(x)).join(' + ')}`,
+    `RTO₀ ${formatMs(m.rto0)}; timeouts ${listMs(m.rtoSeries, m.strikes)}`,
     '',
   ];
   const rows = [
@@ -94,7 +100,7 @@ export function printFailover(r: FailoverReport, s: Style): string {
     ['data path: traffic moves to another path', formatMs(m.dataPath.trafficMovesMs), m.pfEffective ? 'PF' : 'first retransmission goes to an alternate path'],
     ['data path: PF', formatMs(m.dataPath.pfMs), m.pfEffective ? `Σ RTOᵢ, i=0..${p.pfRetrans}` : 'PF never entered'],
     m.dataPath.inactiveBy === 'heartbeats'
-      ? ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `PF + heartbeats ${m.dataPath.hbAfterPfMs.map((x) => formatMs(x)).join(' + ')} (first not counted; ${formatMs(m.dataPath.inactive.min)} … ${formatMs(m.dataPath.inactive.max)})`]
+      ? ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `PF + heartbeats ${listMs(m.dataPath.hbAfterPfMs, m.strikes - p.pfRetrans)} (first not counted; ${formatMs(m.dataPath.inactive.min)} … ${formatMs(m.dataPath.inactive.max)})`]
       : ['data path: INACTIVE', formatMs(m.dataPath.inactiveMs), `Σ RTOᵢ, i=0..${p.pathMaxRetrans}`],
     ['idle path (heartbeats): PF', m.idlePath.pf ? `${formatMs(m.idlePath.pf.min)} … ${formatMs(m.idlePath.pf.max)}` : '—', m.idlePath.pf ? `expected ${formatMs(m.idlePath.pf.expected)}` : ''],
     ['idle path (heartbeats): INACTIVE', `${formatMs(m.idlePath.inactive.min)} … ${formatMs(m.idlePath.inactive.max)}`, `expected ${formatMs(m.idlePath.inactive.expected)}`],
@@ -110,6 +116,13 @@ const int = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v)) throw usageError(`${name}: "${v}" is not a non-negative integer`);
   return Number(v);
 };
+/** a sysctl value: the catalog's range for that key (e.g. path_max_retrans 1..INT_MAX) */
+const sysctlInt = (name: string, key: string) => (v: string) => {
+  int(name)(v);
+  const r = validateValue(key, v);
+  if (!r.ok) throw usageError(`${name}: ${r.error}`);
+  return Number(r.value);
+};
 const dec = (name: string) => (v: string) => {
   if (!/^\d+(\.\d+)?$/.test(v)) throw usageError(`${name}: "${v}" is not a number`);
   return Number(v);
@@ -120,15 +133,15 @@ export function failoverTimeCommand(): Command {
     .description('model SCTP failure detection and failover times for given parameters')
     .option('--profile <name>', 'take parameters from a profile (over the kernel defaults)')
     .option('--live', 'take parameters from the live sysctls (over the kernel defaults)')
-    .option('--rto-initial <ms>', 'rto_initial', int('--rto-initial'))
-    .option('--rto-min <ms>', 'rto_min', int('--rto-min'))
-    .option('--rto-max <ms>', 'rto_max', int('--rto-max'))
-    .option('--path-max-retrans <n>', 'path_max_retrans', int('--path-max-retrans'))
-    .option('--pf-retrans <n>', 'pf_retrans', int('--pf-retrans'))
-    .option('--pf-enable <0|1>', 'pf_enable', int('--pf-enable'))
-    .option('--hb-interval <ms>', 'hb_interval', int('--hb-interval'))
-    .option('--association-max-retrans <n>', 'association_max_retrans', int('--association-max-retrans'))
-    .option('--paths <n>', 'number of peer paths', int('--paths'))
+    .option('--rto-initial <ms>', 'rto_initial', sysctlInt('--rto-initial', 'rto_initial'))
+    .option('--rto-min <ms>', 'rto_min', sysctlInt('--rto-min', 'rto_min'))
+    .option('--rto-max <ms>', 'rto_max', sysctlInt('--rto-max', 'rto_max'))
+    .option('--path-max-retrans <n>', 'path_max_retrans', sysctlInt('--path-max-retrans', 'path_max_retrans'))
+    .option('--pf-retrans <n>', 'pf_retrans', sysctlInt('--pf-retrans', 'pf_retrans'))
+    .option('--pf-enable <0|1>', 'pf_enable', sysctlInt('--pf-enable', 'pf_enable'))
+    .option('--hb-interval <ms>', 'hb_interval', sysctlInt('--hb-interval', 'hb_interval'))
+    .option('--association-max-retrans <n>', 'association_max_retrans', sysctlInt('--association-max-retrans', 'association_max_retrans'))
+    .option('--paths <n>', `number of peer paths (1..${MAX_PATHS})`, parsePathsOption)
     .option('--rtt <ms>', 'smoothed RTT of the path (default 1)', dec('--rtt'))
     .option('--rttvar <ms>', 'RTT variance (default RTT/2)', dec('--rttvar'))
     .option('--rto0 <ms>', 'use this RTO as RTO₀ (e.g. measured from remaddr)', dec('--rto0'))

@@ -18,7 +18,7 @@ import {
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
-import { formatMs, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
+import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, parsePathsOption, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
@@ -399,7 +399,7 @@ export function tuneCommand(): Command {
     .option('--rollback', 'restore the values saved before the last (or an interrupted) apply')
     .option('--allow-insecure', 'allow addip_noauth_enable=1 (association hijack risk)')
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
-    .option('--paths <n>', 'peer paths assumed by the model and RFC 4960 §8.2 check', num('--paths'), 2)
+    .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePathsOption, 2)
     .option('--rtt <ms>', 'path RTT assumed by the failover model', num('--rtt'), 1)
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
     .addOption(new Option('--sysctl-dir <dir>', 'where --persist writes (default /etc/sysctl.d)').hideHelp())

@@ -222,8 +222,8 @@ export const checkPfDisabled = ruleCheck(
   'pf-disabled',
   ['pf_enable', 'pf_retrans', 'path_max_retrans'],
   'warn',
-  'the Potentially-Failed state can take effect (pf_retrans < path_max_retrans)',
-  'set pf_retrans below path_max_retrans (e.g. pf_retrans=0 or 1) so traffic leaves a failing path before it is declared INACTIVE',
+  'the Potentially-Failed state can take effect (pf_retrans + 1 < path_max_retrans)',
+  'set pf_retrans to at most path_max_retrans − 2 (e.g. pf_retrans=0 or 1) so traffic leaves a failing path before it is declared INACTIVE',
 );
 
 export const checkRtoInitial = ruleCheck(

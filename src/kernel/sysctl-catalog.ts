@@ -12,6 +12,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pfReachable } from './pf.js';
 
 export type SysctlType = 'int' | 'bool' | 'enum' | 'string' | 'triple';
 export type SysctlUnit = 'ms' | 's' | 'count' | 'bool' | 'enum' | 'port' | 'shift' | 'divisor' | 'pages' | 'bytes' | 'string';
@@ -116,7 +117,7 @@ export const catalog: readonly SysctlKey[] = [
     scope: 'netns', effect: 'new-sockets', since: '6.1', meaning: 'Path.Max.Retrans: consecutive timeouts on a path before it is marked INACTIVE' },
   { ...B, name: 'pf_enable', default: '1', values: onOff, effect: 'live',
     meaning: 'Potentially-Failed path state (RFC 7829): move traffic off a path after pf_retrans timeouts',
-    note: 'PF is also off when pf_retrans ≥ path_max_retrans' },
+    note: 'PF is also off when pf_retrans + 1 ≥ path_max_retrans (src/kernel/pf.ts)' },
   { name: 'pf_expose', type: 'enum', unit: 'enum', default: '0', min: 0, max: 2, kernelEnforced: true,
     values: { '0': 'unset (legacy): no PF event, PF paths still shown by SCTP_GET_PEER_ADDR_INFO', '1': 'disabled: no PF event, PF paths hidden from SCTP_GET_PEER_ADDR_INFO', '2': 'enabled: SCTP_ADDR_POTENTIALLY_FAILED event and PF state in SCTP_GET_PEER_ADDR_INFO' },
     scope: 'netns', effect: 'new-sockets', since: '6.1', meaning: 'whether the PF state is exposed to applications' },
@@ -304,8 +305,8 @@ export function checkRules(vals: Readonly<Record<string, string | undefined>>, o
     out.push({ level: 'error', rule: 'pf-ps-order', keys: ['pf_retrans', 'ps_retrans'], message: `pf_retrans (${pf}) must be ≤ ps_retrans (${ps}); the kernel rejects it` });
   if (rtoInit !== undefined && rtoMin !== undefined && rtoMax !== undefined && (rtoInit < rtoMin || rtoInit > rtoMax))
     out.push({ level: 'warn', rule: 'rto-initial-range', keys: ['rto_initial', 'rto_min', 'rto_max'], message: `rto_initial (${rtoInit}) is outside [rto_min, rto_max] = [${rtoMin}, ${rtoMax}]; the first RTO is clamped only after an RTT sample` });
-  if (pf !== undefined && pmr !== undefined && pf >= pmr && vals.pf_enable !== '0')
-    out.push({ level: 'warn', rule: 'pf-disabled', keys: ['pf_retrans', 'path_max_retrans'], message: `pf_retrans (${pf}) ≥ path_max_retrans (${pmr}) silently disables the PF state: a failing path goes straight to INACTIVE` });
+  if (pf !== undefined && pmr !== undefined && vals.pf_enable !== '0' && !pfReachable({ pfEnable: true, pfRetrans: pf, pathMaxRetrans: pmr }))
+    out.push({ level: 'warn', rule: 'pf-disabled', keys: ['pf_retrans', 'path_max_retrans'], message: `pf_retrans (${pf}) ≥ path_max_retrans − 1 (${pmr - 1}) silently disables the PF state (the kernel needs pf_retrans < error count < path_max_retrans): a failing path goes straight to INACTIVE` });
   if (vals.addip_enable === '1' && vals.auth_enable === '0')
     out.push({ level: 'warn', rule: 'addip-without-auth', keys: ['addip_enable', 'auth_enable'], message: 'addip_enable=1 with auth_enable=0: RFC 5061 requires AUTH, peers will reject unauthenticated ASCONF (and accepting it is a hijack risk)' });
   if (vals.default_auto_asconf === '1' && vals.addip_enable === '0')

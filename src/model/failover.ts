@@ -40,10 +40,14 @@
  * not INACTIVE (ACTIVE preferred), each path with its own RTO backoff.
  *
  * The kernel facts these formulas rest on live in src/kernel/sysctl-catalog.ts
- * (keys, defaults); the arithmetic is here.
+ * (keys, defaults) and src/kernel/pf.ts (PF reachability); the arithmetic is here.
+ * Every sum is in closed form: path_max_retrans may legally be INT_MAX.
  */
 
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
+import { usageError } from '../errors.js';
+import { pfReachable } from '../kernel/pf.js';
+
 export const HB_FLOOR_MS = 200;
 
 export interface FailoverParams {
@@ -75,9 +79,11 @@ export interface FailoverModel {
   params: FailoverParams;
   /** RTO₀ actually used, ms */
   rto0: number;
-  /** RTOᵢ for each strike i = 0..path_max_retrans */
+  /** RTOᵢ for the strikes i = 0..path_max_retrans, at most the first LIST_MAX (later ones repeat the last) */
   rtoSeries: number[];
-  /** PF is reachable (pf_enable and pf_retrans + 1 < path_max_retrans: PF needs pf_retrans < error_count < path_max_retrans) */
+  /** timeouts that mark a path INACTIVE without PF: path_max_retrans + 1 */
+  strikes: number;
+  /** PF is reachable (src/kernel/pf.ts) */
   pfEffective: boolean;
   dataPath: {
     /** ms from the first unacknowledged DATA after the cut to PF (traffic moves to another path); null = no PF */
@@ -88,7 +94,7 @@ export interface FailoverModel {
     inactive: Range;
     /** what marks the path INACTIVE: T3 timeouts, or (after PF) heartbeats */
     inactiveBy: 'timeouts' | 'heartbeats';
-    /** with PF: the heartbeats after PF entry (the first is not counted), expected ms each */
+    /** with PF: the heartbeats after PF entry (the first is not counted), expected ms each; at most LIST_MAX listed */
     hbAfterPfMs: number[];
     /** ms until traffic uses another path: PF if effective, else INACTIVE (the retransmission itself goes to an alternate at the first timeout) */
     trafficMovesMs: number;
@@ -126,51 +132,80 @@ export function initialRto(p: FailoverParams): number {
   return clamp(p.rttMs + 4 * rttvar, p.rtoMin, p.rtoMax);
 }
 
-/** RTOᵢ for i = 0..n-1. */
+/** RTOᵢ for i = 0..n-1 (small n: the model itself never builds the whole list). */
 export function rtoSeries(rto0: number, rtoMax: number, n: number): number[] {
   const out: number[] = [];
-  let r = rto0;
-  for (let i = 0; i < n; i++) {
-    out.push(Math.min(r, rtoMax));
-    r = Math.min(r * 2, rtoMax);
-  }
+  for (let i = 0; i < n; i++) out.push(rtoAt(rto0, rtoMax, i));
   return out;
 }
 
-const sum = (a: readonly number[]) => a.reduce((s, x) => s + x, 0);
+/** RTOᵢ = min(RTO₀·2ⁱ, rto_max) for any i ≥ 0 (2^1024 is Infinity, so a huge i gives rto_max). */
+export function rtoAt(rto0: number, rtoMax: number, i: number): number {
+  if (rto0 <= 0) return 0;
+  return Math.min(rto0 * 2 ** Math.min(i, 1024), rtoMax);
+}
+
+/**
+ * Σ_{i=from..to} f(RTOᵢ) in closed form: RTO doubles until it reaches rto_max
+ * (about log2(rto_max/RTO₀) steps), after which every term is f(rto_max); so
+ * path_max_retrans = INT_MAX costs a few dozen steps, not INT_MAX.
+ */
+function sumRto(rto0: number, rtoMax: number, from: number, to: number, f: (rto: number) => number): number {
+  let s = 0;
+  let i = from;
+  for (; i <= to; i++) {
+    const r = rtoAt(rto0, rtoMax, i);
+    if (r >= rtoMax || r <= 0) break; // constant from here on
+    s += f(r);
+  }
+  if (i <= to) s += (to - i + 1) * f(rtoAt(rto0, rtoMax, i));
+  return s;
+}
+
+/** at most this many entries of a per-strike list are kept in the model (the rest repeat the last) */
+export const LIST_MAX = 64;
+
+/** f(RTOᵢ) for i = from..to, at most LIST_MAX entries. */
+function listRto(rto0: number, rtoMax: number, from: number, to: number, f: (rto: number) => number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to && out.length < LIST_MAX; i++) out.push(f(rtoAt(rto0, rtoMax, i)));
+  return out;
+}
 
 /** sctp_transport_timeout() + the reset's random part, with j ∈ [0.5, 1.5): max(RTO/2 + hb, HZ/5) + RTO·(j − ½) */
 export function hbDelay(rto: number, hb: number, j: number): number {
   return Math.max(rto / 2 + hb, HB_FLOOR_MS) + rto * (j - 0.5);
 }
 
-/** Idle-path detection with jitter factor j ∈ [0.5, 1.5) and phase φ ∈ [0, 1) for the first heartbeat. */
+/**
+ * Idle-path detection with jitter factor j ∈ [0.5, 1.5) and phase φ ∈ [0, 1) for the first heartbeat:
+ * the first heartbeat after the cut leaves after φ·period and does not count; strike k (k = 1..strikes)
+ * waits hbDelay(RTO_{k−1}), with hb_interval not added once the path is PF (k > pfAfter).
+ */
 function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: number | null, j: number, phase: number): number {
-  // first heartbeat after the cut (the path is ACTIVE; not counted: nothing was unanswered)
-  let t = phase * hbDelay(rto0, p.hbInterval, j);
-  let rto = rto0;
-  let inPf = false;
-  for (let k = 1; k <= strikes; k++) {
-    // the timer was re-armed after the previous heartbeat with the RTO and state of then
-    t += hbDelay(rto, inPf ? 0 : p.hbInterval, j);
-    rto = Math.min(rto * 2, p.rtoMax);
-    if (pfAfter !== null && k === pfAfter) inPf = true;
-  }
-  return t;
+  const first = phase * hbDelay(rto0, p.hbInterval, j);
+  const activeUpTo = pfAfter === null ? strikes : Math.min(strikes, pfAfter);
+  const active = sumRto(rto0, p.rtoMax, 0, activeUpTo - 1, (r) => hbDelay(r, p.hbInterval, j));
+  const pf = pfAfter !== null && pfAfter < strikes ? sumRto(rto0, p.rtoMax, pfAfter, strikes - 1, (r) => hbDelay(r, 0, j)) : 0;
+  return first + active + pf;
+}
+
+/** most peer paths the model (and every --paths option) accepts */
+export const MAX_PATHS = 64;
+
+/** The --paths option of every command that models failover. */
+export function parsePathsOption(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PATHS) throw usageError(`--paths: "${v}" is out of range 1..${MAX_PATHS}`);
+  return Number(v);
 }
 
 /**
- * Data path with PF: ms from PF entry to INACTIVE, driven by heartbeats (see the
- * header): the first after hbDelay(RTO_pf) is not counted, then m counted ones.
+ * Abort with every path dead: timeouts rotate over the paths not INACTIVE, each
+ * with its own backoff. Once every path's RTO is constant (rto_max), each of the
+ * remaining strikes adds rto_max, so that tail is a product, not a loop.
  */
-function pfToInactive(p: FailoverParams, series: readonly number[], j: number): number[] {
-  const out = [hbDelay(series[p.pfRetrans]!, 0, j)];
-  for (let k = p.pfRetrans + 1; k <= p.pathMaxRetrans; k++) out.push(hbDelay(series[k]!, 0, j));
-  return out;
-}
-
 function abortTime(p: FailoverParams, rto0: number, pfEffective: boolean): { ms: number; strikes: number } {
-  const n = Math.max(1, Math.floor(p.paths));
+  const n = Math.min(Math.max(1, Math.floor(p.paths)), MAX_PATHS);
   const rto = Array.from({ length: n }, () => rto0);
   const errors = Array.from({ length: n }, () => 0);
   const state: Array<'ACTIVE' | 'PF' | 'INACTIVE'> = Array.from({ length: n }, () => 'ACTIVE');
@@ -179,14 +214,19 @@ function abortTime(p: FailoverParams, rto0: number, pfEffective: boolean): { ms:
   let strikes = 0;
   // association aborted when overall error count > association_max_retrans
   const limit = p.associationMaxRetrans + 1;
-  for (let guard = 0; guard < 1_000_000; guard++) {
+  const constant = (r: number) => r >= p.rtoMax || r <= 0;
+  while (strikes < limit) {
+    if (rto.every((r) => constant(r) && r === rto[0])) {
+      t += (limit - strikes) * rto[0]!;
+      strikes = limit;
+      break;
+    }
     t += rto[cur]!;
     errors[cur]!++;
     strikes++;
     rto[cur] = Math.min(rto[cur]! * 2, p.rtoMax);
     if (errors[cur]! > p.pathMaxRetrans) state[cur] = 'INACTIVE';
     else if (pfEffective && errors[cur]! > p.pfRetrans) state[cur] = 'PF';
-    if (strikes >= limit) return { ms: t, strikes };
     // retransmit on the next path: ACTIVE first, then PF, else stay
     let next = -1;
     for (const want of ['ACTIVE', 'PF'] as const) {
@@ -205,29 +245,25 @@ export function modelFailover(params: FailoverParams): FailoverModel {
   const p = { ...params };
   const notes: string[] = [];
   const rto0 = initialRto(p);
-  const series = rtoSeries(rto0, p.rtoMax, p.pathMaxRetrans + 1);
-  // sctp_do_8_2_transport_strike(): PF when pf_retrans < error_count < path_max_retrans,
-  // so PF needs pf_retrans + 1 < path_max_retrans (pf 0 / pmr 1: never PF; lab-confirmed)
-  const pfEffective = p.pfEnable && p.pfRetrans + 1 < p.pathMaxRetrans;
+  const strikes = p.pathMaxRetrans + 1;
+  const series = listRto(rto0, p.rtoMax, 0, p.pathMaxRetrans, (r) => r);
+  const pfEffective = pfReachable(p);
   if (!p.pfEnable) notes.push('pf_enable=0: no PF state, traffic stays on a failing primary until it is INACTIVE');
   else if (!pfEffective) notes.push(`pf_retrans (${p.pfRetrans}) ≥ path_max_retrans − 1 (${p.pathMaxRetrans - 1}): PF is never entered (the kernel needs pf_retrans < error count < path_max_retrans)`);
-  const pfMs = pfEffective ? sum(rtoSeries(rto0, p.rtoMax, p.pfRetrans + 1)) : null;
+  const pfMs = pfEffective ? sumRto(rto0, p.rtoMax, 0, p.pfRetrans, (r) => r) : null;
   let inactive: Range;
   let hbAfterPfMs: number[] = [];
   if (pfMs !== null) {
-    hbAfterPfMs = pfToInactive(p, series, 1);
-    inactive = {
-      min: pfMs + sum(pfToInactive(p, series, 0.5)),
-      expected: pfMs + sum(hbAfterPfMs),
-      max: pfMs + sum(pfToInactive(p, series, 1.5)),
-    };
+    // after PF: the first heartbeat (RTO_pf, not counted), then one per strike k = pf+1..path_max_retrans
+    const hbs = (j: number) => sumRto(rto0, p.rtoMax, p.pfRetrans, p.pathMaxRetrans, (r) => hbDelay(r, 0, j));
+    hbAfterPfMs = listRto(rto0, p.rtoMax, p.pfRetrans, p.pathMaxRetrans, (r) => hbDelay(r, 0, 1));
+    inactive = { min: pfMs + hbs(0.5), expected: pfMs + hbs(1), max: pfMs + hbs(1.5) };
   } else {
-    const t = sum(series);
+    const t = sumRto(rto0, p.rtoMax, 0, p.pathMaxRetrans, (r) => r);
     inactive = { min: t, expected: t, max: t };
   }
   const inactiveMs = inactive.expected;
 
-  const strikes = p.pathMaxRetrans + 1;
   const pfAfter = pfEffective ? p.pfRetrans + 1 : null;
   const range = (k: number, pfA: number | null): Range => ({
     min: idleStrikes(p, rto0, k, pfA, 0.5, 0),
@@ -245,6 +281,7 @@ export function modelFailover(params: FailoverParams): FailoverModel {
     params: p,
     rto0,
     rtoSeries: series,
+    strikes,
     pfEffective,
     dataPath: { pfMs, inactiveMs, inactive, inactiveBy: pfMs !== null ? 'heartbeats' : 'timeouts', hbAfterPfMs, trafficMovesMs: pfMs ?? rto0 },
     idlePath: { pf: idlePf, inactive: idleInactive },

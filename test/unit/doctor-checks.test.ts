@@ -112,6 +112,9 @@ test('sysctl hazards on synthetic sets', async () => {
   assert.equal(checkAutoAsconf(withSysctls(f, { default_auto_asconf: '1', addip_enable: '1' })).severity, 'ok');
   assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '5', path_max_retrans: '5' })).severity, 'warn');
   assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '0', path_max_retrans: '5' })).severity, 'ok');
+  // PF needs pf_retrans < error count < path_max_retrans: pf 4 / pmr 5 never enters PF, pf 3 / pmr 5 does
+  assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '4', path_max_retrans: '5' })).severity, 'warn');
+  assert.equal(checkPfDisabled(withSysctls(f, { pf_retrans: '3', path_max_retrans: '5' })).severity, 'ok');
   assert.equal(checkRtoInitial(withSysctls(f, { rto_initial: '100', rto_min: '200', rto_max: '1000' })).severity, 'warn');
   assert.equal(checkRtoInitial(withSysctls(f, { rto_initial: '5000', rto_min: '200', rto_max: '1000' })).severity, 'warn');
   assert.equal(checkRtoInitial(f).severity, 'ok');
