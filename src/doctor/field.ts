@@ -352,6 +352,9 @@ export function checkRpFilter(f: DoctorFacts, ff: FieldFacts): CheckResult {
 export function checkSctpMem(ff: FieldFacts): CheckResult {
   const id = 'field.sctp-mem';
   const m = ff.sctpMem;
+  if (m && m.usedPages !== null && !m.limits)
+    // sctp_mem is registered in the initial network namespace only (the accounting is global)
+    return result(id, 'field', 'info', 'net.sctp.sctp_mem is not visible in this network namespace: run doctor in the initial one', [`SCTP memory in use: ${m.usedPages} pages (/proc/net/protocols)`]);
   if (!m || !m.limits || m.usedPages === null) return result(id, 'field', 'info', 'SCTP memory not readable (/proc/net/protocols SCTP line or net.sctp.sctp_mem missing)');
   const [min, press, max] = m.limits;
   const pct = (n: number, d: number): string => (d > 0 ? `${Math.round((n / d) * 1000) / 10}%` : 'n/a');
@@ -389,7 +392,7 @@ export function checkConntrack(f: DoctorFacts, ff: FieldFacts): CheckResult {
   ev.push(...multi.map((a) => `assoc ${a.id}: ${a.paths.length} paths (${a.paths.map((p) => p.address).join(' ')})`));
   return result(
     id,
-    'platform',
+    'field',
     'info',
     `conntrack tracks SCTP and ${multi.length} association(s) are multi-homed: every path is a separate conntrack entry, a secondary path's first HEARTBEAT is a new flow that stateful rules (ct state new/invalid) and NAT may drop or rewrite`,
     ev,

@@ -106,6 +106,8 @@ test('sctp_mem: /proc/net/protocols of kernel 6.1 parsed; ok, close, pressure, m
   assert.deepEqual(parseProtocols(text('12', 'no')), { usedPages: 12, pressure: 'no' });
   assert.deepEqual(parseProtocols(text('-1', 'NI')), { usedPages: null, pressure: 'NI' });
   assert.equal(parseProtocols('protocol  size sockets  memory press\nTCP 1 2 3 no\n'), null);
+  // captured in the lab (6.1, netns a): SCTP line after SCTPv6, memory 0
+  assert.deepEqual(parseProtocols(await readFile(join(FIX, 'protocols-6.1.txt'), 'utf8')), { usedPages: 0, pressure: 'no' });
   const ff = (used: number, press = 'no'): FieldFacts => ({ modules: null, rpFilter: null, ipvs: null, conntrack: null, nat: null, sctpMem: { limits: [1000, 2000, 3000], usedPages: used, pressure: press } });
   assert.equal(checkSctpMem(ff(10)).severity, 'ok');
   assert.equal(checkSctpMem(ff(1700)).severity, 'info');
@@ -113,10 +115,14 @@ test('sctp_mem: /proc/net/protocols of kernel 6.1 parsed; ok, close, pressure, m
   assert.equal(checkSctpMem(ff(10, 'yes')).severity, 'warn');
   assert.equal(checkSctpMem(ff(2500)).severity, 'warn');
   assert.equal(checkSctpMem(ff(3000)).severity, 'fail');
-  assert.equal(checkSctpMem({ ...ff(0), sctpMem: { limits: null, usedPages: 0, pressure: 'no' } }).severity, 'info');
+  const netns = checkSctpMem({ ...ff(0), sctpMem: { limits: null, usedPages: 0, pressure: 'no' } });
+  assert.equal(netns.severity, 'info');
+  assert.match(netns.title, /initial one/);
 });
 
 test('nft -j: SCTP NAT rules (nft 1.0.6 output) named, TCP-only NAT skipped, all-protocol NAT reported as such; garbage refused', async () => {
+  const lab = parseNftNat(await readFile(join(FIX, 'nft-lab-6.1.json'), 'utf8'));
+  assert.deepEqual(lab.map((r) => r.summary), ['ip fieldnat post handle 4: snat (sctp)']);
   const rules = parseNftNat(await readFile(join(FIX, 'nft-ruleset.json'), 'utf8'));
   // nft 1.0.6 (Debian 12): snat by meta l4proto, masquerade by sctp dport and by ip protocol 132; tcp and {tcp, udp} skipped, filter rules ignored
   assert.deepEqual(rules.map((r) => r.summary), ['ip natt post handle 2: snat (sctp)', 'ip natt post handle 3: masquerade (sctp)', 'ip natt post handle 7: masquerade (sctp)']);
@@ -138,7 +144,8 @@ test('iptables-save: nat table rules by tokens', () => {
 
 test('IPVS: sloppy_sctp 0 with an SCTP service warns, without one is info, 1 is ok', async () => {
   // as net/netfilter/ipvs/ip_vs_ctl.c ip_vs_info_seq_show() prints it
-  const text = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nSCTP  0A010001:1B58 rr \n  -> 0A010002:1B58      Masq    1      0          0         \nTCP  0A010001:0050 rr \n';
+  // captured in the lab (6.1): `ipvsadm -A --sctp-service 10.1.0.1:7000 -s rr`, one real server
+  const text = (await readFile(join(FIX, 'ip_vs-6.1.txt'), 'utf8')) + 'TCP  0A010001:0050 rr \n';
   const root = await tree({ 'proc/net/ip_vs': text, 'proc/sys/net/ipv4/vs/sloppy_sctp': '0\n', 'proc/sys/net/ipv4/conf/all/rp_filter': '0\n' });
   try {
     const ff = await gatherField({ procRoot: join(root, 'proc'), fsRoot: null, live: true, run: none, ifAddrs: () => ({}) });
