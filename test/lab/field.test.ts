@@ -24,6 +24,8 @@ const run = guestOnce({
     'lab_multihomed',
     // a hardening profile's line (the guest's / is a tmpfs overlay)
     'mkdir -p /etc/modprobe.d && printf "# CIS 3.4.2\\ninstall sctp /bin/true\\n" >/etc/modprobe.d/field-cis.conf',
+    // b's path to 10.2.0.1 confirmed first: a path dropped before it is confirmed stays UNCONFIRMED, never INACTIVE
+    'lab_wait_path b 10.2.0.1 2 90',
     // a's route to the peer's secondary address leaves by va1, while the peer's packets from it arrive on va2, strict
     'ip -n a route add 10.2.0.2/32 dev va1',
     'ip netns exec a sysctl -qw net.ipv4.conf.va2.rp_filter=1',
