@@ -22,6 +22,7 @@ interface DoctorFlags {
   profile?: string;
   stateDir?: string;
   sysRoot?: string;
+  fsRoot?: string;
   verbose?: boolean;
 }
 
@@ -38,6 +39,7 @@ export function doctorCommand(): Command {
     .option('--profile <name>', 'check drift against this profile (default: the last one `tune --apply` applied)')
     .option('--state-dir <dir>', `where tune keeps its journal (default ${DEFAULT_STATE_DIR}, or SCTPDIAG_STATE_DIR)`)
     .addOption(new Option('--sys-root <dir>', 'directory standing in for /sys (e.g. /host/sys in a container)').default('/sys'))
+    .option('--fs-root <dir>', 'directory standing in for / for modprobe.d and /lib/modules (default / on a live host; a capture reads none)')
     .option('-v, --verbose', 'show evidence for every check, not only warnings and failures')
     .action(async (o: DoctorFlags, cmd: Command) => {
       const g = globals(cmd);
@@ -51,6 +53,7 @@ export function doctorCommand(): Command {
         netns: g.netns,
         hz: g.hz,
         sysRoot: o.sysRoot ?? '/sys',
+        ...(o.fsRoot !== undefined ? { fsRoot: o.fsRoot } : {}),
         sampleMs,
         failoverTargetMs,
         profile: o.profile ?? null,

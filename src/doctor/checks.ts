@@ -11,6 +11,7 @@
 import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
 import { isUpState } from '../kernel/enums.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
+import { FIELD_CHECKS } from './field.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
 import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
 
@@ -547,6 +548,7 @@ export const CHECKS: readonly Check[] = [
   checkStaleSettings,
   checkPathDiversity,
   checkProfileDrift,
+  ...FIELD_CHECKS,
 ];
 
 export function runChecks(f: DoctorFacts, checks: readonly Check[] = CHECKS): CheckResult[] {

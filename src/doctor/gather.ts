@@ -18,6 +18,7 @@ import { readSnapshot } from '../procfs/read.js';
 import { DEFAULT_STATE_DIR, readJournal } from '../tune/apply.js';
 import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
 import { findDrift } from '../tune/plan.js';
+import { gatherField } from './field-gather.js';
 import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
 
 export interface CommandResult {
@@ -63,6 +64,10 @@ export interface GatherOptions {
   /** cap on `ip route get` lookups (distinct peer addresses) */
   maxRouteLookups?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** root standing in for / for modprobe.d and /lib/modules (default / live, not read on a capture) */
+  fsRoot?: string | null;
+  /** IPv4 addresses per interface (rp_filter check); default: this netns */
+  ifAddrs?: () => Record<string, string[]>;
 }
 
 
@@ -233,5 +238,7 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     drift,
   };
   if (unavailable) facts.driftUnavailable = unavailable;
+  const fsRoot = o.fsRoot !== undefined ? o.fsRoot : capture ? null : '/';
+  facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ...(o.ifAddrs ? { ifAddrs: o.ifAddrs } : {}) });
   return facts;
 }

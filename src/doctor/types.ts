@@ -4,12 +4,13 @@
  * DoctorFacts, so they run on captures and synthetic inputs in tests.
  */
 import type { Snapshot } from '../model/snapshot.js';
+import type { FieldFacts } from './field.js';
 
 import type { Severity } from '../model/severity.js';
 
 export { SEVERITY_ORDER, type Severity } from '../model/severity.js';
 
-export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile';
+export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile' | 'field';
 
 export interface CheckResult {
   /** stable identifier, e.g. `sysctl.addip-noauth` (documented in the man page) */
@@ -89,4 +90,6 @@ export interface DoctorFacts {
   drift: DriftFacts | null;
   /** why drift could not be checked, if it could not */
   driftUnavailable?: string;
+  /** modules, rp_filter, sctp_mem, IPVS, conntrack, NAT (field.ts); absent: not gathered */
+  field?: FieldFacts;
 }

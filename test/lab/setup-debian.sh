@@ -12,7 +12,8 @@ export DEBIAN_FRONTEND=noninteractive
 # xz/zstd unpack their kernels' modules into the initramfs
 APT_PACKAGES=(linux-image-amd64 qemu-system-x86 busybox-static kmod cpio
               bpftrace lksctp-tools iproute2 python3 tmux mandoc man-db prometheus curl openssl
-              debootstrap xz-utils zstd binutils dpkg-dev lintian rpm umoci skopeo nftables)
+              debootstrap xz-utils zstd binutils dpkg-dev lintian rpm umoci skopeo nftables
+              ipvsadm)  # ipvsadm: test/lab/field.test.ts
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -16,6 +16,7 @@ const fakeRunner = (routes: Record<string, object>, bpftrace: string | null = 'b
     const r = routes[args[3]!];
     return r ? { code: 0, stdout: JSON.stringify([r]), stderr: '' } : { code: 2, stdout: '', stderr: 'RTNETLINK answers: Network is unreachable' };
   }
+  if (file === 'nft' || file === 'iptables-save') return { code: null, stdout: '', stderr: '', error: 'ENOENT' };
   throw new Error(`unexpected command ${file} ${args.join(' ')}`);
 };
 
