@@ -7,7 +7,7 @@
  * util-linux's setpriv exists, so the kernel kills it if sctpdiag dies
  * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { findOnPath, hostMountPrefix, type BpftraceVersion } from './probes.js';
 
@@ -87,8 +87,22 @@ export function bpftraceArgv(o: Pick<RunnerOptions, 'bpftrace' | 'program' | 'pa
   for (const p of o.params)
     if (!Number.isSafeInteger(p) || p < 0) throw new Error(`bpftrace positional parameter must be a non-negative integer, got ${p}`);
   const argv = [...hostMountPrefix(), o.bpftrace, '-f', 'json', '-e', o.program, ...o.params.map(String)];
-  const setpriv = o.noPdeathsig ? null : findOnPath('setpriv');
+  const setpriv = o.noPdeathsig ? null : pdeathsigSetpriv();
   return setpriv ? [setpriv, '--pdeathsig', 'KILL', ...argv] : argv;
+}
+
+const pdeathsigProbe = new Map<string, boolean>();
+
+/** setpriv when it takes --pdeathsig (util-linux >= 2.33; older ones reject it): tried once per binary. */
+export function pdeathsigSetpriv(path = process.env.PATH ?? ''): string | null {
+  const setpriv = findOnPath('setpriv', path);
+  if (!setpriv) return null;
+  let ok = pdeathsigProbe.get(setpriv);
+  if (ok === undefined) {
+    ok = spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 5000, env: { PATH: path } }).status === 0;
+    pdeathsigProbe.set(setpriv, ok);
+  }
+  return ok ? setpriv : null;
 }
 
 const live = new Set<ChildProcess>();

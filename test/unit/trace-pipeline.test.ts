@@ -15,7 +15,7 @@ import type { Snapshot } from '../../src/model/snapshot.js';
 import { failoverSeries } from '../helpers.js';
 import { startEventPipeline } from '../../src/trace/pipeline.js';
 import { loadProbeFiles, type Capabilities } from '../../src/trace/probes.js';
-import { bpftraceArgv, bpftraceEnv, mapKeysFor, PERF_RB_PAGES } from '../../src/trace/runner.js';
+import { bpftraceArgv, bpftraceEnv, mapKeysFor, pdeathsigSetpriv, PERF_RB_PAGES } from '../../src/trace/runner.js';
 
 const series: Snapshot[] = await failoverSeries();
 
@@ -66,6 +66,20 @@ test('argv: no shell, numbers only as positional parameters, setpriv --pdeathsig
   if (argv[0]!.endsWith('setpriv')) assert.deepEqual(argv.slice(1, 3), ['--pdeathsig', 'KILL']);
   assert.throws(() => bpftraceArgv({ bpftrace: 'b', program: '', params: [-1] }));
   assert.throws(() => bpftraceArgv({ bpftrace: 'b', program: '', params: [1.5] }));
+});
+
+test('setpriv is used for --pdeathsig only when it accepts the option (util-linux < 2.33 does not)', () => {
+  const dir = (name: string, body: string) => {
+    const d = mkdtempSync(join(tmpdir(), `sctpdiag-setpriv-${name}-`));
+    writeFileSync(join(d, 'setpriv'), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return d;
+  };
+  const sysPath = process.env.PATH ?? '';
+  const old = dir('old', 'echo "setpriv: unrecognized option \'--pdeathsig\'" >&2; exit 1');
+  assert.equal(pdeathsigSetpriv(`${old}:${sysPath}`), null, 'an old setpriv is not used');
+  const modern = dir('new', '[ "$1" = --pdeathsig ] && [ "$2" = KILL ] && [ "$3" = -- ] && shift 3 && exec "$@"; exit 1');
+  assert.equal(pdeathsigSetpriv(`${modern}:${sysPath}`), join(modern, 'setpriv'));
+  assert.equal(pdeathsigSetpriv('/nonexistent'), null, 'no setpriv at all');
 });
 
 test('bpf source: events flow, enriched from the snapshot; kill -9 → restart announced, events resume; stop leaves no child', async () => {
