@@ -4,7 +4,7 @@
  * SIGINT then SIGKILL on stop.
  *
  * No orphans: the child is started through `setpriv --pdeathsig KILL` when
- * util-linux's setpriv exists, so the kernel kills it if sctpdiag dies
+ * util-linux's setpriv takes that option (2.33+), so the kernel kills it if sctpdiag dies
  * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
