@@ -21,6 +21,7 @@ interface MetricsFlags {
   maxPaths: string;
   events: EventMode;
   once?: boolean;
+  maxRequests: string;
 }
 
 export function exporterOptions(o: MetricsFlags, g: { procRoot: string; netns: string | null; hz: number | undefined }): ExporterOptions {
@@ -57,10 +58,12 @@ export function metricsCommand(): Command {
         .default('auto'),
     )
     .option('--once', 'print the metrics once on stdout and exit (no server)')
+    .option('--max-requests <n>', 'requests in flight at once, over all connections (more get 503 at once)', '40')
     .action(async (o: MetricsFlags, cmd: Command) => {
       const g = globals(cmd);
       const listen = parseListen(o.listen);
       const opts = exporterOptions(o, g);
+      const maxRequests = parseNumber(o.maxRequests, '--max-requests', 1, 10_000, 'a count');
       await checkSctpDir(g.procRoot);
       if (o.once) {
         const { createExporter } = await import('../metrics/server.js');
@@ -76,16 +79,23 @@ export function metricsCommand(): Command {
         return;
       }
       const { startMetricsServer } = await import('../metrics/server.js');
-      const srv = await startMetricsServer(listen, opts);
+      const srv = await startMetricsServer(listen, opts, { limits: { maxRequests } });
       process.stderr.write(`sctpdiag: serving ${srv.url}/metrics and ${srv.url}/healthz (events: ${o.events})\n`);
       await new Promise<void>((resolve) => {
+        // SIGHUP (a closed terminal, or `systemctl reload`): there is nothing to reload, the
+        // configuration is the command line, so keep serving instead of dying
+        const hup = () => process.stderr.write('sctpdiag: SIGHUP ignored (the configuration is the command line: restart to change it)\n');
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
+          process.off('SIGHUP', hup);
+          // exit within 2 s whatever is still running
+          setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
           void srv.close().then(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        process.on('SIGHUP', hup);
       });
     });
 }

@@ -70,7 +70,7 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
   const rto = opts.pathRto
     ? new Gauge({ name: 'sctp_path_rto_seconds', help: 'current retransmission timeout of each path', labelNames: [...assocLabels, 'peer'], ...reg })
     : null;
-  const dropped = new Gauge({ name: 'sctpdiag_series_dropped', help: 'per-association or per-path series left out by the cardinality limits', labelNames: ['kind'], ...reg });
+  const dropped = new Gauge({ name: 'sctpdiag_series_dropped', help: 'per-association or per-path series left out by the cardinality limits; kind="snmp": SNMP fields whose metric name is invalid or taken', labelNames: ['kind'], ...reg });
   const events = new Counter({ name: 'sctp_events_total', help: 'SCTP events seen by the live pipeline, by type and source (bpf or procfs)', labelNames: ['type', 'source'], ...reg });
   const lost = new Counter({ name: 'sctpdiag_probe_lost_events_total', help: 'events the kernel or bpftrace dropped', ...reg });
   const source = new Gauge({ name: 'sctpdiag_event_source_info', help: 'the current event source (1 for the active one)', labelNames: ['source'], ...reg });
@@ -83,25 +83,27 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     help: 'how long a read is served before a scrape reads again: --min-interval, or ten times the read\'s duration (at most 60 s) if longer',
     ...reg,
   });
-  const snmp = new Map<string, Counter | Gauge>();
+  const snmp = new Map<string, Counter | Gauge | null>();
 
-  function snmpMetric(name: string): Counter | Gauge {
-    let m = snmp.get(name);
-    if (!m) {
-      const metricName = snmpMetricName(name);
+  /** null: the kernel name maps to an invalid or already taken metric name (a hostile capture): skipped, never a failed scrape */
+  function snmpMetric(name: string): Counter | Gauge | null {
+    if (snmp.has(name)) return snmp.get(name)!;
+    const metricName = snmpMetricName(name);
+    let m: Counter | Gauge | null = null;
+    if (/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metricName) && !registry.getSingleMetric(metricName)) {
       const help = `kernel SCTP MIB counter ${name} (/proc/net/sctp/snmp)`;
       m = SNMP_GAUGES.has(name)
         ? new Gauge({ name: metricName, help, labelNames: ns, ...reg })
         : new Counter({ name: metricName, help, labelNames: ns, ...reg });
-      snmp.set(name, m);
     }
+    snmp.set(name, m);
     return m;
   }
 
   function update(r: Reading | null, ev: EventCounts | null): void {
     for (const g of [associations, paths, endpoints, assocPaths, assocActive, assocsByPaths, dropped, source]) g.reset();
     rto?.reset();
-    for (const m of snmp.values()) m.reset();
+    for (const m of snmp.values()) m?.reset();
     events.reset();
     lost.reset();
     up.set(r && !r.error ? 1 : 0);
@@ -114,6 +116,7 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
     let pathBudget = opts.maxPaths;
     let droppedAssocs = 0;
     let droppedPaths = 0;
+    let droppedSnmp = 0;
     for (const s of r?.snapshots ?? []) {
       const nsl: Record<string, string> = opts.netnsLabel ? { netns: netnsValue(s) } : {};
       // zero series for every known state: absent and zero mean different things to alerts
@@ -142,12 +145,14 @@ export function buildMetrics(opts: RegistryOptions = DEFAULT_REGISTRY_OPTIONS): 
       }
       for (const [name, value] of Object.entries(s.snmp)) {
         const m = snmpMetric(name);
-        if (m instanceof Counter) m.inc(nsl, Math.max(0, value));
+        if (!m) droppedSnmp++;
+        else if (m instanceof Counter) m.inc(nsl, Math.max(0, value));
         else m.set(nsl, value);
       }
     }
     dropped.set({ kind: 'association' }, droppedAssocs);
     if (rto) dropped.set({ kind: 'path' }, droppedPaths);
+    if (droppedSnmp) dropped.set({ kind: 'snmp' }, droppedSnmp);
     if (ev) {
       for (const e of ev.entries()) events.inc({ type: e.type, source: e.source }, e.count);
       lost.inc(ev.lostEvents);
