@@ -44,7 +44,7 @@ import { synthCapture } from './synth.js';
 import { cliNodeFlags, median, round, type BenchResult } from './snapshot.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** the executable's V8 flags: every measured process uses them (runTop adds heap.ts's) */
+/** the executable's V8 flags (none since issue #19): every measured process uses them */
 const NODE_FLAGS = cliNodeFlags();
 
 function fakeIo(cols: number, rows: number) {

@@ -4,7 +4,7 @@
  * the text to the pure parsers and model.
  */
 import { access, stat } from 'node:fs/promises';
-import { readRegularFile, readRegularFileOrNull } from '../safefs.js';
+import { readRegularFileSync, UnsafeFileError } from '../safefs.js';
 import { constants } from 'node:fs';
 import { EXIT, SctpdiagError, noSctpError } from '../errors.js';
 import { hzFromAssociations, hzFromConfigSources } from '../kernel/hz.js';
@@ -45,8 +45,13 @@ export function invalidCaptureMeta(m: unknown): string | null {
 /** The capture's metadata, null when there is none; a file that is there but unusable is an error (exit 2). */
 export async function readCaptureMeta(procRoot: string): Promise<CaptureMeta | null> {
   const path = `${procRoot}/${CAPTURE_META}`;
-  const text = await readRegularFileOrNull(path, 64 * 1024);
-  if (text === null) return null;
+  let text: string;
+  try {
+    text = readRegularFileSync(path, 64 * 1024);
+  } catch (e) {
+    if (e instanceof UnsafeFileError && e.code === 'ENOENT') return null;
+    throw e;
+  }
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -72,7 +77,7 @@ function readError(path: string, e: unknown, capture = false): SctpdiagError {
 /** a small file that may be absent (or hostile: a FIFO, a device), as trimmed text */
 async function readOptional(path: string): Promise<string | null> {
   try {
-    return (await readRegularFile(path, 4096)).trim();
+    return readRegularFileSync(path, 4096).trim();
   } catch {
     return null;
   }

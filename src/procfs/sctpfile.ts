@@ -3,7 +3,7 @@
  * by page, each page parsed as it comes, refusing anything but a regular file
  * of bounded size, and timing the read syscalls (kernel/pacing.ts paces by them).
  */
-import { close, constants, fstat, open, read, readSync, type Stats } from 'node:fs';
+import { close, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { feedFor, type LineParser } from './parse.js';
@@ -28,12 +28,8 @@ export interface SctpFileOptions {
   maxBytes?: number;
 }
 
-const openNoFollow = (path: string) =>
-  new Promise<number>((res, rej) =>
-    // O_NONBLOCK: opening a FIFO planted in a capture must not wait for a writer
-    open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (e, fd) => (e ? rej(e) : res(fd))),
-  );
-const fstatP = (fd: number) => new Promise<Stats>((res, rej) => fstat(fd, (e, st) => (e ? rej(e) : res(st))));
+// O_NONBLOCK: opening a FIFO planted in a capture must not wait for a writer
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const readP = (fd: number, buf: Buffer) => new Promise<number>((res, rej) => read(fd, buf, 0, buf.length, null, (e, n) => (e ? rej(e) : res(n))));
 
 function refuse(path: string, what: string): SctpdiagError {
@@ -45,13 +41,13 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
   const max = o.maxBytes ?? MAX_SCTP_FILE_BYTES;
   let fd: number;
   try {
-    fd = await openNoFollow(path);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw refuse(path, 'is a symbolic link');
     throw e;
   }
   try {
-    const st = await fstatP(fd);
+    const st = fstatSync(fd);
     if (st.isDirectory()) throw refuse(path, 'is a directory, not a file');
     if (!st.isFile()) throw refuse(path, 'is not a regular file');
     if (st.size > max) throw refuse(path, `is larger than ${max >> 20} MiB`);
@@ -61,9 +57,12 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
     const buf = Buffer.allocUnsafe(CHUNK);
     let kernelMs = 0;
     let total = 0;
+    // procfs makes the text as it is read (size 0): the kernel's work, off this thread unless `sync`;
+    // a regular file (a capture) is read here at once
+    const procfs = st.size === 0;
     for (;;) {
       const t0 = performance.now();
-      const n = o.sync ? readSync(fd, buf, 0, CHUNK, null) : await readP(fd, buf);
+      const n = o.sync || !procfs ? readSync(fd, buf, 0, CHUNK, null) : await readP(fd, buf);
       kernelMs += performance.now() - t0;
       if (n === 0) break;
       total += n;
@@ -72,7 +71,8 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
       const text = decoder.write(buf.subarray(0, n));
       pieces?.push(text);
       feed.push(text);
-      if (o.sync) await new Promise<void>((r) => setImmediate(r));
+      // a procfs page: let the other files' pages be parsed while the kernel makes the next
+      if (o.sync && procfs) await new Promise<void>((r) => setImmediate(r));
     }
     const tail = decoder.end();
     pieces?.push(tail);
