@@ -12,7 +12,7 @@ const MAX_READ_INTERVAL_MS = 60_000;
 /** below this many associations the printing is cheap everywhere: always read as asked */
 export const FEW_ASSOCIATIONS = 1000;
 
-/** What one read cost the kernel: time inside the read syscalls of assocs and remaddr, and how many associations they held. */
+/** What one read cost the kernel: time inside the read syscalls of assocs and remaddr, or the read's system CPU if more; and how many associations they held. */
 export interface ReadCost {
   kernelMs: number;
   associations: number;
@@ -21,8 +21,9 @@ export interface ReadCost {
 /**
  * When the next read is due: as asked (baseMs) while there are few
  * associations, else late enough that the kernel's printing takes at most
- * READ_BUDGET of the time. Only the read syscalls count, never our own start-up,
- * parsing or GC, so a cold first read cannot stretch the interval. Backs off
+ * READ_BUDGET of the time. Only kernel time counts (the read syscalls, the
+ * read's system CPU), never our own start-up, parsing or GC, so a cold first
+ * read cannot stretch the interval. Backs off
  * at once; recovers halfway per read (prevMs: the interval in force).
  */
 export function nextReadMs(baseMs: number, cost: ReadCost | null, prevMs?: number): number {

@@ -114,6 +114,8 @@ export interface ReadOptions {
 
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const takenAt = (o.now ?? (() => new Date()))();
+  // the kernel CPU of the whole read (eps, snmp and the owner scan's readlinks too): what the pacing budget is about
+  const sys0 = o.cost ? process.cpuUsage().system : 0;
   const mark = o.marks ? (k: string) => void (o.marks![k] = Math.round(performance.now())) : () => {};
   await checkSctpDir(o.procRoot);
   const meta = await readCaptureMeta(o.procRoot);
@@ -164,6 +166,7 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     owners = await findSocketOwnersSliced(o.procRoot, inodes);
     mark('owners');
   }
+  if (o.cost) o.cost.kernelMs = Math.max(o.cost.kernelMs, (process.cpuUsage().system - sys0) / 1000);
   const snapshot = buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
     netns: meta ? meta.netns : o.netns,
