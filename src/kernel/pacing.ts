@@ -32,3 +32,24 @@ export function nextReadMs(baseMs: number, cost: ReadCost | null, prevMs?: numbe
   const next = prevMs !== undefined && want < prevMs ? Math.max(want, (prevMs + want) / 2) : want;
   return Math.max(baseMs, Math.round(next / 100) * 100);
 }
+
+/**
+ * The process's system CPU (ms) since the previous call; null at the first.
+ * Called as each read starts, it is what the last cycle cost the kernel all
+ * told (the read, the owner scan, drawing, serving scrapes), so pacing by it
+ * keeps the command's whole kernel share within READ_BUDGET.
+ */
+export function systemCpuMeter(): () => number | null {
+  let last: number | null = null;
+  return () => {
+    const now = process.cpuUsage().system;
+    const ms = last === null ? null : (now - last) / 1000;
+    last = now;
+    return ms;
+  };
+}
+
+/** A read's cost for pacing: its own kernel time, or the whole last cycle's if more. */
+export function withCycle(cost: ReadCost, cycleMs: number | null): ReadCost {
+  return cycleMs === null ? cost : { ...cost, kernelMs: Math.max(cost.kernelMs, cycleMs) };
+}

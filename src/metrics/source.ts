@@ -9,7 +9,7 @@
  */
 import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../procfs/read.js';
-import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
+import { nextReadMs, systemCpuMeter, withCycle, type ReadCost } from '../kernel/pacing.js';
 import { readEveryNetns } from '../procfs/every-netns.js';
 
 /** fills `cost` with what the read cost the kernel, when it read procfs itself */
@@ -32,6 +32,8 @@ export class SnapshotCache {
   reads = 0;
   errors = 0;
   private listeners = new Set<(prev: Reading | null, cur: Reading) => void>();
+  /** what the exporter's last cycle cost the kernel (reads, scrapes, events) */
+  private readonly cycle = systemCpuMeter();
 
   constructor(
     private readonly reader: SnapshotReader,
@@ -54,6 +56,7 @@ export class SnapshotCache {
     if (this.inflight) return this.inflight;
     this.inflight = (async () => {
       const start = this.now();
+      const cycleMs = this.cycle();
       this.reads++;
       let snapshots: Snapshot[];
       let error: string | null = null;
@@ -68,7 +71,7 @@ export class SnapshotCache {
       }
       const at = this.now();
       const durationMs = at - start;
-      const servedForMs = nextReadMs(this.minIntervalMs, cost, this.last?.servedForMs);
+      const servedForMs = nextReadMs(this.minIntervalMs, withCycle(cost, cycleMs), this.last?.servedForMs);
       const prev = this.last;
       const cur: Reading = { snapshots, at, durationMs, servedForMs, error };
       this.last = cur;

@@ -10,7 +10,7 @@ import { EXIT, SctpdiagError } from '../errors.js';
 import { EventBus, type SctpEvent } from '../events/types.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
-import type { ReadCost } from '../kernel/pacing.js';
+import { systemCpuMeter, withCycle, type ReadCost } from '../kernel/pacing.js';
 import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
@@ -174,14 +174,16 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     );
   };
 
+  const cycle = systemCpuMeter();
   const readOnce = async () => {
     const t0 = performance.now();
+    const cycleMs = cycle();
     try {
       const cost: ReadCost = { kernelMs: 0, associations: 0 };
       const s = await read({ ...readOpts, cost });
       if (finished) return;
       latest = s;
-      state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost });
+      state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost: withCycle(cost, cycleMs) });
       state.setDrift(await readDrift());
       startPipeline();
       pipeline?.push(s);

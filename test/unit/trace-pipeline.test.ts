@@ -4,7 +4,7 @@
 // real failover series, filters and enrichment.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,4 +365,17 @@ test('pacing (fake clock): a slow first read does not delay the next; only costl
     assert.equal(reads, 2, `${associations} associations: the second read is due ${dueMs} ms after the first`);
     await p.stop();
   }
+});
+
+test('pacing counts the whole last cycle of kernel time when it exceeds the read (drawing, scrapes, owner scan)', async () => {
+  const { nextReadMs, systemCpuMeter, withCycle } = await import('../../src/kernel/pacing.js');
+  const read = { kernelMs: 200, associations: 2000 };
+  assert.equal(nextReadMs(1000, withCycle(read, null)), 2000, 'first read: its own cost');
+  assert.equal(nextReadMs(1000, withCycle(read, 100)), 2000, 'a cheaper cycle does not lower it');
+  assert.equal(nextReadMs(1000, withCycle(read, 300)), 3000, 'a costlier cycle (200 ms read + 100 ms else) spaces the reads further');
+  const meter = systemCpuMeter();
+  assert.equal(meter(), null);
+  for (let i = 0; i < 2000; i++) statSync('/');
+  const ms = meter();
+  assert.ok(ms !== null && ms >= 0);
 });
