@@ -7,6 +7,8 @@
 import { constants, promises as fs, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../errors.js';
+import { readBootId, readStartTime } from '../kernel/identity.js';
+import { readRegularFile } from '../safefs.js';
 
 export const DEFAULT_LOCK_DIR = '/run/sctpdiag';
 export const LOCK_NAME = 'drill.lock';
@@ -26,17 +28,12 @@ export interface ProcInfo {
 }
 
 export const realProc: ProcInfo = {
-  bootId: async () => (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(),
-  startTime: async (pid) => {
-    try {
-      const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-      // comm may hold spaces and parentheses: fields count from the last ')'
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return rest[19] ?? null;
-    } catch {
-      return null;
-    }
+  bootId: async () => {
+    const id = readBootId();
+    if (id === null) throw new Error('cannot read /proc/sys/kernel/random/boot_id');
+    return id;
   },
+  startTime: async (pid) => readStartTime(pid),
 };
 
 function parseOwner(text: string): LockOwner | null {
@@ -107,7 +104,8 @@ export async function acquireLock(o: { dir?: string; netns: string | null; proc?
     }
     const st = await fs.lstat(path).catch(() => null);
     if (st && !st.isFile()) throw new SctpdiagError(`${path} is not a regular file: refusing to touch it`, EXIT.FAILURE);
-    const text = st && st.size <= 4096 ? await fs.readFile(path, 'utf8').catch(() => '') : '';
+    // read without following a link swapped in after the lstat; oversize is unreadable, so stale
+    const text = st ? await readRegularFile(path, 4096).catch(() => '') : '';
     const held = parseOwner(text);
     if (await isLive(held, proc))
       throw new SctpdiagError(

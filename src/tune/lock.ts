@@ -7,12 +7,12 @@
  * PID was reused (after a reboot or not), is taken over instead of blocking
  * apply and rollback until someone deletes it by hand.
  */
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../errors.js';
+import { readBootId, readStartTime } from '../kernel/identity.js';
 
 /** Who runs (or ran) an apply: a PID alone is not an identity once PIDs are reused. */
 export interface Holder {
@@ -21,25 +21,6 @@ export interface Holder {
   startTime: string | null;
   /** /proc/sys/kernel/random/boot_id, null when unreadable */
   bootId: string | null;
-}
-
-function readStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the comm field is in parentheses and may hold spaces and ')': fields resume after the last ')'
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall; rest[0] is field 3
-  } catch {
-    return null;
-  }
-}
-
-function readBootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
 }
 
 export function selfHolder(): Holder {
