@@ -3,10 +3,10 @@
  * every kernel has; bpf events would time the strikes exactly). The sampling
  * is I/O; turning samples into event times is pure (timeline()).
  */
-import { readFile } from 'node:fs/promises';
 import { jiffiesToMs } from '../kernel/hz.js';
 import { pathStateName, type PathState } from '../kernel/enums.js';
-import { parseRemaddr, parseAssocs } from '../procfs/parse.js';
+import { assocsParser, remaddrParser } from '../procfs/parse.js';
+import { readSctpFile } from '../procfs/sctpfile.js';
 
 export interface Sample {
   /** ms since the cut, of this read */
@@ -70,7 +70,8 @@ export interface PollStats {
 
 /** The drilled path and its siblings in one read of remaddr. */
 export async function readPath(procRoot: string, assocId: number, peer: string, hz: number): Promise<Omit<Sample, 't' | 'prevT'>> {
-  const rows = parseRemaddr(await readFile(`${procRoot}/net/sctp/remaddr`, 'utf8')).rows.filter((r) => r.assocId === assocId);
+  const path = `${procRoot}/net/sctp/remaddr`;
+  const rows = (await readSctpFile(path, remaddrParser(path))).result.rows.filter((r) => r.assocId === assocId);
   const me = rows.find((r) => r.address.address === peer);
   if (!me) return { state: null, rtoMs: 0, otherActive: false };
   return {
@@ -82,7 +83,8 @@ export async function readPath(procRoot: string, assocId: number, peer: string, 
 
 /** RTXC (retransmitted chunks) of one association, null if it is gone. */
 export async function readRtxc(procRoot: string, assocId: number): Promise<number | null> {
-  const a = parseAssocs(await readFile(`${procRoot}/net/sctp/assocs`, 'utf8')).rows.find((r) => r.assocId === assocId);
+  const path = `${procRoot}/net/sctp/assocs`;
+  const a = (await readSctpFile(path, assocsParser(path))).result.rows.find((r) => r.assocId === assocId);
   return a ? a.rtxc : null;
 }
 

@@ -100,8 +100,9 @@ export function runNft(args: readonly string[], stdin?: string): Promise<NftResu
     const child = spawn(nftPath(), [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d.slice(0, 1 << 20)));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 1 << 16)));
+    // bounded in total, not per chunk: nft's output is kept for messages only
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d.slice(0, Math.max(0, (1 << 20) - stdout.length))));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, Math.max(0, (1 << 16) - stderr.length))));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') reject(nftMissing());
       else reject(e);

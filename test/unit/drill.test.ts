@@ -161,3 +161,16 @@ test('drill CLI: dry run on a capture prints the plan and the rules; refusals ha
   const yes = run('--assoc', '3', '--path', '10.1.0.2', '--yes');
   assert.equal(yes.status, EXIT.USAGE, 'never cuts on a capture');
 });
+
+test('drill reads the path through the one procfs reader: a capture reads back, a FIFO in its place is refused, not waited on', async () => {
+  const { readPath } = await import('../../src/drill/measure.js');
+  const { mkdirSync, cpSync } = await import('node:fs');
+  const src = join(process.cwd(), 'test/fixtures/captures/two-path-a');
+  const s = await readPath(src, 7, '10.1.0.2', 250);
+  assert.deepEqual(s, { state: 'ACTIVE', rtoMs: 560, otherActive: true });
+  const dir = await mkdtemp(join(tmpdir(), 'sctpdiag-drill-fifo-'));
+  mkdirSync(join(dir, 'net', 'sctp'), { recursive: true });
+  cpSync(join(src, 'net/sctp/assocs'), join(dir, 'net/sctp/assocs'));
+  assert.equal(spawnSync('mkfifo', [join(dir, 'net/sctp/remaddr')]).status, 0);
+  await assert.rejects(readPath(dir, 7, '10.1.0.2', 250), /not a regular file/);
+});
