@@ -131,25 +131,21 @@ test('snmp: every counter by name', () => {
   assert.ok('SctpT3RtxExpireds' in counters);
 });
 
-test('property: the parsers never throw, whatever the text, and no case is slow', () => {
+test('property: the parsers never throw, whatever the text', () => {
   const base = real('two-path-failover/a_assocs.txt');
   const arb = fc.oneof(
     fc.string(),
     fc.array(fc.constantFrom(...base.split(/(\s+)/)), { maxLength: 80 }).map((a) => a.join('')),
     fc.tuple(fc.nat(base.length), fc.string()).map(([i, s]) => base.slice(0, i) + s + base.slice(i)),
   );
-  // issue #13: ≥ 100k cases; a case that hangs or takes over 100 ms fails (quadratic splitting took seconds)
-  let slowest = 0;
+  // issue #13: ≥ 100k cases; slowness (>100 ms, confirmed by reruns) is judged in parsers-property.test.ts
   fc.assert(
     fc.property(arb, (text) => {
-      const t0 = performance.now();
       parseAssocs(text);
       parseEps(text);
       parseRemaddr(text);
       parseSnmp(text);
-      slowest = Math.max(slowest, performance.now() - t0);
     }),
     { numRuns: Number(process.env['SCTPDIAG_PROPERTY_RUNS'] ?? 100_000), interruptAfterTimeLimit: 120_000 },
   );
-  assert.ok(slowest < 100, `slowest case ${Math.round(slowest)} ms`);
 });

@@ -102,7 +102,7 @@ test('bpf source: events flow, enriched from the snapshot; kill -9 → restart a
   assert.equal(e.path, '10.1.0.2');
   assert.equal(e.activePath, '10.2.0.2');
   assert.deepEqual(e.assoc?.localAddresses, ['10.1.0.1', '10.2.0.1']);
-  assert.ok(Math.abs(Date.parse(e.time) - Date.now()) < 2000, e.time);
+  assert.ok(Math.abs(Date.parse(e.time) - Date.now()) < 60_000, e.time); // wall clock, not boot-relative (a busy machine may be seconds late)
   assert.equal(p.status().source, 'bpf');
   assert.equal(p.status().probesAttached, 2);
   assert.ok(!p.status().procfsTypes.includes('path.state'), 'bpf covers path.state');
