@@ -45,7 +45,7 @@ function section(out: string, name: string): string {
   return m?.[1] ?? '';
 }
 
-test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 420_000 }, async (t) => {
+test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 3_600_000 /* includes waiting for a shared lab slot; the VM has its own 360 s */ }, async (t) => {
   if (!labOrSkip(t)) return;
   const r = await runInGuest({ timeoutMs: 360_000, memMb: 1536, script: TOP_GUEST_SCRIPT });
   const diag = diagnostics(r);
