@@ -751,7 +751,7 @@ export class TopState {
     if (!r) return [title('detail'), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
     const a = r.assoc;
     const out: Line[] = [
-      title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}${r.link ? ` link ${r.link}` : ''}`),
+      title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`),
     ];
     const lh = r.link === null ? undefined : this.linkStates().find((l) => l.spec.name === r.link);
     if (lh)

@@ -108,7 +108,7 @@ test('top: the filter matches link names; the detail names the link and its heal
   );
   s.key('enter');
   const text = frameText(s.frame());
-  assert.match(text, /assoc 3 ESTABLISHED .* link m3ua-b/);
+  assert.match(text, /^assoc 3 ESTABLISHED .*\n^link m3ua-b: /m);
   assert.match(text, /link m3ua-b: up · 1 ACTIVE path\(s\), min-active 2 · 1 association\(s\)/);
 });
 
