@@ -256,7 +256,6 @@ export class TopState {
     const rows = this.rows;
     let est = 0;
     let added = 0;
-    const linked: StateRow[] = [];
     for (const a of snap.associations) {
       let row = rows.get(a.key);
       if (row && row.gen !== gen) {
@@ -272,11 +271,8 @@ export class TopState {
         rows.set(a.key, row);
         added++;
       }
-      if (row.link !== null) linked.push(row);
       if (a.state === 'ESTABLISHED') est++;
     }
-    this.linked = linked;
-    this.linkCache = null;
     // associations gone since the last read
     let removed = false;
     if (rows.size !== snap.associations.length)
@@ -285,6 +281,11 @@ export class TopState {
           rows.delete(k);
           removed = true;
         }
+    // the rows that belong to a link (after removals; a key read twice counts once)
+    const linked: StateRow[] = [];
+    if (this.links.length) for (const r of rows.values()) if (r.link !== null) linked.push(r);
+    this.linked = linked;
+    this.linkCache = null;
     this.hist.sweep(gen);
     this.established = est;
     this.snapshot = snap;
