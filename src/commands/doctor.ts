@@ -15,6 +15,7 @@ import type { GatherOptions } from '../doctor/gather.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import type { DoctorReport } from '../doctor/report.js';
 import { checkProfileName } from '../tune/profile.js';
+import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
 
 interface DoctorFlags {
   failoverTarget?: string;
@@ -24,6 +25,7 @@ interface DoctorFlags {
   sysRoot?: string;
   fsRoot?: string;
   verbose?: boolean;
+  links?: string;
 }
 
 export async function collectDoctor(o: GatherOptions, host = hostname()): Promise<DoctorReport> {
@@ -33,7 +35,7 @@ export async function collectDoctor(o: GatherOptions, host = hostname()): Promis
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('runbook checks: platform, sysctl hazards, live associations, path diversity, profile drift (exit 8: warning, 9: failure)')
+    .description('runbook checks: platform, sysctl hazards, live associations, path diversity, profile drift, named links (exit 8: warning, 9: failure)')
     .option('--failover-target <ms>', 'warn when the modelled path failover time exceeds this many ms')
     .option('--sample <ms>', 'read twice, this many ms apart, to see whether retransmissions grow')
     .option('--profile <name>', 'check drift against this profile (default: the last one `tune --apply` applied)')
@@ -41,6 +43,7 @@ export function doctorCommand(): Command {
     .addOption(new Option('--sys-root <dir>', 'directory standing in for /sys (e.g. /host/sys in a container)').default('/sys'))
     .option('--fs-root <dir>', 'directory standing in for / for modprobe.d and /lib/modules (default / on a live host; a capture reads none)')
     .option('-v, --verbose', 'show evidence for every check, not only warnings and failures')
+    .option('--links <file>', `expected links: findings name them, a link down or below its min-active is a finding (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: DoctorFlags, cmd: Command) => {
       const g = globals(cmd);
       const failoverTargetMs = o.failoverTarget !== undefined ? parseNumber(o.failoverTarget, '--failover-target', 1, 86_400_000, 'a duration in ms') : null;
@@ -48,6 +51,7 @@ export function doctorCommand(): Command {
       if (sampleMs !== null && g.procRoot !== '/proc')
         throw new SctpdiagError('--sample reads the live kernel twice; it cannot be used with --proc-root', EXIT.USAGE);
       if (o.profile !== undefined) checkProfileName(o.profile);
+      const links = await loadLinks(o.links ?? null);
       const report = await collectDoctor({
         procRoot: g.procRoot,
         netns: g.netns,
@@ -58,6 +62,7 @@ export function doctorCommand(): Command {
         failoverTargetMs,
         profile: o.profile ?? null,
         stateDir: resolveStateDir(o.stateDir),
+        links,
       });
       const { printReport } = await import('../doctor/report.js');
       if (g.json) writeJson(report);

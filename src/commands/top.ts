@@ -9,11 +9,13 @@ import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import { logSettings, parseNumber, type LogFlags } from './options.js';
 import type { LogSettings } from '../trace/run.js';
+import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
 
 interface TopFlags extends LogFlags {
   stateDir?: string;
   interval?: string;
   bpf?: boolean;
+  links?: string;
 }
 
 export interface TopSettings {
@@ -39,16 +41,19 @@ export function topCommand(): Command {
     .option('--log <file>', 'append every event to this NDJSON file while the dashboard runs (rotated by size)')
     .option('--log-max-bytes <n>', 'rotate the log when it reaches this size (default 10485760)')
     .option('--log-keep <n>', 'rotated log files kept (default 5)')
+    .option('--links <file>', `name associations by a links file, and show links that are down (default ${DEFAULT_LINKS_FILE} when it exists)`)
     .action(async (o: TopFlags, cmd: Command) => {
       const g = globals(cmd);
       if (g.json) throw usageError('top is interactive and has no --json output', 'use `sctpdiag status --json` or `sctpdiag trace --json`');
       const s = topSettings(o);
+      // a bad links file is an error before anything else, terminal or not
+      const links = await loadLinks(o.links ?? null);
       if (!process.stdout.isTTY || !process.stdin.isTTY)
         throw usageError('top needs a terminal (stdin and stdout must be a TTY)', 'for scripts use `sctpdiag status` or `sctpdiag trace`');
       // a replayed capture must exist; live: a missing SCTP is shown on screen instead
       if (g.procRoot !== '/proc') await checkSctpDir(g.procRoot);
       // blessed is loaded only when the dashboard really starts (keeps every other command light)
       const { runTop } = await import('../top/run.js');
-      await runTop({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, stateDir: resolveStateDir(o.stateDir), ...s });
+      await runTop({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, stateDir: resolveStateDir(o.stateDir), links, ...s });
     });
 }

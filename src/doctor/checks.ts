@@ -14,6 +14,7 @@ import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
 import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
+import { assocLabel, checkLinks, linksOf } from './links.js';
 
 export type Check = (f: DoctorFacts) => CheckResult;
 
@@ -39,8 +40,6 @@ function result(
   return r;
 }
 
-const assocLabel = (a: Association): string =>
-  `assoc ${a.id} :${a.localPort}→:${a.peerPort} (${a.state})`;
 
 // ---------------------------------------------------------------- platform
 
@@ -247,7 +246,7 @@ export const checkAssocMaxRetrans: Check = (f) => {
       'sysctl',
       'warn',
       `${bad.length} multi-homed association(s): Association.Max.Retrans > sum of Path.Max.Retrans (RFC 4960 §8.2): every path can be INACTIVE while the association stays up`,
-      bad.map((a) => `${assocLabel(a)}: max retrans ${a.maxRetrans} > ${a.paths.map((p) => p.maxPathRetrans).join(' + ')}`),
+      bad.map((a) => `${assocLabel(f, a)}: max retrans ${a.maxRetrans} > ${a.paths.map((p) => p.maxPathRetrans).join(' + ')}`),
       remedy,
       bad.map((a) => a.id),
     );
@@ -306,7 +305,7 @@ export const checkLocallySingleHomed: Check = (f) => {
     const local = a.localAddresses[0]?.address ?? '';
     return host.some((h) => h !== local && familyOf(h) === familyOf(local));
   });
-  const ev = hits.map(({ a }) => `${assocLabel(a)}: local ${a.localAddresses.map((l) => l.address).join(' ')}; peer ${a.paths.map((p) => p.address).join(' ')}`);
+  const ev = hits.map(({ a }) => `${assocLabel(f, a)}: local ${a.localAddresses.map((l) => l.address).join(' ')}; peer ${a.paths.map((p) => p.address).join(' ')}`);
   if (host) ev.push(`host addresses: ${host.join(' ') || 'none'}`);
   if (!pitfall.length)
     return result(id, 'association', 'info', `${hits.length} association(s) locally single-homed, but the host has no other address to offer`, ev, '', hits.map((h) => h.a.id));
@@ -331,7 +330,7 @@ export const checkPeerSingleHomed: Check = (f) => {
     'association',
     'info',
     `${hits.length} association(s) with a single-homed peer: no failover is possible`,
-    hits.map((a) => `${assocLabel(a)}: peer ${a.paths[0]!.address}`),
+    hits.map((a) => `${assocLabel(f, a)}: peer ${a.paths[0]!.address}`),
     'if the peer is meant to be multi-homed, make it bind (or advertise) all of its addresses',
     hits.map((a) => a.id),
   );
@@ -352,7 +351,7 @@ export const checkPathStates: Check = (f) => {
     'association',
     severe ? 'warn' : 'info',
     `paths not ACTIVE: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`,
-    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(a)}: ${m}`)),
+    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(f, a)}: ${m}`)),
     'check the link and route toward each address (`ip route get ADDR`, `ping`), then watch recovery with `sctpdiag trace`',
     hits.map((h) => h.a.id),
   );
@@ -368,7 +367,7 @@ export const checkPrimaryNotActive: Check = (f) => {
     'association',
     'warn',
     `${hits.length} association(s) run on a backup path: the primary is not ACTIVE`,
-    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(a)}: ${m}`)),
+    hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(f, a)}: ${m}`)),
     'repair the primary path; traffic returns to it when heartbeats succeed again',
     hits.map((h) => h.a.id),
   );
@@ -384,7 +383,7 @@ export const checkNoActivePath: Check = (f) => {
     'association',
     'fail',
     `${hits.length} association(s) have no ACTIVE or PF path: they are about to be aborted`,
-    hits.map(({ a }) => `${assocLabel(a)}: ${a.paths.map((p) => `${p.address} ${p.state}`).join(', ')}`),
+    hits.map(({ a }) => `${assocLabel(f, a)}: ${a.paths.map((p) => `${p.address} ${p.state}`).join(', ')}`),
     'restore connectivity to the peer now; check `ip route get` for each peer address',
     hits.map((h) => h.a.id),
   );
@@ -395,7 +394,7 @@ export const checkRetransmissions: Check = (f) => {
   if (!f.snapshot) return noSnapshot(id);
   if (!f.later) {
     const hits = withFinding(f.snapshot, ['retransmissions']);
-    const ev = hits.map(({ a, messages }) => `${assocLabel(a)}: ${messages.join('; ')}`);
+    const ev = hits.map(({ a, messages }) => `${assocLabel(f, a)}: ${messages.join('; ')}`);
     return result(
       id,
       'association',
@@ -416,7 +415,7 @@ export const checkRetransmissions: Check = (f) => {
   }
   const t3 = (s: Snapshot) => s.snmp['SctpT3Retransmits'] ?? 0;
   const snmpDelta = t3(f.later) - t3(f.snapshot);
-  const ev = grew.map(({ a, delta }) => `${assocLabel(a)}: +${delta} retransmitted chunk(s) in ${f.sampleMs} ms`);
+  const ev = grew.map(({ a, delta }) => `${assocLabel(f, a)}: +${delta} retransmitted chunk(s) in ${f.sampleMs} ms`);
   ev.push(`SctpT3Retransmits: +${snmpDelta} in ${f.sampleMs} ms`);
   if (!grew.length && snmpDelta <= 0) return result(id, 'association', 'ok', `no retransmissions during ${f.sampleMs} ms`, ev);
   return result(
@@ -460,7 +459,7 @@ export const checkStaleSettings: Check = (f) => {
     'association',
     'warn',
     `${stale.length} association(s) use settings that differ from the current sysctls (created before a tune, or set by the application)`,
-    stale.map(({ a, diffs }) => `${assocLabel(a)}: ${diffs.join('; ')}`),
+    stale.map(({ a, diffs }) => `${assocLabel(f, a)}: ${diffs.join('; ')}`),
     'these values are copied when a socket is created: restart the application to pick up the sysctls (unless it sets them itself with SCTP_PEER_ADDR_PARAMS / SCTP_ASSOCINFO)',
     stale.map((s) => s.a.id),
   );
@@ -492,7 +491,7 @@ export const checkPathDiversity: Check = (f) => {
     const lines = [...groups].filter(([, addrs]) => addrs.length > 1).map(([k, addrs]) => `${addrs.join(' and ')} all leave through ${k}`);
     if (lines.length) shared.push({ a, lines });
   }
-  const ev = shared.map(({ a, lines }) => `${assocLabel(a)}: ${lines.join('; ')}`);
+  const ev = shared.map(({ a, lines }) => `${assocLabel(f, a)}: ${lines.join('; ')}`);
   for (const addr of failed) ev.push(`route to ${addr}: ${routes.get(addr)?.error ?? 'not found'}`);
   if (shared.length)
     return result(
@@ -524,6 +523,11 @@ export const checkProfileDrift: Check = (f) => {
   );
 };
 
+// ---------------------------------------------------------------- links file
+
+export const checkExpectedLinks: Check = (f) =>
+  checkLinks(f, (severity, title, evidence, remedy, ids) => result('links.expected', 'links', severity, title, evidence, remedy, ids));
+
 /** Every check, in report order. */
 export const CHECKS: readonly Check[] = [
   checkSctpModule,
@@ -548,11 +552,17 @@ export const CHECKS: readonly Check[] = [
   checkStaleSettings,
   checkPathDiversity,
   checkProfileDrift,
+  checkExpectedLinks,
   ...FIELD_CHECKS,
 ];
 
 export function runChecks(f: DoctorFacts, checks: readonly Check[] = CHECKS): CheckResult[] {
-  const out = checks.map((c) => c(f));
+  const out = checks.map((c) => {
+    const r = c(f);
+    // the links file's names of the associations concerned (JSON; the evidence names them too)
+    const links = linksOf(f, r.associations ?? []);
+    return links.length ? { ...r, links } : r;
+  });
   // in a capture, collapse the platform "not checked" lines into one
   if (!f.platform) {
     const plat = out.filter((r) => r.category === 'platform' && r.id !== 'platform.hz');

@@ -7,6 +7,7 @@
  */
 import type { Association } from '../model/snapshot.js';
 import type { CheckResult, DoctorFacts, Severity } from './types.js';
+import { assocLabel, linkName } from './links.js';
 
 // ---------------------------------------------------------------- facts
 
@@ -334,7 +335,8 @@ export function checkRpFilter(f: DoctorFacts, ff: FieldFacts): CheckResult {
       if (p.address.includes(':')) continue; // IPv6 has no rp_filter
       const r = f.routes.get(p.address);
       if (!r?.dev) continue;
-      const label = `assoc ${a.id} path ${p.address}${p.primary ? ' (primary)' : ''}`;
+      const link = linkName(f, a);
+      const label = `assoc ${a.id}${link ? ` link ${link}` : ''} path ${p.address}${p.primary ? ' (primary)' : ''}`;
       const inDev = onLinkDev(rp.ifAddrs, p.address);
       if (inDev && inDev !== r.dev && eff(inDev) === 1) {
         drops.push(`${label}: route leaves by ${r.dev}, but rp_filter is strict on ${inDev} (${conf(inDev)}), where packets from ${p.address} arrive: they are dropped`);
@@ -389,7 +391,7 @@ export function checkConntrack(f: DoctorFacts, ff: FieldFacts): CheckResult {
   const multi = multiHomed(f);
   const ev = [`nf_conntrack loaded; SCTP tracking sysctls: ${c.sctpSysctls.join(' ') || 'none'}`];
   if (!multi.length) return result(id, 'field', 'info', 'conntrack tracks SCTP; no multi-homed association now', ev);
-  ev.push(...multi.map((a) => `assoc ${a.id}: ${a.paths.length} paths (${a.paths.map((p) => p.address).join(' ')})`));
+  ev.push(...multi.map((a) => `${assocLabel(f, a)}: ${a.paths.length} paths (${a.paths.map((p) => p.address).join(' ')})`));
   return result(
     id,
     'field',

@@ -20,6 +20,7 @@ import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
 import { findDrift } from '../tune/plan.js';
 import { gatherField } from './field-gather.js';
 import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
+import type { LinkSpec } from '../links/links.js';
 
 export interface CommandResult {
   code: number | null;
@@ -68,6 +69,8 @@ export interface GatherOptions {
   fsRoot?: string | null;
   /** IPv4 addresses per interface (rp_filter check); default: this netns */
   ifAddrs?: () => Record<string, string[]>;
+  /** named links (loaded by the command: --links, or the default file) */
+  links?: readonly LinkSpec[];
 }
 
 
@@ -238,6 +241,7 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     drift,
   };
   if (unavailable) facts.driftUnavailable = unavailable;
+  if (o.links?.length) facts.links = o.links;
   const fsRoot = o.fsRoot !== undefined ? o.fsRoot : capture ? null : '/';
   facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ...(o.ifAddrs ? { ifAddrs: o.ifAddrs } : {}) });
   return facts;

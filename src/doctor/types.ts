@@ -5,12 +5,13 @@
  */
 import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
+import type { LinkSpec } from '../links/links.js';
 
 import type { Severity } from '../model/severity.js';
 
 export { SEVERITY_ORDER, type Severity } from '../model/severity.js';
 
-export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile' | 'field';
+export type CheckCategory = 'platform' | 'sysctl' | 'association' | 'path-diversity' | 'profile' | 'links' | 'field';
 
 export interface CheckResult {
   /** stable identifier, e.g. `sysctl.addip-noauth` (documented in the man page) */
@@ -25,6 +26,8 @@ export interface CheckResult {
   remedy: string;
   /** association ids concerned, if any */
   associations?: number[];
+  /** the links (links file) those associations belong to, if any */
+  links?: string[];
 }
 
 export interface PlatformFacts {
@@ -92,4 +95,6 @@ export interface DoctorFacts {
   driftUnavailable?: string;
   /** modules, rp_filter, sctp_mem, IPVS, conntrack, NAT (field.ts); absent: not gathered */
   field?: FieldFacts;
+  /** named links (--links, or /etc/sctpdiag/links.conf); absent or empty: no links file */
+  links?: readonly LinkSpec[];
 }

@@ -126,3 +126,41 @@ export function eventLink(links: readonly LinkSpec[], e: { assoc?: { localPort?:
   if (links.length === 0 || a?.localPort === undefined || a.peerPort === undefined) return null;
   return linkOf(links, { localPort: a.localPort, peerPort: a.peerPort, paths: e.path ? [{ address: e.path }] : [] })?.name ?? null;
 }
+
+/** An association makes its link up when it is ESTABLISHED with an ACTIVE path (metrics' sctp_link_up, top, doctor). */
+export function linkAssocUp(a: { state: string; paths: readonly { state: string }[] }): boolean {
+  return a.state === 'ESTABLISHED' && a.paths.some((p) => p.state === 'ACTIVE');
+}
+
+/** One link's health from the associations that belong to it. */
+export interface LinkHealth {
+  spec: LinkSpec;
+  /** associations that belong to it (any state) */
+  associations: number;
+  /** ACTIVE paths over those associations (compared with spec.minActive, as the alert does) */
+  activePaths: number;
+  up: boolean;
+}
+
+/**
+ * Every link of the file, in file order, with its associations' totals: an
+ * expected link with no association is down (never missing), like
+ * `sctp_link_up 0`. Each item carries its association and the link it
+ * belongs to (callers match once with linkOf and keep the name).
+ */
+export function linkHealth(
+  links: readonly LinkSpec[],
+  items: Iterable<{ link: string | null; assoc: { state: string; paths: readonly { state: string }[] } }>,
+): LinkHealth[] {
+  if (links.length === 0) return [];
+  const by = new Map<string, LinkHealth>();
+  for (const spec of links) by.set(spec.name, { spec, associations: 0, activePaths: 0, up: false });
+  for (const { link, assoc } of items) {
+    const h = link === null ? undefined : by.get(link);
+    if (!h) continue;
+    h.associations++;
+    for (const p of assoc.paths) if (p.state === 'ACTIVE') h.activePaths++;
+    if (linkAssocUp(assoc)) h.up = true;
+  }
+  return [...by.values()];
+}

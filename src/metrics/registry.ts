@@ -11,7 +11,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { VERSION } from '../package-files.js';
 import type { SctpEvent } from '../events/types.js';
 import type { EventCounts } from './events.js';
-import { eventLink, linkOf, type LinkSpec } from '../links/links.js';
+import { eventLink, linkAssocUp, linkOf, type LinkSpec } from '../links/links.js';
 import type { Reading } from './source.js';
 
 export interface RegistryOptions {
@@ -180,7 +180,7 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
         if (lt) {
           if (a.id !== 0) nextAssocLinks.set(a.id, lt.spec.name);
           lt.assocs++;
-          if (a.state === 'ESTABLISHED' && active > 0) lt.up = true;
+          if (linkAssocUp(a)) lt.up = true;
           for (const p of a.paths) lt.paths.set(p.state, (lt.paths.get(p.state) ?? 0) + 1);
           lt.local = Math.min(lt.local ?? Infinity, a.localAddresses.length);
           lt.single ||= single;

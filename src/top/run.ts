@@ -17,6 +17,7 @@ import { startEventPipeline, type EventPipeline, type PipelineOptions, type Pipe
 import { RotatingLog } from '../trace/sinks.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
 import { TopState, type SourceStatus } from './state.js';
+import type { LinkSpec } from '../links/links.js';
 
 export interface TopRunOptions {
   procRoot: string;
@@ -28,6 +29,8 @@ export interface TopRunOptions {
   log: { path: string; maxBytes: number; keep: number } | null;
   /** terminal streams (tests); default the process's */
   io?: ScreenIO;
+  /** named links (loaded by the command before the screen opens) */
+  links?: readonly LinkSpec[];
   /** tune's state dir: the header shows drift from the last applied profile (null: not checked) */
   stateDir?: string | null;
   /** test hooks */
@@ -63,6 +66,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     baseIntervalMs: o.intervalMs,
     replay,
     ascii,
+    links: o.links ?? [],
   });
   state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
 

@@ -10,6 +10,7 @@ import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
 import { HISTORY, RtoHistory } from './history.js';
 import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
+import { linkHealth, linkOf, type LinkHealth, type LinkSpec } from '../links/links.js';
 import {
   COLUMNS,
   SNMP_PANEL,
@@ -57,6 +58,8 @@ export interface TopOptions {
   ascii?: boolean;
   /** sysctl profile drift, when a profile was applied (tune) */
   drift?: { profile: string; drifted: number } | null;
+  /** named links (--links, or /etc/sctpdiag/links.conf): a LINK column, and links down in the header */
+  links?: readonly LinkSpec[];
 }
 
 export type Mode = 'table' | 'detail' | 'filter' | 'help';
@@ -126,7 +129,8 @@ const HELP: readonly string[] = [
   'PgUp PgDn     a page up / down;  g G  first / last',
   'Enter         detail of the selected association (RTO chart); Enter/Esc back',
   's  S          sort by the next column / reverse the order',
-  '/             filter: every word must match (id, state, port, address, owner)',
+  '/             filter: every word must match (id, state, port, address, owner,',
+  '              link)',
   '              Enter keeps it, Esc clears it',
   'p             pause / resume refreshing',
   '?             this help (any key closes it)',
@@ -136,6 +140,8 @@ const HELP: readonly string[] = [
   'active, cyan = handshake / shutdown. PATHS: 2/2 up, or the count of the',
   'worst path state (1/2 PF, 1/2 INACT). RTO is the primary path\'s, in ms;',
   'RTXC is chunks retransmitted (+N: since the previous read).',
+  'LINK: the links file\'s name (--links); the header counts links up and names',
+  'those down (no ESTABLISHED association with an ACTIVE path: sctp_link_up 0).',
 ];
 
 export class TopState {
@@ -183,9 +189,15 @@ export class TopState {
   private eventCount = 0;
 
   private drift: { profile: string; drifted: number } | null = null;
+  private readonly links: readonly LinkSpec[];
+  /** rows that belong to a link (the same objects as in rows) */
+  private linked: StateRow[] = [];
+  /** per link, in file order; null: to be recomputed (a read, or an event on a linked row) */
+  private linkCache: LinkHealth[] | null = null;
 
   constructor(opts: TopOptions) {
     this.opts = opts;
+    this.links = opts.links ?? [];
     this.drift = opts.drift ?? null;
     this.refreshMs = opts.baseIntervalMs;
   }
@@ -249,12 +261,13 @@ export class TopState {
       if (row && row.gen !== gen) {
         row.slots = this.carrySlots(row, a, gen);
         row.rtxcDelta = Math.max(0, a.retransmittedChunks - row.assoc.retransmittedChunks);
+        row.link = this.linkFor(a, row);
         row.assoc = a;
         row.health = assocHealth(a);
         row.gen = gen;
       } else {
         // new, or the same key twice in one read (the later wins)
-        row = { key: a.key, assoc: a, health: assocHealth(a), rtxcDelta: null, slots: this.carrySlots(undefined, a, gen), gen };
+        row = { key: a.key, assoc: a, health: assocHealth(a), rtxcDelta: null, slots: this.carrySlots(undefined, a, gen), link: this.linkFor(a), gen };
         rows.set(a.key, row);
         added++;
       }
@@ -268,6 +281,11 @@ export class TopState {
           rows.delete(k);
           removed = true;
         }
+    // the rows that belong to a link (after removals; a key read twice counts once)
+    const linked: StateRow[] = [];
+    if (this.links.length) for (const r of rows.values()) if (r.link !== null) linked.push(r);
+    this.linked = linked;
+    this.linkCache = null;
     this.hist.sweep(gen);
     this.established = est;
     this.snapshot = snap;
@@ -335,11 +353,29 @@ export class TopState {
     const sortKey = column(this.sort.column).sort;
     const before = sortKey(row);
     const terms = this.filter ? filterTerms(this.filter) : [];
-    const matched = matchesTerms(row.assoc, terms);
+    const matched = matchesTerms(row.assoc, terms, row.link);
     row.assoc = next;
     row.health = assocHealth(next);
-    if (matchesTerms(next, terms) !== matched) this.invalidate('rebuild');
+    if (row.link !== null) this.linkCache = null;
+    if (matchesTerms(next, terms, row.link) !== matched) this.invalidate('rebuild');
     else if (sortKey(row) !== before) this.invalidate('resort');
+  }
+
+  /**
+   * The link of an association: matched when it first appears; again only
+   * when its peer addresses changed (ports never do), so a read at 10k
+   * associations does not match each against every link.
+   */
+  private linkFor(a: Association, old?: StateRow): string | null {
+    if (this.links.length === 0) return null;
+    if (old && samePeers(old.assoc, a)) return old.link;
+    return linkOf(this.links, a)?.name ?? null;
+  }
+
+  /** Every link of the file with its associations' totals (a link without one is down). */
+  linkStates(): LinkHealth[] {
+    if (this.linkCache === null) this.linkCache = linkHealth(this.links, this.linked);
+    return this.linkCache;
   }
 
   /** Each path's history slot: kept (matched by address) from the previous read, with this read's RTO appended. */
@@ -409,7 +445,7 @@ export class TopState {
         return 'render';
       case 's': {
         // only the columns on screen: sorting by a hidden one would look like nothing happened
-        const order = layoutColumns(this.width).map((l) => l.col.id);
+        const order = layoutColumns(this.width, [], this.links.length > 0).map((l) => l.col.id);
         const i = order.indexOf(this.sort.column);
         this.sort = { column: order[(i + 1) % order.length] ?? SORT_ORDER[0]!, descending: this.sort.descending };
         this.invalidate('resort');
@@ -619,6 +655,12 @@ export class TopState {
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
         (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms${this.age()})` : '');
     const l2 = [events, refresh];
+    const links = this.linkSummary();
+    if (links?.down) {
+      // first, so a narrow terminal still shows it
+      l2.unshift(links.text);
+      tone = 'fail';
+    } else if (links) l2.push(links.text);
     if (this.paused) l2.unshift('PAUSED');
     if (s) {
       const n = s.associations.length;
@@ -627,11 +669,26 @@ export class TopState {
     if (this.filter) l2.push(`filter "${this.filter}" ${this.view().length}/${this.rows.size}`);
     const d = this.drift;
     if (d) l2.push(d.drifted ? `sysctl DRIFT ${d.drifted} vs ${d.profile}` : `sysctl = ${d.profile}`);
-    if (d?.drifted) tone = 'warn';
+    if ((d?.drifted || links?.short) && tone !== 'fail') tone = 'warn';
     return [
       { text: fit(l1.join(' · '), w), bold: true },
       { text: fit(l2.join(' · '), w), tone },
     ];
+  }
+
+  /**
+   * `links 3/3 up`; `links 1/3 DOWN stp-b,hss-2` (down: no ESTABLISHED
+   * association with an ACTIVE path, none at all included); `… below
+   * min-active hss-1` when up with fewer ACTIVE paths than the file asks.
+   */
+  private linkSummary(): { text: string; down: boolean; short: boolean } | null {
+    if (this.links.length === 0 || !this.snapshot) return null;
+    const all = this.linkStates();
+    const down = all.filter((l) => !l.up).map((l) => l.spec.name);
+    const short = all.filter((l) => l.up && l.activePaths < l.spec.minActive).map((l) => l.spec.name);
+    let text = down.length ? `links ${down.length}/${all.length} DOWN ${down.join(',')}` : `links ${all.length}/${all.length} up`;
+    if (short.length) text += ` · below min-active ${short.join(',')}`;
+    return { text, down: down.length > 0, short: short.length > 0 };
   }
 
   /** `, 12s ago` once the last full read is a second old or more (slow adaptive refresh) */
@@ -660,10 +717,12 @@ export class TopState {
     if (!this.snapshot) return [{ text: 'reading /proc/net/sctp…', tone: 'dim' }];
     if (this.snapshot.associations.length === 0) {
       const eps = this.snapshot.endpoints.length;
-      return [
+      const out: Line[] = [
         { text: 'no SCTP associations', tone: 'info' },
         { text: eps ? `${eps} endpoint(s) bound or listening (see: sctpdiag status -e)` : 'no SCTP endpoints either', tone: 'dim' },
       ];
+      if (this.links.length) out.push({ text: `every link is down: ${this.links.map((l) => l.name).join(', ')}`, tone: 'fail' });
+      return out;
     }
     return null;
   }
@@ -671,7 +730,7 @@ export class TopState {
   private tableLines(w: number, h: number): Line[] {
     const rows = this.view();
     const sel = this.selection;
-    const cols = layoutColumns(w, rows.slice(sel.offset, sel.offset + h));
+    const cols = layoutColumns(w, rows.slice(sel.offset, sel.offset + h), this.links.length > 0);
     const lines: Line[] = [{ text: fit(formatHeader(cols, this.sort), w), inverse: true, bold: true }];
     const msg = this.message();
     if (msg) return [...lines, ...msg.map((l) => ({ ...l, text: fit(l.text, w) }))].slice(0, h);
@@ -695,6 +754,15 @@ export class TopState {
     const out: Line[] = [
       title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`),
     ];
+    const lh = r.link === null ? undefined : this.linkStates().find((l) => l.spec.name === r.link);
+    if (lh)
+      out.push({
+        text: fit(
+          `link ${lh.spec.name}: ${lh.up ? 'up' : 'DOWN'} · ${lh.activePaths} ACTIVE path(s), min-active ${lh.spec.minActive} · ${lh.associations} association(s)`,
+          w,
+        ),
+        tone: !lh.up ? 'fail' : lh.activePaths < lh.spec.minActive ? 'warn' : 'dim',
+      });
     const ascii = this.opts.ascii === true;
     const hist = this.rtoHistory(r.key);
     const addrW = Math.min(39, Math.max(9, ...a.paths.map((p) => p.address.length)));
@@ -763,6 +831,11 @@ export class TopState {
 /** a row and the full read that last saw it */
 interface StateRow extends Row {
   gen: number;
+}
+
+/** the same peer addresses, in order (what a link's peer= matches) */
+function samePeers(a: Association, b: Association): boolean {
+  return a.paths.length === b.paths.length && a.paths.every((p, i) => p.address === b.paths[i]!.address);
 }
 
 function printable(ch: string | undefined): ch is string {

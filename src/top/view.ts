@@ -65,6 +65,8 @@ export interface Row {
   rtxcDelta: number | null;
   /** RTO history slot of each path (same order as assoc.paths; see history.ts) */
   slots?: number[];
+  /** the link it belongs to (links file), or null */
+  link: string | null;
 }
 
 /**
@@ -73,10 +75,11 @@ export interface Row {
  * frame time) and cached per association object: a full read makes new ones.
  */
 const searchCache = new WeakMap<Association, string>();
-export function searchText(a: Association): string {
+export function searchText(a: Association, link: string | null = null): string {
   let s = searchCache.get(a);
   if (s === undefined) {
     s = [
+      link ?? '',
       String(a.id),
       a.style,
       a.state,
@@ -128,7 +131,7 @@ export function primaryRto(a: Association): number | null {
   return p ? p.rtoMs : null;
 }
 
-export function makeRow(a: Association, prevRtxc?: number, slots?: number[]): Row {
+export function makeRow(a: Association, prevRtxc?: number, slots?: number[], link: string | null = null): Row {
   // every field in the literal (slots too): one object shape, no out-of-object property store per row
   return {
     key: a.key,
@@ -136,6 +139,7 @@ export function makeRow(a: Association, prevRtxc?: number, slots?: number[]): Ro
     health: assocHealth(a),
     rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
     slots,
+    link,
   };
 }
 
@@ -146,6 +150,7 @@ export type ColumnId =
   | 'style'
   | 'state'
   | 'ports'
+  | 'link'
   | 'local'
   | 'primary'
   | 'active'
@@ -162,6 +167,8 @@ export interface Column {
   max: number;
   /** lower is dropped later when the terminal is narrow */
   priority: number;
+  /** shown only when a links file names links */
+  links?: true;
   right?: boolean;
   text(r: Row): string;
   /** sort key: numbers sort numerically, strings by locale */
@@ -188,6 +195,7 @@ export const COLUMNS: readonly Column[] = [
     text: (r) => `${r.assoc.localPort}→${r.assoc.peerPort}`,
     sort: (r) => r.assoc.localPort * 65536 + r.assoc.peerPort,
   },
+  { id: 'link', title: 'LINK', width: 8, max: 20, priority: 2, links: true, text: (r) => r.link ?? '-', sort: (r) => r.link ?? '' },
   {
     id: 'local',
     title: 'LOCAL',
@@ -242,8 +250,8 @@ export interface LaidColumn {
  * least important first; then widen each column toward what its text in
  * `sample` (the visible rows) needs, most important first.
  */
-export function layoutColumns(width: number, sample: readonly Row[] = []): LaidColumn[] {
-  let cols = [...COLUMNS];
+export function layoutColumns(width: number, sample: readonly Row[] = [], links = false): LaidColumn[] {
+  let cols = links ? [...COLUMNS] : COLUMNS.filter((c) => !c.links);
   const need = (cs: readonly Column[]) => cs.reduce((n, c) => n + c.width, 0) + Math.max(0, cs.length - 1);
   while (need(cols) > width && cols.length > 1) {
     const drop = cols.reduce((w, c) => (c.priority > w.priority ? c : w));
@@ -308,9 +316,9 @@ export function filterTerms(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter(Boolean);
 }
 
-export function matchesTerms(a: Association, terms: readonly string[]): boolean {
+export function matchesTerms(a: Association, terms: readonly string[], link: string | null = null): boolean {
   if (terms.length === 0) return true;
-  const text = searchText(a);
+  const text = searchText(a, link);
   return terms.every((t) => text.includes(t));
 }
 
@@ -318,7 +326,7 @@ export function matchesTerms(a: Association, terms: readonly string[]): boolean 
 export function filterRows(rows: readonly Row[], text: string): Row[] {
   const terms = filterTerms(text);
   if (terms.length === 0) return [...rows];
-  return rows.filter((r) => matchesTerms(r.assoc, terms));
+  return rows.filter((r) => matchesTerms(r.assoc, terms, r.link));
 }
 
 // ---- selection and scrolling ----------------------------------------------------

@@ -1,6 +1,8 @@
 // `sctpdiag top` end to end in the QEMU lab, under tmux: the multi-homed association with
-// both paths up; cut va1 → the screen shows the path PF/INACTIVE and the event; q exits 0
-// and the terminal is restored. Skips (or fails, when the lab is required) without a lab.
+// both paths up, named by a links file (and an expected link without association shown
+// down); cut va1 → the screen shows the path PF/INACTIVE, the event and the link below its
+// min-active; q exits 0 and the terminal is restored. Skips (or fails, when the lab is
+// required) without a lab.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runInGuest } from './vm.js';
@@ -15,6 +17,7 @@ lab_fast a b
 lab_multihomed 6001 5001
 lab_wait_path a 10.1.0.2 2 15
 lab_wait_path a 10.2.0.2 2 15
+printf 'm3ua-b peer=10.1.0.2 peer-port=5001 min-active=2\nhss-1 peer-port=3868\n' >/tmp/top-links.conf
 export NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 TERM=xterm-256color
 snap() { tmux capture-pane -p -t top; }
 wait_screen() { # REGEX TIMEOUT_S
@@ -23,7 +26,7 @@ wait_screen() { # REGEX TIMEOUT_S
   lab_log "top: screen never matched $1"; snap >&2; return 1
 }
 tmux new-session -d -x 120 -y 36 -s top \
-  "ip netns exec a node dist/src/cli.js top --interval 500; echo EXIT=\$? >$LAB_OUT/top.exit; sleep 600"
+  "ip netns exec a node dist/src/cli.js top --interval 500 --links /tmp/top-links.conf; echo EXIT=\$? >$LAB_OUT/top.exit; sleep 600"
 wait_screen '2/2 up' 60
 echo '=== up'; snap
 lab_cut a va1
@@ -42,7 +45,7 @@ function section(out: string, name: string): string {
   return m?.[1] ?? '';
 }
 
-test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 420_000 }, async (t) => {
+test('lab: top under tmux shows both paths up, then the cut path and its event; q exits 0', { timeout: 3_600_000 /* includes waiting for a shared lab slot; the VM has its own 360 s */ }, async (t) => {
   if (!labOrSkip(t)) return;
   const r = await runInGuest({ timeoutMs: 360_000, memMb: 1536, script: TOP_GUEST_SCRIPT });
   const diag = diagnostics(r);
@@ -50,13 +53,15 @@ test('lab: top under tmux shows both paths up, then the cut path and its event; 
   assert.equal(r.exitCode, 0, diag);
   const up = section(r.stdout, 'up');
   assert.match(up, /^sctpdiag top · host/m, diag);
-  assert.match(up, /ESTAB +6001→5001 .*2\/2 up/, diag);
+  assert.match(up, /ESTAB +6001→5001 +m3ua-b .*2\/2 up/, diag);
+  assert.match(up, /links 1\/2 DOWN hss-1/, diag);
   assert.match(up, /10\.1\.0\.2 +ACTIVE/, diag);
   assert.match(up, /10\.2\.0\.2 +ACTIVE/, diag);
   const cut = section(r.stdout, 'cut');
   assert.match(cut, /6001→5001 .*1\/2 (PF|INACT)/, diag);
   assert.match(cut, /10\.1\.0\.2 +(PF|INACTIVE) /, diag);
   assert.match(cut, /path\.state #\d+ 10\.1\.0\.2 ACTIVE→(PF|INACTIVE)/, diag);
+  assert.match(cut, /below min-active m3ua-b/, diag);
   assert.match(r.stdout, /^EXIT=0$/m, diag);
   // the terminal is restored: the dashboard is gone from the pane
   assert.doesNotMatch(section(r.stdout, 'after-q'), /sctpdiag top · host/, diag);

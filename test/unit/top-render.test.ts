@@ -11,6 +11,7 @@ import { TopState } from '../../src/top/state.js';
 import { TopScreen, chooseTerminal, toAscii } from '../../src/top/screen.js';
 import { runTop } from '../../src/top/run.js';
 import { capture } from '../helpers.js';
+import { parseLinks, type LinkSpec } from '../../src/links/links.js';
 
 interface FakeTty {
   input: PassThrough & { isTTY: boolean; setRawMode(b: boolean): void };
@@ -28,9 +29,9 @@ function fakeTty(columns = 80, rows = 24): FakeTty {
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
-async function screenFor(name: string, cols = 80, rows = 24) {
+async function screenFor(name: string, cols = 80, rows = 24, links: readonly LinkSpec[] = []) {
   const tty = fakeTty(cols, rows);
-  const state = new TopState({ host: 'lab', baseIntervalMs: 1000, replay: `captures/${name}` });
+  const state = new TopState({ host: 'lab', baseIntervalMs: 1000, replay: `captures/${name}`, links });
   state.setSource({ source: 'replay' });
   const screen = new TopScreen(
     { input: tty.input, output: tty.output, terminal: 'xterm-256color' },
@@ -104,6 +105,20 @@ test('screen: Enter shows the detail view with the RTO chart (blessed-contrib li
   await tick(80);
   assert.equal(state.mode, 'table');
   assert.doesNotMatch(screen.text(), /RTO \(ms\) per path/);
+  screen.destroy();
+});
+
+test('screen: with a links file, the LINK column and the links down in red in the header', async () => {
+  const links = parseLinks('m3ua-a local-port=6003 min-active=2\nm3ua-b peer-port=5001 min-active=2\nhss-1 peer-port=3868', 'f');
+  const { screen, tty } = await screenFor('two-path-a-fail-t6', 100, 24, links);
+  const text = screen.text();
+  assert.match(text, /^links 2\/3 DOWN m3ua-a,hss-1 · below min-active m3ua-b · events none/m);
+  assert.match(text, /^ +ID▲ .*PORTS +LINK /m);
+  assert.match(text, /^ +3 .*6001→5001 +m3ua-b /m);
+  // the selected association (0, COOKIE_WAIT) belongs to m3ua-a, down
+  assert.match(text, /^assoc 0 COOKIE_WAIT .*\n^link m3ua-a: DOWN · 0 ACTIVE path\(s\), min-active /m);
+  await tick(); // the fake terminal's stream delivers what blessed wrote
+  assert.match(tty.written(), /\x1b\[[0-9;]*31m(?:\x1b\[[0-9;]*m)*links 2\/3 DOWN/); // red, right before it
   screen.destroy();
 });
 
