@@ -139,8 +139,11 @@ test('crash mid-apply (real SIGKILL of a child process): detected, apply refused
   const mod = join(ROOT, 'dist/src/tune/apply.js');
   const script = `
     import { applyWrites, procSysctlIO } from ${JSON.stringify(mod)};
-    await applyWrites({ io: procSysctlIO(${JSON.stringify(proc)}), stateDir: ${JSON.stringify(env.stateDir)}, netns: null, profile: 'telecom',
-      writes: [{ key: 'rto_min', value: '100' }, { key: 'rto_max', value: '1000' }, { key: 'path_max_retrans', value: '2' }], delayMs: 5000 });`;
+    const real = procSysctlIO(${JSON.stringify(proc)});
+    // each write takes 5 s: the child is killed after its first
+    const io = { read: real.read, write: async (k, v) => { await real.write(k, v); await new Promise((r) => setTimeout(r, 5000)); } };
+    await applyWrites({ io, stateDir: ${JSON.stringify(env.stateDir)}, netns: null, profile: 'telecom',
+      writes: [{ key: 'rto_min', value: '100' }, { key: 'rto_max', value: '1000' }, { key: 'path_max_retrans', value: '2' }] });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   while ((await snapshot(proc)).rto_min !== '100') {
