@@ -11,7 +11,7 @@
  * rollback() restores the originals of the last journal ("applied" or
  * interrupted), and the /etc/sysctl.d file as it was before --persist.
  */
-import { lstat, unlink, mkdir, writeFile } from 'node:fs/promises';
+import { lstat, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EXIT, SctpdiagError } from '../errors.js';

@@ -1,11 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, readdir, symlink, writeFile, access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, symlink, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
-import { parseSysctlDump, readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
 import {
   applyWrites,
   detectInterrupted,
@@ -15,13 +14,10 @@ import {
   rollback,
   type SysctlIO,
 } from '../../src/tune/apply.js';
-import { collectTune, printTune, type TuneEnv } from '../../src/commands/tune.js';
-import { defaultProfileDirs } from '../../src/tune/profile.js';
+import { collectTune, printTune } from '../../src/commands/tune.js';
 import { findSctpSocketOwners } from '../../src/procfs/owners-sctp.js';
 import { plain } from '../../src/render/style.js';
-import { ROOT, fakeTuneHost, seedFakeProc } from '../helpers.js';
-
-const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
+import { ROOT, fakeTuneHost } from '../helpers.js';
 
 const fakeHost = fakeTuneHost;
 

@@ -12,13 +12,12 @@ import { cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
-import { parseSysctlDump, readSysctls } from '../../src/kernel/sysctl-catalog.js';
-import { applyWrites, journalPath, procSysctlIO, readJournal, rollback, type Journal, type SysctlIO } from '../../src/tune/apply.js';
+import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { applyWrites, journalPath, procSysctlIO, readJournal, type Journal, type SysctlIO } from '../../src/tune/apply.js';
 import { acquireTuneLock, holderAlive, lockPath, selfHolder } from '../../src/tune/lock.js';
 import { collectTune, type TuneEnv } from '../../src/commands/tune.js';
 import { capture as captureDir } from '../../src/commands/capture.js';
-import { defaultProfileDirs } from '../../src/tune/profile.js';
-import { CLI, ROOT, capture, fakeTuneHost, seedFakeProc } from '../helpers.js';
+import { CLI, ROOT, capture, fakeTuneHost } from '../helpers.js';
 
 const fakeHost = fakeTuneHost;
 
