@@ -139,17 +139,23 @@ test('property: the parsers never throw, whatever the text, and no case is slow'
     fc.tuple(fc.nat(base.length), fc.string()).map(([i, s]) => base.slice(0, i) + s + base.slice(i)),
   );
   // issue #13: ≥ 100k cases; a case that hangs or takes over 100 ms fails (quadratic splitting took seconds)
-  let slowest = 0;
+  const parseAll = (text: string) => {
+    const t0 = performance.now();
+    parseAssocs(text);
+    parseEps(text);
+    parseRemaddr(text);
+    parseSnmp(text);
+    return performance.now() - t0;
+  };
+  let slowest = { ms: 0, text: '' };
   fc.assert(
     fc.property(arb, (text) => {
-      const t0 = performance.now();
-      parseAssocs(text);
-      parseEps(text);
-      parseRemaddr(text);
-      parseSnmp(text);
-      slowest = Math.max(slowest, performance.now() - t0);
+      const ms = parseAll(text);
+      if (ms > slowest.ms) slowest = { ms, text };
     }),
     { numRuns: Number(process.env['SCTPDIAG_PROPERTY_RUNS'] ?? 100_000), interruptAfterTimeLimit: 120_000 },
   );
-  assert.ok(slowest < 100, `slowest case ${Math.round(slowest)} ms`);
+  // the slowest case timed again: a slow input stays slow, a GC pause or a busy host does not
+  const again = Math.min(parseAll(slowest.text), parseAll(slowest.text));
+  assert.ok(again < 100, `slowest case ${Math.round(slowest.ms)} ms, again ${Math.round(again)} ms`);
 });
