@@ -23,6 +23,7 @@ const PACKAGE_ROOT = packageRoot();
 import {
   benchSnapshotHost,
   benchSnapshotLab,
+  cliNodeFlags,
   labMetrics,
   parseLabTsv,
   round,
@@ -116,8 +117,9 @@ function snapshotLabRows(r: BenchResult): Row[] {
     row('ss -S -a -n -i', ss, 'ms', `${round(ss / floor, 1)}× floor`);
     row('node -e 0', m('nodeE0Ms'), 'ms');
     if (!Number.isNaN(m('cliVersionMs'))) row('sctpdiag --version (module load)', m('cliVersionMs'), 'ms');
-    row('sctpdiag status --json', status, 'ms', `${round(status / floor, 2)}× floor`, BIG(n) ? '≤ 1.3× floor' : '', BIG(n) ? verdict(status / floor, '<=', 1.3) : 'info');
-    row('status / ss', round(status / ss, 3), '×', '', BIG(n) ? '≤ 0.1× ss' : '', BIG(n) ? verdict(status / ss, '<=', 0.1) : 'info');
+    // the issue's target (#19): the kernel's own printing of both files, read in this guest, is the floor
+    row('sctpdiag status --json', status, 'ms', `${round(status / floor, 2)}× floor`, BIG(n) ? '≤ 1.35× floor' : '', BIG(n) ? verdict(status / floor, '<=', 1.35) : 'info');
+    row('status / ss', round(status / ss, 3), '×');
     if (!Number.isNaN(m('statusAltMs'))) {
       row('status, alternative build (BENCH_ALT_CLI)', m('statusAltMs'), 'ms', `${round(m('statusAltMs') / floor, 2)}× floor`);
       row('status peak RSS, alternative build', m('statusAltRssMb'), 'MB');
@@ -127,13 +129,13 @@ function snapshotLabRows(r: BenchResult): Row[] {
       row('status peak RSS, second alternative', m('statusAlt2RssMb'), 'MB');
     }
     const pj = m('probe_parseJoin');
-    row('parse+join (in guest)', pj, 'ms', `${round(pj / floor, 3)}× floor`, BIG(n) ? '≤ 0.1× floor' : '', BIG(n) ? verdict(pj / floor, '<=', 0.1) : 'info');
+    row('parse+join (in guest)', pj, 'ms', `${round(pj / floor, 3)}× floor`);
     const ex = m('probe_exposed');
     if (!Number.isNaN(ex)) row('our work not hidden by the kernel (exposed)', ex, 'ms', `${round(ex / floor, 3)}× floor`);
     for (const k of ['readAssocs', 'readRemaddr', 'readBothParallel', 'readSnapshot', 'owners', 'serialise'])
       if (!Number.isNaN(m(`probe_${k}`))) row(`status part: ${k}`, m(`probe_${k}`), 'ms', `${round(m(`probe_${k}`) / floor, 2)}× floor`);
     if (!Number.isNaN(m('statusRssMb')))
-      row('status peak RSS', m('statusRssMb'), 'MB', '', n >= 10000 ? '≤ 120 MB' : '', n >= 10000 ? verdict(m('statusRssMb'), '<=', 120) : 'info');
+      row('status peak RSS', m('statusRssMb'), 'MB', '', BIG(n) ? '≤ 120 MB' : '', BIG(n) ? verdict(m('statusRssMb'), '<=', 120) : 'info');
     for (const bs of ['1k', '4k', '64k', '1M'])
       if (!Number.isNaN(m(`ddAssocs${bs}Ms`)))
         row(`read(2) size ${bs}: assocs`, m(`ddAssocs${bs}Ms`), 'ms', `${m(`ddAssocs${bs}Reads`)} reads`);
@@ -301,6 +303,9 @@ export async function runBench(o: RunOptions): Promise<RunResult> {
     if (lab) {
       results.push(lab);
       rows.push(...snapshotLabRows(lab));
+      // the targets hold for the executable as shipped: `#!/usr/bin/env node`, no V8 flags
+      const flags = cliNodeFlags();
+      rows.push({ part: 'snapshot (lab, real kernel)', figure: `V8 flags in the shebang${flags.length ? `: ${flags.join(' ')}` : ''}`, size: null, value: flags.length, unit: '', ratio: '', target: 'none', verdict: verdict(flags.length, '==', 0) });
       notes.push(...(lab.notes ?? []));
     }
   }

@@ -241,7 +241,7 @@ export function labMetrics(rows: readonly LabRow[]): { metrics: Record<string, n
 }
 
 export async function benchSnapshotLab(o: SnapshotLabOptions): Promise<BenchResult> {
-  const sizes = o.sizes ?? (o.smoke ? [100] : [1000, 2000, 4000, 8000, 10000]);
+  const sizes = o.sizes ?? (o.smoke ? [100] : [1000, 8000, 10000]);
   const iters = o.iterations ?? (o.smoke ? 1 : 3);
   // test/lab/vm.js is compiled beside us in dist/test/lab
   const vm = (await import('../test/lab/vm.js')) as typeof import('../test/lab/vm.js');

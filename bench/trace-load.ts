@@ -45,7 +45,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, cliNodeFlags, round, type BenchResult } from './snapshot.js';
+import { cliNodeFlags, round, type BenchResult } from './snapshot.js';
 import { synthCapture } from './synth.js';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -76,8 +76,6 @@ export interface TuneEnv {
   kernel?: KernelInfo;
   /** replaces the /proc/sys writer (tests inject failures) */
   io?: SysctlIO;
-  /** pause after each write (lab SIGKILL test) */
-  writeDelayMs?: number;
 }
 
 export interface FailoverSummary {
@@ -269,7 +267,7 @@ async function collectTuneUnlocked(o: TuneOptions, env: TuneEnv, mode: TuneMode,
       const reasons = new Map(plan.items.map((i) => [i.key, i.source.reason]));
       persist = { file: persistFile, content: persistContent(profile.name, present, start, reasons) };
     }
-    const r = await applyWrites({ io, stateDir: env.stateDir, netns: env.netns, profile: profile.name, writes: plan.writes, persist, delayMs: env.writeDelayMs, persistFile });
+    const r = await applyWrites({ io, stateDir: env.stateDir, netns: env.netns, profile: profile.name, writes: plan.writes, persist, persistFile });
     report.written = r.written;
     report.journal = r.journal;
     report.persisted = r.persisted;
@@ -408,7 +406,6 @@ const waitSeconds = (v: string) => {
 export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileDir?: string; sysctlDir?: string }): TuneEnv {
   const g = globals(cmd);
   const dirs = defaultProfileDirs();
-  const delay = Number(process.env.SCTPDIAG_TUNE_WRITE_DELAY_MS ?? '0');
   return {
     procRoot: g.procRoot,
     netns: g.netns,
@@ -417,7 +414,6 @@ export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileD
     sysctlD: opts.sysctlDir ?? DEFAULT_SYSCTL_D,
     isRoot: process.getuid?.() === 0,
     kernel: { release: null, hz: g.hz ?? null },
-    writeDelayMs: Number.isFinite(delay) && delay > 0 ? delay : undefined,
   };
 }
 

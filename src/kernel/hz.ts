@@ -132,7 +132,3 @@ export function hzFromAssociations(i: Pick<HzInputs, 'hbints' | 'hbIntervalMs'>)
   }
   return { value: ASSUMED_HZ, source: 'assumed', detail: 'no kernel config found; Debian default assumed' };
 }
-
-export async function detectHz(i: HzInputs): Promise<Hz> {
-  return (await hzFromConfigSources(i)) ?? hzFromAssociations(i);
-}

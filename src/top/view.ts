@@ -234,8 +234,6 @@ export const COLUMNS: readonly Column[] = [
   { id: 'owner', title: 'OWNER', width: 12, max: 24, priority: 6, text: (r) => ownerText(r.assoc), sort: (r) => ownerText(r.assoc) },
 ];
 
-export const SORTABLE: readonly ColumnId[] = COLUMNS.map((c) => c.id);
-
 export function column(id: ColumnId): Column {
   return COLUMNS.find((c) => c.id === id)!;
 }

@@ -56,18 +56,6 @@ export function decodeAddr(fam: number, v4: number, w: readonly number[]): strin
   return null;
 }
 
-/** Which probe tag produces which event types (for capability reporting and filtering). */
-export const TAG_EVENTS: Record<string, EventType[]> = {
-  path: ['path.state'],
-  primary: ['path.primary'],
-  peer_add: ['peer.added'],
-  peer_rm: ['peer.removed'],
-  asconf: ['asconf.received'],
-  assoc: ['assoc.up', 'assoc.down', 'assoc.restart'],
-  rtx: ['path.rtx_timeout'],
-  hb: ['path.heartbeat'],
-};
-
 interface PathAcc {
   assocId: number;
   addr: string | null;

@@ -6,7 +6,7 @@
  * published on the bus. No terminal output here.
  */
 import { readlink } from 'node:fs/promises';
-import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, EVENT_TYPES, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot, type ReadOptions } from '../procfs/read.js';

@@ -11,7 +11,7 @@
  * rollback() restores the originals of the last journal ("applied" or
  * interrupted), and the /etc/sysctl.d file as it was before --persist.
  */
-import { lstat, unlink, mkdir, writeFile } from 'node:fs/promises';
+import { lstat, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EXIT, SctpdiagError } from '../errors.js';
@@ -182,8 +182,6 @@ export interface ApplyOptions {
   writes: readonly Write[];
   /** write the persist file too (inside the same transaction) */
   persist?: { file: string; content: string };
-  /** pause after each write (tests use it to SIGKILL mid-apply) */
-  delayMs?: number;
   /** the exact persist path (journal check) */
   persistFile?: string;
 }
@@ -193,8 +191,6 @@ export interface ApplyResult {
   written: Change[];
   persisted: string | null;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function writeChecked(io: SysctlIO, w: Write): Promise<void> {
   await io.write(w.key, w.value);
@@ -314,7 +310,6 @@ export async function applyWrites(o: ApplyOptions): Promise<ApplyResult> {
         failure = `writing ${fullName(w.key)} = ${w.value} failed: ${msg}`;
         break;
       }
-      if (o.delayMs) await sleep(o.delayMs);
     }
     let persisted: string | null = null;
     if (!failure && signals.signal()) failure = `interrupted by ${signals.signal()}`;

@@ -45,7 +45,8 @@ printf 'rto_min = 150\nrto_max = 900\nhb_interval = 2000\nudp_port = 9899\nsack_
 ina tune --profile-file /tmp/reject.conf --apply >/tmp/o 2>&1; rc=$?; rep reject $rc; cat /tmp/o; echo "NOW $(vals a $KEYS udp_port)"; echo "DEF $DEF"
 kill $BUSY
 # SIGKILL during apply, then rollback
-ip netns exec a env SCTPDIAG_NETNS=a SCTPDIAG_TUNE_WRITE_DELAY_MS=2000 "@{CLI[@]}" tune --profile telecom --apply --state-dir "$ST" >/dev/null 2>&1 &
+# (test/tune-slow.ts: tune --apply with each sysctl write taking 2 s)
+ip netns exec a env SCTPDIAG_NETNS=a node dist/test/tune-slow.js --delay-ms 2000 --profile telecom --state-dir "$ST" >/dev/null 2>&1 &
 P=$!; for i in $(seq 100); do [[ "$(val a rto_min)" == 100 ]] && break; sleep 0.1; done
 kill -9 $P; wait $P 2>/dev/null
 echo "KILLED $(vals a $KEYS)"

@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { detectHz, hzFromConfig, hzFromConfigSources, inferHz, jiffiesToMs } from '../../src/kernel/hz.js';
+import { hzFromAssociations, hzFromConfig, hzFromConfigSources, inferHz, jiffiesToMs, type HzInputs } from '../../src/kernel/hz.js';
+
+/** what the snapshot reader does: a kernel config when there is one, else the associations' HBINT, else assumed */
+const detectHz = async (i: HzInputs) => (await hzFromConfigSources(i)) ?? hzFromAssociations(i);
 
 test('CONFIG_HZ from a kernel config text', () => {
   assert.equal(hzFromConfig('CONFIG_HZ_250=y\nCONFIG_HZ=250\n'), 250);

@@ -1,11 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, readdir, symlink, writeFile, access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, symlink, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
-import { parseSysctlDump, readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
 import {
   applyWrites,
   detectInterrupted,
@@ -15,13 +14,10 @@ import {
   rollback,
   type SysctlIO,
 } from '../../src/tune/apply.js';
-import { collectTune, printTune, type TuneEnv } from '../../src/commands/tune.js';
-import { defaultProfileDirs } from '../../src/tune/profile.js';
+import { collectTune, printTune } from '../../src/commands/tune.js';
 import { findSctpSocketOwners } from '../../src/procfs/owners-sctp.js';
 import { plain } from '../../src/render/style.js';
-import { ROOT, fakeTuneHost, seedFakeProc } from '../helpers.js';
-
-const fixture = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
+import { ROOT, fakeTuneHost } from '../helpers.js';
 
 const fakeHost = fakeTuneHost;
 
@@ -139,8 +135,11 @@ test('crash mid-apply (real SIGKILL of a child process): detected, apply refused
   const mod = join(ROOT, 'dist/src/tune/apply.js');
   const script = `
     import { applyWrites, procSysctlIO } from ${JSON.stringify(mod)};
-    await applyWrites({ io: procSysctlIO(${JSON.stringify(proc)}), stateDir: ${JSON.stringify(env.stateDir)}, netns: null, profile: 'telecom',
-      writes: [{ key: 'rto_min', value: '100' }, { key: 'rto_max', value: '1000' }, { key: 'path_max_retrans', value: '2' }], delayMs: 5000 });`;
+    const real = procSysctlIO(${JSON.stringify(proc)});
+    // each write takes 5 s: the child is killed after its first
+    const io = { read: real.read, write: async (k, v) => { await real.write(k, v); await new Promise((r) => setTimeout(r, 5000)); } };
+    await applyWrites({ io, stateDir: ${JSON.stringify(env.stateDir)}, netns: null, profile: 'telecom',
+      writes: [{ key: 'rto_min', value: '100' }, { key: 'rto_max', value: '1000' }, { key: 'path_max_retrans', value: '2' }] });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   while ((await snapshot(proc)).rto_min !== '100') {

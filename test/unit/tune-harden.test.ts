@@ -12,13 +12,12 @@ import { cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
-import { parseSysctlDump, readSysctls } from '../../src/kernel/sysctl-catalog.js';
-import { applyWrites, journalPath, procSysctlIO, readJournal, rollback, type Journal, type SysctlIO } from '../../src/tune/apply.js';
+import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { applyWrites, journalPath, procSysctlIO, readJournal, type Journal, type SysctlIO } from '../../src/tune/apply.js';
 import { acquireTuneLock, holderAlive, lockPath, selfHolder } from '../../src/tune/lock.js';
 import { collectTune, type TuneEnv } from '../../src/commands/tune.js';
 import { capture as captureDir } from '../../src/commands/capture.js';
-import { defaultProfileDirs } from '../../src/tune/profile.js';
-import { CLI, ROOT, capture, fakeTuneHost, seedFakeProc } from '../helpers.js';
+import { CLI, ROOT, capture, fakeTuneHost } from '../helpers.js';
 
 const fakeHost = fakeTuneHost;
 
@@ -31,18 +30,26 @@ const isErr = (code: number, re: RegExp) => (e: unknown) => {
   return true;
 };
 
-function cli(env: TuneEnv, args: string[], extraEnv: Record<string, string> = {}): ChildProcess & { result: Promise<{ code: number | null; out: string; err: string }> } {
-  const child = spawn(
-    process.execPath,
-    [CLI, '--proc-root', env.procRoot, 'tune', '--state-dir', env.stateDir, '--profile-dir', env.profileDirs.user, '--sysctl-dir', env.sysctlD, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCTPDIAG_NETNS: '', ...extraEnv } },
-  );
+function cli(env: TuneEnv, args: string[], extraEnv: Record<string, string> = {}): ReturnType<typeof spawnCli> {
+  return spawnCli([CLI, '--proc-root', env.procRoot, 'tune', '--state-dir', env.stateDir, '--profile-dir', env.profileDirs.user, '--sysctl-dir', env.sysctlD, ...args], extraEnv);
+}
+
+function spawnCli(argv: string[], extraEnv: Record<string, string>): ChildProcess & { result: Promise<{ code: number | null; out: string; err: string }> } {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCTPDIAG_NETNS: '', ...extraEnv } });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const result = new Promise<{ code: number | null; out: string; err: string }>((r) => child.on('close', (code) => r({ code, out, err })));
   return Object.assign(child, { result });
+}
+
+/** `tune --apply` with every sysctl write taking `delayMs` (test/tune-slow.ts): an apply caught in the middle. */
+function slowApply(env: TuneEnv, profile: string, delayMs: number): ReturnType<typeof cli> {
+  return spawnCli(
+    [join(ROOT, 'dist', 'test', 'tune-slow.js'), '--proc-root', env.procRoot, '--state-dir', env.stateDir, '--profile-dir', env.profileDirs.user, '--sysctl-dir', env.sysctlD, '--profile', profile, '--delay-ms', String(delayMs)],
+    {},
+  );
 }
 
 async function until(cond: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
@@ -62,7 +69,7 @@ test('lock, real processes: a second apply exits 10 with --wait 0, or waits and 
   await collectTune({ profile: 'telecom', apply: true }, ref.env);
   const afterTelecom = await values(ref.proc);
 
-  const a = cli(env, ['--profile', 'telecom', '--apply'], { SCTPDIAG_TUNE_WRITE_DELAY_MS: '150' });
+  const a = slowApply(env, 'telecom', 150);
   await until(() => exists(lockPath(env.stateDir, null)), 'the first apply holds the lock');
   const b = await cli(env, ['--profile', 'wan', '--apply', '--wait', '0']).result;
   assert.equal(b.code, EXIT.BUSY, b.err);
@@ -147,7 +154,7 @@ test('a failed final journal save after every write: values restored, exit 7', a
 test('SIGTERM in the middle of an apply (real process): restores every key and exits 7', async () => {
   const { proc, env } = await fakeHost();
   const before = await values(proc);
-  const a = cli(env, ['--profile', 'telecom', '--apply'], { SCTPDIAG_TUNE_WRITE_DELAY_MS: '400' });
+  const a = slowApply(env, 'telecom', 400);
   await until(async () => {
     const v = await values(proc);
     return Object.keys(before).some((k) => v[k] !== before[k]);
