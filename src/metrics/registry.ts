@@ -29,7 +29,7 @@ export interface RegistryOptions {
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = { netnsLabel: false, maxAssociations: 500, pathRto: false, maxPaths: 200, links: [] };
 
 /** event types counted per link (zero from the start, so rate() and increase() work from the first event) */
-export const LINK_EVENT_TYPES = ['path.state', 'path.primary', 'path.rtx_timeout', 'assoc.up', 'assoc.down', 'assoc.restart'] as const;
+export const LINK_EVENT_TYPES = ['path.state', 'path.primary', 'path.rtx_timeout', 'assoc.up', 'assoc.down', 'assoc.restart', 'chunk.abort'] as const;
 
 /** the path role label: primary, or alt1, alt2… in the kernel's order (addresses are not labels) */
 export function pathRoles(paths: readonly { primary: boolean }[]): string[] {

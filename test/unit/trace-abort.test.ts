@@ -11,7 +11,8 @@ import { ootbHint } from '../../src/trace/pipeline.js';
 import { formatEventLine } from '../../src/trace/sinks.js';
 import { diffSnapshots, PROCFS_EVENT_TYPES } from '../../src/model/diff.js';
 import { EventCounts } from '../../src/metrics/events.js';
-import { buildMetrics } from '../../src/metrics/registry.js';
+import { buildMetrics, eventLinkResolver } from '../../src/metrics/registry.js';
+import { parseLinks } from '../../src/links/links.js';
 import { makeStyle } from '../../src/render/style.js';
 import { parseExposition, sampleSum } from '../exposition.js';
 import { failoverSnapshot } from '../helpers.js';
@@ -140,4 +141,16 @@ test('the text line says received/sent and the cause', () => {
   const [e] = events(`SCTPDIAG chunk ts=1 out=0 type=6 asoc=4 lport=8200 rport=40000 len=8 cause=12 flags=0 ck=1 fam=2 v4=${V4_10_1_0_1} w=0,0,0,0`);
   const line = formatEventLine(e!, makeStyle(false));
   assert.match(line, /chunk\.abort +assoc 4 8200->40000 +10\.1\.0\.1 +received cause=user_abort +chunkType=6 causeCode=12 +\(ABORT received from 10\.1\.0\.1: User-Initiated Abort \(cause 12\)\) +\[bpf\]$/);
+});
+
+test('metrics: an ABORT of a named link counts in sctp_link_events_total{type="chunk.abort"}', async () => {
+  const links = parseLinks('srv8200 local-port=8200\nother local-port=9\n', 'links.conf');
+  const m = buildMetrics({ links });
+  const ev = new EventCounts();
+  ev.linkOf = eventLinkResolver(m, links);
+  for (const e of events(`SCTPDIAG chunk ts=1 out=0 type=6 asoc=4 lport=8200 rport=40000 len=8 cause=12 flags=0 ck=1 fam=2 v4=${V4_10_1_0_1} w=0,0,0,0`)) ev.count(e);
+  m.update(null, ev);
+  const f = parseExposition(await m.registry.metrics());
+  assert.equal(sampleSum(f, 'sctp_link_events_total', { link: 'srv8200', type: 'chunk.abort' }), 1);
+  assert.equal(sampleSum(f, 'sctp_link_events_total', { link: 'other', type: 'chunk.abort' }), 0);
 });
