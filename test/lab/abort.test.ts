@@ -21,6 +21,10 @@ const run = guestOnce({
 set -e
 lab_topology 2
 lab_fast a b
+# b heartbeats a confirmed path rarely: a's heartbeat to 10.2.0.2, not b's from it, is then
+# the first packet of that flow after the NAT rule, so conntrack sees a → b as the original
+# direction and SNATs it (b's first would make a's replies the reply direction, never NATed)
+lab_sysctl b hb_interval=600000
 lab_multihomed
 # b's path to a's secondary address confirmed: heartbeats flow on it
 lab_wait_path b 10.2.0.1 2 90
