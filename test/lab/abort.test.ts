@@ -48,7 +48,7 @@ ip -n a addr add 10.2.0.9/24 dev va2
 ip netns exec a nft add table ip abortlab
 ip netns exec a nft 'add chain ip abortlab out { type filter hook output priority 0 ; }'
 ip netns exec a nft add rule ip abortlab out ip daddr 10.2.0.2 meta l4proto sctp ip saddr set 10.2.0.9
-for i in $(seq 1 600); do seen '"type":"packet.ootb".*"path":"10.2.0.9"' "$LAB_OUT/trace.out" && seen '"direction":"out".*"path":"10.2.0.9"' "$LAB_OUT/trace.out" && break; sleep 0.2; done
+for i in $(seq 1 600); do seen '"type":"packet.ootb".*"path":"10.2.0.9"' "$LAB_OUT/trace.out" && seen '"path":"10.2.0.9","direction":"out"' "$LAB_OUT/trace.out" && break; sleep 0.2; done
 for i in $(seq 1 300); do seen '"type":"packet.ootb"' "$LAB_OUT/procfs.out" && break; sleep 0.2; done
 ip netns exec b grep -E 'SctpAborteds|SctpOutOfBlues' /proc/net/sctp/snmp
 lab_assocs a

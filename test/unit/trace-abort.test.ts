@@ -17,6 +17,9 @@ import { makeStyle } from '../../src/render/style.js';
 import { parseExposition, sampleSum } from '../exposition.js';
 import { failoverSnapshot } from '../helpers.js';
 import type { SctpEvent } from '../../src/events/types.js';
+import { readFileSync } from 'node:fs';
+import { checkSchema } from '../schema-check.js';
+import { real, ROOT } from '../helpers.js';
 
 const clock: Clock = { wallMs: () => Date.UTC(2026, 0, 1), monoNs: () => 1_000_000_000_000n };
 const printf = (text: string) => JSON.stringify({ type: 'printf', data: `${text}\n` });
@@ -153,4 +156,11 @@ test('metrics: an ABORT of a named link counts in sctp_link_events_total{type="c
   const f = parseExposition(await m.registry.metrics());
   assert.equal(sampleSum(f, 'sctp_link_events_total', { link: 'srv8200', type: 'chunk.abort' }), 1);
   assert.equal(sampleSum(f, 'sctp_link_events_total', { link: 'other', type: 'chunk.abort' }), 0);
+});
+
+test('real lab events (6.1, bpftrace 0.17 and --no-bpf) follow the event schema', () => {
+  const schema = JSON.parse(readFileSync(`${ROOT}/schema/event.schema.json`, 'utf8')) as Record<string, unknown>;
+  const ev = real('abort-ootb/events.ndjson').trim().split('\n').map((l) => JSON.parse(l) as SctpEvent);
+  assert.deepEqual([...new Set(ev.map((e) => `${e.type}/${e.source}`))].sort(), ['chunk.abort/bpf', 'chunk.abort/procfs', 'packet.ootb/bpf', 'packet.ootb/procfs']);
+  for (const e of ev) assert.deepEqual(checkSchema(schema, e), [], JSON.stringify(e));
 });
