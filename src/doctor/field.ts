@@ -421,7 +421,7 @@ export function checkNat(f: DoctorFacts, ff: FieldFacts): CheckResult {
 
 /**
  * ABORTs and out-of-the-blue packets from the SNMP counters (every host has
- * them; the chunk's cause code needs a packet capture until trace decodes it).
+ * them; the causes and sources are in `trace`, with bpf).
  */
 export function checkAbortsOotb(f: DoctorFacts): CheckResult {
   const id = 'field.aborts-ootb';
@@ -430,7 +430,7 @@ export function checkAbortsOotb(f: DoctorFacts): CheckResult {
   const now = (s: NonNullable<DoctorFacts['snapshot']>, n: string): number => s.snmp[n] ?? 0;
   const ev = names.map((n) => `${n} ${now(f.snapshot!, n)}${f.later ? ` → ${now(f.later, n)} in ${f.sampleMs} ms` : ' since boot'}`);
   const remedy =
-    'out-of-the-blue packets from a peer\'s secondary address mean something between the hosts does not know the association (NAT, conntrack, IPVS: see the other field checks); see the ABORT cause with `tcpdump -ni any sctp` (the chunk\'s cause code)';
+    'out-of-the-blue packets from a peer\'s secondary address mean something between the hosts does not know the association (NAT, conntrack, IPVS: see the other field checks); `sctpdiag trace --events chunk.abort,chunk.error,packet.ootb` shows each ABORT\'s cause and each out-of-the-blue packet\'s source (bpf)';
   if (f.later) {
     const grew = names.filter((n) => now(f.later!, n) > now(f.snapshot!, n));
     if (grew.length) return result(id, 'field', 'warn', `${grew.join(' and ')} grew during ${f.sampleMs} ms`, ev, remedy);

@@ -31,6 +31,12 @@ export const EVENT_TYPES = [
   'path.heartbeat',
   /** SACK-driven path metrics aggregated in-kernel (cwnd, ssthresh, flight, pmtu, rwnd) */
   'path.metrics',
+  /** an ABORT chunk sent or received, with its cause (bpf); procfs: SctpAborteds grew */
+  'chunk.abort',
+  /** an ERROR chunk sent or received, with its cause (bpf only) */
+  'chunk.error',
+  /** an out-of-the-blue packet (no association for it), with its source (bpf); procfs: SctpOutOfBlues grew */
+  'packet.ootb',
   /** the kernel or bpftrace dropped events */
   'probe.lost_events',
   /** the event source changed: bpf attached, bpftrace died/restarted, fell back to procfs */
@@ -83,6 +89,10 @@ export interface SctpEvent {
   metrics?: Record<string, number>;
   /** the named link (links file) of the event's association, matched on its ports and path */
   link?: string;
+  /** chunk.*: received (in) or sent (out) */
+  direction?: 'in' | 'out';
+  /** chunk.*: the first error cause's label (kernel/causes.ts: user_abort, protocol_violation …; none, other) */
+  cause?: string;
 }
 
 export type EventListener = (e: SctpEvent) => void;

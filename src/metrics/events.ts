@@ -17,6 +17,11 @@ export class EventCounts {
   source: string = 'none';
   /** `${link}\0${type}` → count, for events of associations in a named link */
   readonly byLinkType = new Map<string, number>();
+  /** bpf chunk.abort / chunk.error by `${direction}\0${cause}` (the cause set is bounded: kernel/causes.ts) */
+  readonly aborts = new Map<string, number>();
+  readonly errors = new Map<string, number>();
+  /** bpf packet.ootb events (procfs hosts: the SNMP counter SctpOutOfBlues) */
+  ootb = 0;
   /** names the link of an event's association (set by the exporter when there are links) */
   linkOf: ((e: SctpEvent) => string | null) | null = null;
 
@@ -29,6 +34,13 @@ export class EventCounts {
     this.byTypeSource.set(k, (this.byTypeSource.get(k) ?? 0) + 1);
     if (e.type === 'probe.lost_events') this.lostEvents += e.metrics?.['count'] ?? 1;
     if (e.type === 'source.changed' && e.to) this.source = e.to;
+    if (e.source === 'bpf') {
+      if ((e.type === 'chunk.abort' || e.type === 'chunk.error') && e.direction) {
+        const m = e.type === 'chunk.abort' ? this.aborts : this.errors;
+        const ck = `${e.direction}\0${e.cause ?? 'none'}`;
+        m.set(ck, (m.get(ck) ?? 0) + 1);
+      } else if (e.type === 'packet.ootb') this.ootb++;
+    }
     const link = e.assoc && this.linkOf ? this.linkOf(e) : null;
     if (link) {
       const lk = `${link}\0${e.type}`;

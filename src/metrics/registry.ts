@@ -29,7 +29,7 @@ export interface RegistryOptions {
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = { netnsLabel: false, maxAssociations: 500, pathRto: false, maxPaths: 200, links: [] };
 
 /** event types counted per link (zero from the start, so rate() and increase() work from the first event) */
-export const LINK_EVENT_TYPES = ['path.state', 'path.primary', 'path.rtx_timeout', 'assoc.up', 'assoc.down', 'assoc.restart'] as const;
+export const LINK_EVENT_TYPES = ['path.state', 'path.primary', 'path.rtx_timeout', 'assoc.up', 'assoc.down', 'assoc.restart', 'chunk.abort'] as const;
 
 /** the path role label: primary, or alt1, alt2… in the kernel's order (addresses are not labels) */
 export function pathRoles(paths: readonly { primary: boolean }[]): string[] {
@@ -55,6 +55,11 @@ export function snmpMetricName(kernelName: string): string {
 }
 
 const netnsValue = (s: Snapshot): string => s.netns ?? 'current';
+
+const chunkLabels = (k: string): { direction: string; cause: string } => {
+  const [direction, cause] = k.split('\0') as [string, string];
+  return { direction, cause };
+};
 
 export interface MetricsModel {
   registry: Registry;
@@ -109,6 +114,10 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
   let assocLinks = new Map<number, string>();
   const dropped = new Gauge({ name: 'sctpdiag_series_dropped', help: 'per-association or per-path series left out by the cardinality limits; kind="snmp": SNMP fields whose metric name is invalid or taken', labelNames: ['kind'], ...reg });
   const events = new Counter({ name: 'sctp_events_total', help: 'SCTP events seen by the live pipeline, by type and source (bpf or procfs)', labelNames: ['type', 'source'], ...reg });
+  const chunkHelp = (what: string, procfs: string) => `${what} chunks sent (direction="out") or received ("in") by their first cause (RFC 9260 3.3.10: user_abort, protocol_violation, … none, other); bpf only (${procfs})`;
+  const aborts = new Counter({ name: 'sctp_aborts_total', help: chunkHelp('ABORT', 'procfs: sctp_snmp_aborteds_total counts aborted associations'), labelNames: ['direction', 'cause'], ...reg });
+  const errors = new Counter({ name: 'sctp_errors_total', help: chunkHelp('ERROR', 'procfs has no count'), labelNames: ['direction', 'cause'], ...reg });
+  const ootb = new Counter({ name: 'sctp_ootb_packets_total', help: 'out-of-the-blue packets (no association for them) seen by bpf (procfs: sctp_snmp_out_of_blues_total)', ...reg });
   const lost = new Counter({ name: 'sctpdiag_probe_lost_events_total', help: 'events the kernel or bpftrace dropped', ...reg });
   const source = new Gauge({ name: 'sctpdiag_event_source_info', help: 'the current event source (1 for the active one)', labelNames: ['source'], ...reg });
   const build = new Gauge({ name: 'sctpdiag_build_info', help: 'sctpdiag version and Node.js runtime', labelNames: ['version', 'nodejs'], ...reg });
@@ -147,6 +156,9 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
     for (const m of snmp.values()) m?.reset();
     events.reset();
     lost.reset();
+    aborts.reset();
+    errors.reset();
+    ootb.reset();
     up.set(r && !r.error ? 1 : 0);
     if (r) {
       readDuration.set(r.durationMs / 1000);
@@ -241,6 +253,11 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
     if (ev) {
       for (const e of ev.entries()) events.inc({ type: e.type, source: e.source }, e.count);
       lost.inc(ev.lostEvents);
+      // zero for the usual ones from the start: rate() and increase() work from the first ABORT
+      for (const d of ['in', 'out']) for (const c of ['user_abort', 'protocol_violation', 'none']) aborts.inc({ direction: d, cause: c }, 0);
+      for (const [k, n] of ev.aborts) aborts.inc(chunkLabels(k), n);
+      for (const [k, n] of ev.errors) errors.inc(chunkLabels(k), n);
+      ootb.inc(ev.ootb);
       source.set({ source: ev.source }, 1);
     }
   }

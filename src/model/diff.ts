@@ -33,6 +33,8 @@ export const PROCFS_EVENT_TYPES: readonly EventType[] = [
   'local.removed',
   'assoc.up',
   'assoc.down',
+  'chunk.abort',
+  'packet.ootb',
 ];
 
 export function assocRef(a: Association): AssocRef {
@@ -65,15 +67,7 @@ function firstAt(xs: readonly { address: string }[], address: string): number {
 export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {}): SctpEvent[] {
   const out: SctpEvent[] = [];
   const want = (t: EventType) => o.types === undefined || o.types.has(t);
-  const base = (type: EventType, severity: EventSeverity, a: Association): SctpEvent => ({
-    schemaVersion: EVENT_SCHEMA_VERSION,
-    time: next.takenAt,
-    type,
-    source: 'procfs',
-    severity,
-    netns: next.netns,
-    assoc: assocRef(a),
-  });
+  const base = (type: EventType, severity: EventSeverity, a: Association): SctpEvent => ({ ...procfsEvent(type, severity, next), assoc: assocRef(a) });
   const before = new Map<string, Association>();
   for (const a of prev.associations) before.set(a.key, a);
   const after = new Set<string>();
@@ -155,5 +149,29 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot, o: DiffOptions = {
           : 'association gone (closed or aborted)',
     });
   }
+  out.push(...snmpEvents(prev, next, want));
+  return out;
+}
+
+function procfsEvent(type: EventType, severity: EventSeverity, next: Snapshot): SctpEvent {
+  return { schemaVersion: EVENT_SCHEMA_VERSION, time: next.takenAt, type, source: 'procfs', severity, netns: next.netns };
+}
+
+/** procfs has no chunk, only the MIB: how many associations were aborted and OOTB packets came (the cause and source need bpf) */
+function snmpEvents(prev: Snapshot, next: Snapshot, want: (t: EventType) => boolean): SctpEvent[] {
+  const out: SctpEvent[] = [];
+  const grew = (name: string): number => {
+    const a = prev.snmp[name];
+    const b = next.snmp[name];
+    // a counter that went back (a different netns, a reset) is not a delta
+    return a !== undefined && b !== undefined && b > a ? b - a : 0;
+  };
+  const ev = (type: EventType, severity: EventSeverity, count: number, reason: string): SctpEvent => ({ ...procfsEvent(type, severity, next), reason, metrics: { count } });
+  const aborted = grew('SctpAborteds');
+  if (aborted && want('chunk.abort'))
+    out.push(ev('chunk.abort', 'fail', aborted, `SctpAborteds +${aborted}: association(s) aborted (ABORT sent or received); the cause and the peer need bpf`));
+  const ootb = grew('SctpOutOfBlues');
+  if (ootb && want('packet.ootb'))
+    out.push(ev('packet.ootb', 'warn', ootb, `SctpOutOfBlues +${ootb}: packet(s) matching no association; their source needs bpf`));
   return out;
 }

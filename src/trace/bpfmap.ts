@@ -8,6 +8,7 @@
 import { endianness } from 'node:os';
 import { AF_INET, AF_INET6, ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
 import { jiffiesToMs } from '../kernel/hz.js';
+import { CHUNK_ABORT, causeOf, chunkTypeName } from '../kernel/causes.js';
 import { formatIPv6 } from '../model/addr.js';
 import { pathStateSeverity } from '../model/diff.js';
 import { EVENT_SCHEMA_VERSION, type EventSeverity, type EventType, type SctpEvent } from '../events/types.js';
@@ -102,6 +103,8 @@ export class BpfEventMapper {
   attachedProbes: number | null = null;
   private acc: MetricsAcc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
   private clock: Clock;
+  /** the last chunk sent (address, stamp): one appended again after a full packet was flushed is one */
+  private lastOut = { ck: '', ts: 0n };
 
   constructor(private o: MapperOptions) {
     this.clock = o.clock ?? systemClock;
@@ -249,6 +252,31 @@ export class BpfEventMapper {
     return out;
   }
 
+  /** an ABORT or ERROR chunk, received (out=0) or sent (out=1), with its first cause */
+  private chunk(f: Record<string, string>, path: string | null): SctpEvent[] {
+    const out = f.out === '1';
+    if (out && f.ck !== undefined && f.ts !== undefined && TS.test(f.ts)) {
+      const ts = BigInt(f.ts);
+      const again = f.ck === this.lastOut.ck && ts - this.lastOut.ts < 10_000_000n;
+      this.lastOut = { ck: f.ck, ts };
+      if (again) return [];
+    }
+    const type = num(f.type);
+    const abort = type === CHUNK_ABORT;
+    const c = causeOf(num(f.len) >= 8 ? num(f.cause) : null);
+    // T bit: the sender had no association and reflected our tag (RFC 9260 §8.4)
+    const reflected = abort && (num(f.flags) & 1) === 1;
+    const what = `${abort ? 'ABORT' : 'ERROR'} ${out ? 'sent to' : 'received from'} ${path ?? '?'}: ${c.name}${c.label === 'none' ? '' : ` (cause ${c.code})`}${reflected ? ', T bit: answer to a packet with no association' : ''}`;
+    const e = this.ev(abort ? 'chunk.abort' : 'chunk.error', abort ? 'fail' : 'warn', f, {
+      path: path ?? undefined,
+      direction: out ? 'out' : 'in',
+      cause: c.label,
+      reason: what,
+      metrics: { chunkType: type, ...(c.label === 'none' ? {} : { causeCode: c.code }) },
+    });
+    return [e];
+  }
+
   private printf(text: string): SctpEvent[] {
     const line = parseProbeLine(text);
     if (!line) {
@@ -328,6 +356,21 @@ export class BpfEventMapper {
           }),
         ];
       }
+      case 'chunk':
+        return this.chunk(f, addr());
+      case 'ootb': {
+        const type = num(f.type);
+        const src = addr();
+        const dst = addr('d');
+        const e = this.ev('packet.ootb', 'warn', f, {
+          path: src ?? undefined,
+          reason: `${chunkTypeName(type)} from ${src ?? '?'}${dst ? ` to ${dst}` : ''} matches no association`,
+          metrics: { chunkType: type },
+        });
+        // ports as the packet carries them (network order): ours is its destination
+        e.assoc = { id: 0, localPort: be16(num(f.dport)), peerPort: be16(num(f.sport)) };
+        return [e];
+      }
       case 'metrics_end':
         return this.flushMetrics(f);
       default:
@@ -335,6 +378,11 @@ export class BpfEventMapper {
         return [];
     }
   }
+}
+
+/** a 16-bit field printed from network order as a host-order number */
+function be16(v: number): number {
+  return LE ? ((v & 0xff) << 8) | ((v >>> 8) & 0xff) : v & 0xffff;
 }
 
 function num(s: string | undefined): number {

@@ -175,6 +175,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
         (x) => x.id !== 0 && x.localPort === e.assoc!.localPort && x.peerPort === e.assoc!.peerPort && x.paths.some((p) => p.address === e.path),
       );
       if (a) e.assoc = { ...assocRef(a) };
+      else if (e.type === 'packet.ootb') ootbHint(e, snap);
     }
     if (!matchEvent(e, effective, snap)) return;
     o.bus.publish(e);
@@ -390,6 +391,18 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       st.probesAttached = 0;
     },
   };
+}
+
+/**
+ * An out-of-the-blue packet with the ports of an association we have, from an
+ * address that is not its peer's: something between the hosts rewrote the
+ * source (NAT, conntrack, IPVS), the classic multi-homing breakage. Says so.
+ */
+export function ootbHint(e: SctpEvent, snap: Snapshot): void {
+  const a = snap.associations.find((x) => x.id !== 0 && x.localPort === e.assoc?.localPort && x.peerPort === e.assoc?.peerPort);
+  if (!a) return;
+  const peers = a.paths.map((p) => p.address).join(', ');
+  e.reason = `${e.reason ?? ''}; association ${a.id} has these ports with peer address(es) ${peers}: a NAT or conntrack between the hosts may rewrite the peer's source`;
 }
 
 /** The snapshot's view of an association, with what the kernel said in the event winning. */

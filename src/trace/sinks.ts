@@ -26,6 +26,7 @@ export function formatEventLine(e: SctpEvent, s: Style): string {
   if (e.path) parts.push(s.bold(e.path));
   if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'} -> ${e.to ?? '-'}`);
   if (e.activePath !== undefined) parts.push(`active ${e.activePath ?? 'none'}`);
+  if (e.direction) parts.push(`${e.direction === 'in' ? 'received' : 'sent'}${e.cause ? ` cause=${escapeControl(e.cause)}` : ''}`);
   if (e.metrics) parts.push(Object.entries(e.metrics).map(([k, v]) => `${k}=${v}`).join(' '));
   if (e.reason) parts.push(s.dim(`(${escapeControl(e.reason)})`));
   if (e.assoc?.owners?.length) parts.push(s.dim(e.assoc.owners.map((o) => `${escapeControl(o.comm)}[${o.pid}]`).join(',')));

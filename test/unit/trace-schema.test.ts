@@ -34,6 +34,8 @@ test('every SctpEvent field is documented', () => {
     reason: '',
     metrics: {},
     link: '',
+    direction: 'in',
+    cause: '',
   };
   assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(full).sort());
   assert.deepEqual(Object.keys(schema.properties.assoc!.properties!).sort(), Object.keys(full.assoc).sort());

@@ -44,7 +44,8 @@ test('valid values', () => {
   assert.equal(s.intervalMs, 250);
   assert.equal(s.noBpf, true);
   assert.deepEqual(s.log, { path: join(dir, 'ev.ndjson'), maxBytes: 4096, keep: 2 });
-  assert.equal(parseEventList('all').size, 16);
+  assert.equal(parseEventList('all').size, 19);
+  assert.ok(parseEventList('chunk.*').has('chunk.abort') && parseEventList('chunk.*').has('chunk.error'));
 });
 
 test('hostile and out-of-range input is refused', () => {
