@@ -18,6 +18,8 @@ import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } 
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
+import { DEFAULT_LINKS_FILE, findLink, loadLinks } from '../links/load.js';
+import { ATTACH_TIMEOUT_MS, bpfTimeline, FIGURES, mergeTimeline, watchBpf } from '../drill/bpf.js';
 
 interface DrillFlags {
   assoc?: string;
@@ -27,7 +29,9 @@ interface DrillFlags {
   for?: string;
   target?: string;
   yes?: boolean;
-  interval?: string;
+  bpf?: boolean;
+  link?: string;
+  links?: string;
 }
 
 export const POLL_MS = 20;
@@ -53,7 +57,7 @@ async function waitReadingStdin(pid: number): Promise<void> {
  * the one line that adds the timed set elements, and echoes it once the
  * kernel committed it. The cut began between that write and that echo.
  */
-async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: number }> {
+async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; uncertainty: number }> {
   const cut = buildCut(plan.cut);
   const setup = await runNft(['-f', '-'], cut.setup);
   if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
@@ -91,10 +95,13 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: num
     deleteTableSync();
     throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] || (echoed ? `exit ${code}` : 'it did not confirm the elements')}`, EXIT.FAILURE);
   }
-  return { t0: (written + done) / 2, uncertainty: (done - written) / 2 };
+  const t0 = (written + done) / 2;
+  // bpf stamps events with CLOCK_MONOTONIC, which hrtime reads too (performance.now() is hrtime from an origin)
+  const t0Ns = process.hrtime.bigint() - BigInt(Math.round((performance.now() - t0) * 1e6));
+  return { t0, t0Ns, uncertainty: (done - written) / 2 };
 }
 
-async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; lockDir?: string }): Promise<DrillReport> {
+async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; quiet: boolean; lockDir?: string }): Promise<DrillReport> {
   if (!nftAvailable()) throw nftMissing();
   if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
   const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
@@ -114,13 +121,30 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
   process.on('exit', cleanup);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let bpf: Awaited<ReturnType<typeof watchBpf>> | null = null;
   try {
     const a = plan.association;
+    // bpftrace first: the cut starts once its probes are attached (or it cannot be used)
+    bpf = await watchBpf({
+      procRoot: o.procRoot,
+      netns: o.netns,
+      hz: o.hz,
+      assocId: a.id,
+      noBpf: o.noBpf,
+      timeoutMs: ATTACH_TIMEOUT_MS,
+      cancelled: () => interrupted !== null,
+      progress: (s) => {
+        if (!o.quiet) process.stderr.write(`sctpdiag: drill: bpftrace still compiling and attaching its probes (${s} s, at most ${ATTACH_TIMEOUT_MS / 1000} s); the cut starts once they are attached (--no-bpf: cut at once, measure by procfs)\n`);
+      },
+    });
+    const live = await bpf.attached;
+    if (!live && !o.quiet && !o.noBpf) process.stderr.write(`sctpdiag: drill: ${bpf.reason()}; measuring by polling procfs\n`);
+    if (interrupted !== null) throw new SctpdiagError(`drill: interrupted by ${interrupted} before the cut; nothing was changed`, EXIT.FAILURE);
     const read = () => readPath(o.procRoot, a.id, plan.path.address, o.hz);
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
     const samples: Sample[] = [];
     const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
-    const { t0, uncertainty } = await startCut(plan);
+    const { t0, t0Ns, uncertainty } = await startCut(plan);
     // a signal that came while nft ran removed nothing yet: remove now
     if (interrupted !== null) removed = deleteTableSync();
     const stopped = new Promise<void>((r) => (wake = r));
@@ -147,17 +171,25 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
       );
     const rtxcAfter = await readRtxc(o.procRoot, a.id).catch(() => null);
     const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, rtoMaxMs: plan.params.rtoMax, restoreMs: plan.forMs, primary: plan.path.primary });
+    const bpfOpts = { t0Ns, restoreMs: plan.forMs, path: plan.path.address, primary: plan.path.primary, regime: plan.regime };
+    // bpftrace's output trails the kernel a little: wait (≤ 3 s) for the events of what procfs saw
+    if (live) await bpf.settle((ev) => { const b = bpfTimeline(ev, bpfOpts); return FIGURES.every((f) => tl[f] === null || b[f] !== null); }, 3000);
+    const { events, outcome } = await bpf.finish(plan.regime);
+    const merged = mergeTimeline(tl, live ? bpfTimeline(events, bpfOpts) : null, outcome.figures);
     return measuredReport(plan, o.netns, {
-      source: 'procfs',
+      source: merged.source,
+      bpf: { ...outcome, figures: merged.source === 'procfs' ? [] : outcome.figures },
+      procfsTimeline: tl,
       stats: { ...stats, maxGapMs: Math.round(stats.maxGapMs) },
       cutUncertaintyMs: Math.round(uncertainty),
-      timeline: tl,
+      timeline: merged.timeline,
       retransmissions: rtxcBefore !== null && rtxcAfter !== null ? rtxcAfter - rtxcBefore : null,
       tableRemoved: removed,
       interrupted,
     });
   } finally {
     cleanup();
+    await bpf?.finish(plan.regime).catch(() => {});
     process.off('exit', cleanup);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -170,15 +202,19 @@ export function drillCommand(): Command {
     .option('--assoc <id>', 'the association id (see `sctpdiag status`)')
     .option('--port <n>', 'select the association by local or peer port (must match exactly one)')
     .option('--peer <addr>', 'select the association by a peer address (must match exactly one)')
+    .option('--link <name>', 'select the association by its named link (links file; with --path, the one association of the link that has the path)')
+    .option('--links <file>', 'the links file for --link (default /etc/sctpdiag/links.conf)')
     .requiredOption('--path <addr>', 'the peer address (path) to cut')
     .option('--for <duration>', 'how long to cut it, e.g. 8s (1 s … 120 s)', '10s')
     .option('--target <list>', 'pass/fail bounds, e.g. PF=500ms,INACTIVE=2s (STRIKE, PF, INACTIVE, MOVED, ACTIVE)')
     .option('--yes', 'really cut the path (without it: dry run, nothing changed)')
+    .option('--no-bpf', 'measure by polling procfs only (the cut starts at once instead of after bpftrace attaches)')
     .action(async function (this: Command) {
       const g = globals(this);
       const f = this.opts<DrillFlags>();
-      // named links (--link NAME) resolve into these fields once the links file exists
       const sel: Selection = {};
+      if (f.link !== undefined) sel.link = findLink(await loadLinks(f.links ?? null), f.link, f.links ?? DEFAULT_LINKS_FILE);
+      else if (f.links !== undefined) throw usageError('drill: --links only names the file --link NAME is looked up in');
       if (f.assoc !== undefined) sel.assocId = parseAssocId(f.assoc);
       if (f.port !== undefined) sel.port = parsePort(f.port);
       if (f.peer !== undefined) sel.peer = parsePeer(f.peer);
@@ -199,6 +235,8 @@ export function drillCommand(): Command {
           netns: g.netns,
           hz: snap.hz.value,
           intervalMs: POLL_MS,
+          noBpf: f.bpf === false,
+          quiet: false,
           ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }

@@ -3,7 +3,7 @@
 // one (6003); refusals, a measured drill of 6001's primary against the model and the
 // targets (traffic on the backup link, 6002 untouched, the nft table gone), a second
 // concurrent drill refused, a SIGKILLed drill whose cut still ends at --for by the
-// kernel's set timeout, and a drill after it (the stale lock is replaced). All in netns a.
+// kernel's set timeout, and a drill after it (the stale lock is replaced). All in netns a. The JSON and final drills measure from bpf events (compared with procfs).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runInGuest } from './vm.js';
@@ -39,10 +39,10 @@ ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "DRYTAB
 
 # one drill at a time: a drill holds the lock (cutting 6002's idle backup for up to 60 s) while a
 # second one is tried; then SIGTERM ends the holder, and its cut with it
-ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6002 --path 10.2.0.2 --for 60s --yes >/tmp/h.out 2>&1 &
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6002 --path 10.2.0.2 --for 60s --no-bpf --yes >/tmp/h.out 2>&1 &
 HP=$!
 for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.1; done
-D --port 6001 --path 10.1.0.2 --for 5s --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
+D --port 6001 --path 10.1.0.2 --for 5s --no-bpf --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
 kill -0 $HP 2>/dev/null; echo "HOLDERALIVE $?"
 kill -TERM $HP; wait $HP; rep holder $?; cat /tmp/h.out
 ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTERTERM $?"
@@ -62,7 +62,7 @@ touch /tmp/stopwatch; wait $W; cat /tmp/other.log
 # SIGKILL mid-drill: the set elements' timeout still ends the cut at --for
 lab_wait_path_every a 10.1.0.2 2 60 || echo "NOT RECOVERED BEFORE KILL TEST"
 T0=$(_lab_now_us)
-ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --no-bpf --yes >/tmp/k.out 2>&1 &
 KP=$!
 for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.05; done
 kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null; echo "KILLED $(((TK - T0) / 1000))"
@@ -91,7 +91,8 @@ interface Ev { event: string; measuredMs: number | null; modelMs: number | null;
 
 test('lab: drill — refusals, measured failover vs model and target, 6002 untouched, concurrent refused, SIGKILL, --netns', { timeout: 3_600_000 } /* includes waiting for a lab slot */, async (t) => {
   if (!labOrSkip(t)) return;
-  const r = await runInGuest({ script: bash(SCRIPT), timeoutMs: 600_000 });
+  // two drills measure from bpf: each waits 20-60 s for bpftrace to attach under TCG
+  const r = await runInGuest({ script: bash(SCRIPT), timeoutMs: 900_000 });
   const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   const out = r.stdout;
@@ -120,12 +121,38 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   const d = section(out, 'drill');
   const json = /^JSON (.*)$/m.exec(d.body)?.[1];
   assert.ok(json, diag);
-  const rep = JSON.parse(json) as { verdict: string; failures: string[]; events: Ev[]; measurement: { timeline: Record<string, number | boolean | null>; retransmissions: number; tableRemoved: boolean; stats: { maxGapMs: number } }; netns: string };
+  const rep = JSON.parse(json) as {
+    verdict: string;
+    failures: string[];
+    events: (Ev & { source: string })[];
+    measurement: {
+      source: string;
+      bpf: { figures: string[]; reason: string | null; attachMs: number | null };
+      timeline: Record<string, number | boolean | null>;
+      procfsTimeline: Record<string, number | boolean | null>;
+      retransmissions: number;
+      tableRemoved: boolean;
+      stats: { maxGapMs: number };
+    };
+    netns: string;
+  };
   t.diagnostic(JSON.stringify(rep.events));
   t.diagnostic(JSON.stringify(rep.measurement));
   assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
   assert.equal(rep.verdict, 'pass', diag);
   assert.equal(rep.netns, 'a');
+  // bookworm's bpftrace measured every figure from kernel stamps; procfs's poll agrees within its gap
+  assert.equal(rep.measurement.source, 'bpf', `bpf not used: ${rep.measurement.bpf.reason}\n${diag}`);
+  assert.equal(rep.measurement.bpf.reason, null, diag);
+  assert.ok(typeof rep.measurement.bpf.attachMs === 'number', diag);
+  for (const e of rep.events) assert.equal(e.source, 'bpf', `${e.event} measured by bpf\n${diag}`);
+  const gap = rep.measurement.stats.maxGapMs;
+  for (const f of ['strikeMs', 'pfMs', 'inactiveMs', 'movedMs', 'activeAgainMs', 'primaryBackMs']) {
+    const b = rep.measurement.timeline[f];
+    const p = rep.measurement.procfsTimeline[f];
+    assert.ok(typeof b === 'number' && typeof p === 'number', `${f}: bpf ${b}, procfs ${p}: both measured\n${diag}`);
+    assert.ok(Math.abs(b - p) <= gap + 1, `${f}: bpf ${b} ms vs procfs ${p} ms: more apart than the polling gap ${gap} ms\n${diag}`);
+  }
   // the model counts from the oldest unacknowledged DATA, which the cut finds up to the peer's
   // delayed-SACK timer old (sack_timeout, 50 ms in telecom): the measured time may be that much
   // shorter (PF measured 65-67 ms for a 108 ms model with a client sending every 10 ms)
@@ -178,5 +205,6 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   t.diagnostic('final drill (text):\n' + fin.body);
   assert.equal(fin.rc, 0, 'the stale lock of the killed drill was replaced and the drill passed\n' + diag);
   assert.match(fin.body, /^PASS$/m, diag);
+  assert.match(fin.body, /^Measured from bpf events stamped by the kernel/m, diag);
   assert.notEqual(num(out, 'TABLEFINAL'), 0, diag);
 });
