@@ -18,6 +18,8 @@ import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } 
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
+import { appendRecord } from '../drill/record.js';
+import { resolveStateDir } from '../tune/apply.js';
 import { DEFAULT_LINKS_FILE, findLink, loadLinks } from '../links/load.js';
 import { ATTACH_TIMEOUT_MS, bpfTimeline, FIGURES, mergeTimeline, watchBpf } from '../drill/bpf.js';
 
@@ -196,6 +198,15 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
   }
 }
 
+/** A passed drill goes into the state dir for doctor; failing to note it is a warning, not a failed drill. */
+async function remember(r: DrillReport, link: string | null): Promise<void> {
+  const dir = resolveStateDir(undefined);
+  const a = r.association;
+  await appendRecord(dir, { at: new Date().toISOString(), netns: r.netns, link, localPort: a.localPort, peerPort: a.peerPort, path: r.path, source: r.measurement?.source ?? 'procfs' }).catch((e: Error) =>
+    process.stderr.write(`sctpdiag: warning: the passed drill was not recorded in ${dir} (doctor will not know of it): ${e.message}\n`),
+  );
+}
+
 export function drillCommand(): Command {
   return new Command('drill')
     .description('prove failover: cut one path of a live association for seconds (nftables), measure, restore (dry run unless --yes)')
@@ -240,6 +251,7 @@ export function drillCommand(): Command {
           ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }
+      if (report.verdict === 'pass') await remember(report, sel.link?.name ?? null);
       if (g.json) writeJson(report);
       else process.stdout.write(printDrill(report, g.style) + '\n');
       if (report.verdict === 'fail') process.exitCode = EXIT.DRILL_FAILED;

@@ -5,6 +5,7 @@
  */
 import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
+import type { DrillRecord } from '../drill/record.js';
 
 import type { Severity } from '../model/severity.js';
 
@@ -92,4 +93,6 @@ export interface DoctorFacts {
   driftUnavailable?: string;
   /** modules, rp_filter, sctp_mem, IPVS, conntrack, NAT (field.ts); absent: not gathered */
   field?: FieldFacts;
+  /** drills that passed (state dir's drills.json; refused: invalid entries dropped); absent: not read (capture) */
+  drills?: { records: DrillRecord[]; refused: number; unavailable?: string };
 }
