@@ -103,7 +103,7 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; un
   return { t0, t0Ns, uncertainty: (done - written) / 2 };
 }
 
-async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; quiet: boolean; lockDir?: string }): Promise<DrillReport> {
+async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; lockDir?: string }): Promise<DrillReport> {
   if (!nftAvailable()) throw nftMissing();
   if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
   const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
@@ -136,11 +136,11 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
       timeoutMs: ATTACH_TIMEOUT_MS,
       cancelled: () => interrupted !== null,
       progress: (s) => {
-        if (!o.quiet) process.stderr.write(`sctpdiag: drill: bpftrace still compiling and attaching its probes (${s} s, at most ${ATTACH_TIMEOUT_MS / 1000} s); the cut starts once they are attached (--no-bpf: cut at once, measure by procfs)\n`);
+        process.stderr.write(`sctpdiag: drill: bpftrace still compiling and attaching its probes (${s} s, at most ${ATTACH_TIMEOUT_MS / 1000} s); the cut starts once they are attached (--no-bpf: cut at once, measure by procfs)\n`);
       },
     });
     const live = await bpf.attached;
-    if (!live && !o.quiet && !o.noBpf) process.stderr.write(`sctpdiag: drill: ${bpf.reason()}; measuring by polling procfs\n`);
+    if (!live && !o.noBpf) process.stderr.write(`sctpdiag: drill: ${bpf.reason()}; measuring by polling procfs\n`);
     if (interrupted !== null) throw new SctpdiagError(`drill: interrupted by ${interrupted} before the cut; nothing was changed`, EXIT.FAILURE);
     const read = () => readPath(o.procRoot, a.id, plan.path.address, o.hz);
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
@@ -175,7 +175,12 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, rtoMaxMs: plan.params.rtoMax, restoreMs: plan.forMs, primary: plan.path.primary });
     const bpfOpts = { t0Ns, restoreMs: plan.forMs, path: plan.path.address, primary: plan.path.primary, regime: plan.regime };
     // bpftrace's output trails the kernel a little: wait (≤ 3 s) for the events of what procfs saw
-    if (live) await bpf.settle((ev) => { const b = bpfTimeline(ev, bpfOpts); return FIGURES.every((f) => tl[f] === null || b[f] !== null); }, 3000);
+    if (live)
+      await bpf.settle((ev) => {
+        const b = bpfTimeline(ev, bpfOpts);
+        // an idle path carries no traffic: nothing moves, whatever procfs infers
+        return FIGURES.every((f) => tl[f] === null || b[f] !== null || (f === 'movedMs' && plan.regime === 'idle'));
+      }, 3000);
     const { events, outcome } = await bpf.finish(plan.regime);
     const merged = mergeTimeline(tl, live ? bpfTimeline(events, bpfOpts) : null, outcome.figures);
     return measuredReport(plan, o.netns, {
@@ -247,7 +252,6 @@ export function drillCommand(): Command {
           hz: snap.hz.value,
           intervalMs: POLL_MS,
           noBpf: f.bpf === false,
-          quiet: false,
           ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }
