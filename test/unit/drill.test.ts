@@ -218,6 +218,23 @@ test("drill --link: the link's one association, the one with the path when the l
   assert.throws(() => findLink([], 'west', '/etc/x'), (e) => /defines no links/.test((e as SctpdiagError).hint ?? ''));
 });
 
+test('drill bpf watch: where bpf cannot measure, it says why at once (no wait) and measures no figure', async () => {
+  const { watchBpf } = await import('../../src/drill/bpf.js');
+  for (const [noBpf, why] of [
+    [true, /^--no-bpf$/],
+    [false, /^bpf unavailable: reading a capture/],
+  ] as const) {
+    const w = await watchBpf({ procRoot: capture('two-path-a'), netns: null, hz: 250, assocId: 3, noBpf, timeoutMs: 60_000, progress: () => assert.fail('no wait'), cancelled: () => false });
+    assert.equal(await w.attached, false);
+    assert.match(w.reason() ?? '', why);
+    const { events, outcome } = await w.finish('data');
+    assert.deepEqual(events, []);
+    assert.deepEqual(outcome.figures, []);
+    assert.match(outcome.reason ?? '', why);
+    assert.equal(outcome.attachMs, null);
+  }
+});
+
 test('drill lock: exclusive, stale by pid start time or boot id, never a symlink', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'drill-lock-'));
   let boot = 'boot-1';
