@@ -104,9 +104,20 @@ interface Report {
   netns: string;
 }
 
-/** A passed drill of the primary of a telecom-tuned association with traffic, measured against the model. */
-function checkMeasured(rep: Report, diag: string): void {
+/**
+ * The `drill` section's JSON report: a passed drill of the primary of a telecom-tuned
+ * association with traffic, measured against the model, its nft table gone afterwards.
+ */
+function measuredDrill(t: { diagnostic(s: string): void }, out: string, diag: string): Report {
+  const d = section(out, 'drill');
+  const json = /^JSON (.*)$/m.exec(d.body)?.[1];
+  assert.ok(json, diag);
+  const rep = JSON.parse(json) as Report;
+  t.diagnostic(JSON.stringify(rep.events));
+  t.diagnostic(JSON.stringify(rep.measurement));
+  assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
   assert.equal(rep.verdict, 'pass', diag);
+  assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
   const m = rep.measurement;
   if (m.source === 'bpf') {
     assert.equal(m.bpf.reason, null, diag);
@@ -139,6 +150,7 @@ function checkMeasured(rep: Report, diag: string): void {
   assert.ok(typeof tl.primaryBackMs === 'number', 'the primary carries the traffic again\n' + diag);
   assert.ok(m.retransmissions >= 1, 'retransmissions during the cut counted\n' + diag);
   assert.equal(m.tableRemoved, true, diag);
+  return rep;
 }
 
 test('lab: drill — refusals, measured failover vs model and target, 6002 untouched, concurrent refused, SIGKILL, --netns', { timeout: 3_600_000 } /* includes waiting for a lab slot */, async (t) => {
@@ -170,18 +182,10 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.notEqual(num(out, 'TABLEAFTERTERM'), 0, 'SIGTERM removed the table\n' + diag);
   assert.doesNotMatch(out, /BACKUP NOT BACK/, diag);
 
-  const d = section(out, 'drill');
-  const json = /^JSON (.*)$/m.exec(d.body)?.[1];
-  assert.ok(json, diag);
-  const rep = JSON.parse(json) as Report;
-  t.diagnostic(JSON.stringify(rep.events));
-  t.diagnostic(JSON.stringify(rep.measurement));
-  assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
+  const rep = measuredDrill(t, out, diag);
   assert.equal(rep.netns, 'a');
   // bookworm's bpftrace measured every figure from kernel stamps
   assert.equal(rep.measurement.source, 'bpf', `bpf not used: ${rep.measurement.bpf.reason}\n${diag}`);
-  checkMeasured(rep, diag);
-  assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
   // traffic moved to the backup link: 50 messages/s on vb2 while the primary is cut
   const base = num(out, 'BASELINE4S');
   const during = num(out, 'DURING');
@@ -256,16 +260,8 @@ for (const suite of matrix) {
     const out = r.stdout;
     t.diagnostic(out.split('\n').filter((l) => l.startsWith('VERSION ')).join('; '));
     assert.doesNotMatch(out, /APPLYFAIL|ASSOCS MISSING|BACKUPS NOT CONFIRMED/, diag);
-    const d = section(out, 'drill');
-    const json = /^JSON (.*)$/m.exec(d.body)?.[1];
-    assert.ok(json, diag);
-    const rep = JSON.parse(json) as Report;
-    t.diagnostic(JSON.stringify(rep.events));
-    t.diagnostic(JSON.stringify(rep.measurement));
-    assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
-    checkMeasured(rep, diag);
+    const rep = measuredDrill(t, out, diag);
     if (BPF_SUITES.includes(suite)) assert.equal(rep.measurement.source, 'bpf', `bpf not used: ${rep.measurement.bpf.reason}\n${diag}`);
     else if (rep.measurement.source !== 'bpf') assert.match(rep.measurement.bpf.reason ?? '', /\w/, 'the report says why bpf did not measure\n' + diag);
-    assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
   });
 }
