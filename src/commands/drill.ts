@@ -143,6 +143,10 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     if (!live && !o.noBpf) process.stderr.write(`sctpdiag: drill: ${bpf.reason()}; measuring by polling procfs\n`);
     if (interrupted !== null) throw new SctpdiagError(`drill: interrupted by ${interrupted} before the cut; nothing was changed`, EXIT.FAILURE);
     const read = () => readPath(o.procRoot, a.id, plan.path.address, o.hz);
+    // bpftrace may have taken a minute: the guard rails again, on the state now
+    const now = await read();
+    if (now.state === null) throw new SctpdiagError(`drill: association ${a.id} is gone (or no longer has path ${plan.path.address}); nothing was changed`, EXIT.NOT_FOUND);
+    if (!now.otherActive) throw new SctpdiagError(`drill: association ${a.id} has no other ACTIVE path than ${plan.path.address} any more; nothing was changed`, EXIT.DRILL_UNSAFE);
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
     const samples: Sample[] = [];
     const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
