@@ -14,7 +14,7 @@ import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
-import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
+import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
@@ -54,14 +54,14 @@ async function waitReadingStdin(pid: number): Promise<void> {
 }
 
 /**
- * Start the cut: `nft -f -` sets up our table (nothing dropped yet), then an
+ * Start the cut: `nft -f` sets up our table (nothing dropped yet), then an
  * `nft --echo -i` that is already loaded and blocked reading its input gets
  * the one line that adds the timed set elements, and echoes it once the
  * kernel committed it. The cut began between that write and that echo.
  */
 async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; uncertainty: number }> {
   const cut = buildCut(plan.cut);
-  const setup = await runNft(['-f', '-'], cut.setup);
+  const setup = await applyRuleset(cut.setup);
   if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
   const child = spawn(nftPath(), ['--echo', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';

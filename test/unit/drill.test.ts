@@ -63,6 +63,28 @@ test('drill nft: the ruleset from validated values is the golden text; bad value
   assert.match(c.start, /^add element inet sctpdiag_drill cut \{ [^\n]* \}\n$/);
 });
 
+test('drill nft: the setup goes to nft as a private file (old nft cannot read a socket as -f -), removed afterwards', async () => {
+  const { applyRuleset } = await import('../../src/drill/nft.js');
+  const dir = await mkdtemp(join(tmpdir(), 'drill-fake-nft-'));
+  const fake = join(dir, 'nft');
+  // the fake nft copies the file it was given and says where it was
+  await writeFile(fake, `#!/bin/sh\n[ "$1" = -f ] || exit 9\ncp "$2" "${dir}/seen.nft" && echo "$2" > "${dir}/path"\n`, { mode: 0o755 });
+  const old = process.env.SCTPDIAG_NFT;
+  process.env.SCTPDIAG_NFT = fake;
+  try {
+    const text = buildCut({ localAddresses: ['10.1.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 }).setup;
+    const r = await applyRuleset(text);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(join(dir, 'seen.nft'), 'utf8'), text);
+    const used = (await readFile(join(dir, 'path'), 'utf8')).trim();
+    // writing beside it fails: its private directory is gone
+    assert.throws(() => writeFileSync(used, 'x', { flag: 'wx' }), /ENOENT/);
+  } finally {
+    if (old === undefined) delete process.env.SCTPDIAG_NFT;
+    else process.env.SCTPDIAG_NFT = old;
+  }
+});
+
 test('drill nft: the real nft accepts the ruleset (in a user+net namespace, when this host allows one)', (t) => {
   const probe = spawnSync('unshare', ['-rn', 'nft', 'list', 'ruleset'], { encoding: 'utf8' });
   if (probe.status !== 0) return t.skip('nft or unprivileged user namespaces unavailable here');
