@@ -14,10 +14,14 @@ import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
-import { buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath, runNft } from '../drill/nft.js';
+import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
 import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
+import { appendRecord } from '../drill/record.js';
+import { resolveStateDir } from '../tune/apply.js';
+import { DEFAULT_LINKS_FILE, findLink, loadLinks } from '../links/load.js';
+import { ATTACH_TIMEOUT_MS, bpfTimeline, FIGURES, mergeTimeline, watchBpf } from '../drill/bpf.js';
 
 interface DrillFlags {
   assoc?: string;
@@ -27,7 +31,9 @@ interface DrillFlags {
   for?: string;
   target?: string;
   yes?: boolean;
-  interval?: string;
+  bpf?: boolean;
+  link?: string;
+  links?: string;
 }
 
 export const POLL_MS = 20;
@@ -48,14 +54,14 @@ async function waitReadingStdin(pid: number): Promise<void> {
 }
 
 /**
- * Start the cut: `nft -f -` sets up our table (nothing dropped yet), then an
+ * Start the cut: `nft -f` sets up our table (nothing dropped yet), then an
  * `nft --echo -i` that is already loaded and blocked reading its input gets
  * the one line that adds the timed set elements, and echoes it once the
  * kernel committed it. The cut began between that write and that echo.
  */
-async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: number }> {
+async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; uncertainty: number }> {
   const cut = buildCut(plan.cut);
-  const setup = await runNft(['-f', '-'], cut.setup);
+  const setup = await applyRuleset(cut.setup);
   if (setup.code !== 0) throw new SctpdiagError(`nft refused the drill's table: ${setup.stderr.trim().split('\n')[0] ?? `exit ${setup.code}`}`, EXIT.FAILURE);
   const child = spawn(nftPath(), ['--echo', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -91,10 +97,13 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; uncertainty: num
     deleteTableSync();
     throw new SctpdiagError(`nft refused the cut: ${stderr.trim().split('\n')[0] || (echoed ? `exit ${code}` : 'it did not confirm the elements')}`, EXIT.FAILURE);
   }
-  return { t0: (written + done) / 2, uncertainty: (done - written) / 2 };
+  const t0 = (written + done) / 2;
+  // bpf stamps events with CLOCK_MONOTONIC, which hrtime reads too (performance.now() is hrtime from an origin)
+  const t0Ns = process.hrtime.bigint() - BigInt(Math.round((performance.now() - t0) * 1e6));
+  return { t0, t0Ns, uncertainty: (done - written) / 2 };
 }
 
-async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; lockDir?: string }): Promise<DrillReport> {
+async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; lockDir?: string }): Promise<DrillReport> {
   if (!nftAvailable()) throw nftMissing();
   if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
   const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
@@ -114,13 +123,34 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
   process.on('exit', cleanup);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let bpf: Awaited<ReturnType<typeof watchBpf>> | null = null;
   try {
     const a = plan.association;
+    // bpftrace first: the cut starts once its probes are attached (or it cannot be used)
+    bpf = await watchBpf({
+      procRoot: o.procRoot,
+      netns: o.netns,
+      hz: o.hz,
+      assocId: a.id,
+      noBpf: o.noBpf,
+      timeoutMs: ATTACH_TIMEOUT_MS,
+      cancelled: () => interrupted !== null,
+      progress: (s) => {
+        process.stderr.write(`sctpdiag: drill: bpftrace still compiling and attaching its probes (${s} s, at most ${ATTACH_TIMEOUT_MS / 1000} s); the cut starts once they are attached (--no-bpf: cut at once, measure by procfs)\n`);
+      },
+    });
+    const live = await bpf.attached;
+    if (!live && !o.noBpf) process.stderr.write(`sctpdiag: drill: ${bpf.reason()}; measuring by polling procfs\n`);
+    if (interrupted !== null) throw new SctpdiagError(`drill: interrupted by ${interrupted} before the cut; nothing was changed`, EXIT.FAILURE);
     const read = () => readPath(o.procRoot, a.id, plan.path.address, o.hz);
+    // bpftrace may have taken a minute: the guard rails again, on the state now
+    const now = await read();
+    if (now.state === null) throw new SctpdiagError(`drill: association ${a.id} is gone (or no longer has path ${plan.path.address}); nothing was changed`, EXIT.NOT_FOUND);
+    if (!now.otherActive) throw new SctpdiagError(`drill: association ${a.id} has no other ACTIVE path than ${plan.path.address} any more; nothing was changed`, EXIT.DRILL_UNSAFE);
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
     const samples: Sample[] = [];
     const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
-    const { t0, uncertainty } = await startCut(plan);
+    const { t0, t0Ns, uncertainty } = await startCut(plan);
     // a signal that came while nft ran removed nothing yet: remove now
     if (interrupted !== null) removed = deleteTableSync();
     const stopped = new Promise<void>((r) => (wake = r));
@@ -147,21 +177,43 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
       );
     const rtxcAfter = await readRtxc(o.procRoot, a.id).catch(() => null);
     const tl = timeline(samples, { rto0Ms: plan.path.rtoMs, rtoMaxMs: plan.params.rtoMax, restoreMs: plan.forMs, primary: plan.path.primary });
+    const bpfOpts = { t0Ns, restoreMs: plan.forMs, path: plan.path.address, primary: plan.path.primary, regime: plan.regime };
+    // bpftrace's output trails the kernel a little: wait (≤ 3 s) for the events of what procfs saw
+    if (live)
+      await bpf.settle((ev) => {
+        const b = bpfTimeline(ev, bpfOpts);
+        // an idle path carries no traffic: nothing moves, whatever procfs infers
+        return FIGURES.every((f) => tl[f] === null || b[f] !== null || (f === 'movedMs' && plan.regime === 'idle'));
+      }, 3000);
+    const { events, outcome } = await bpf.finish(plan.regime);
+    const merged = mergeTimeline(tl, live ? bpfTimeline(events, bpfOpts) : null, outcome.figures);
     return measuredReport(plan, o.netns, {
-      source: 'procfs',
+      source: merged.source,
+      bpf: { ...outcome, figures: merged.source === 'procfs' ? [] : outcome.figures },
+      procfsTimeline: tl,
       stats: { ...stats, maxGapMs: Math.round(stats.maxGapMs) },
       cutUncertaintyMs: Math.round(uncertainty),
-      timeline: tl,
+      timeline: merged.timeline,
       retransmissions: rtxcBefore !== null && rtxcAfter !== null ? rtxcAfter - rtxcBefore : null,
       tableRemoved: removed,
       interrupted,
     });
   } finally {
     cleanup();
+    await bpf?.finish(plan.regime).catch(() => {});
     process.off('exit', cleanup);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** A passed drill goes into the state dir for doctor; failing to note it is a warning, not a failed drill. */
+async function remember(r: DrillReport, link: string | null): Promise<void> {
+  const dir = resolveStateDir(undefined);
+  const a = r.association;
+  await appendRecord(dir, { at: new Date().toISOString(), netns: r.netns, link, localPort: a.localPort, peerPort: a.peerPort, path: r.path, source: r.measurement?.source ?? 'procfs' }).catch((e: Error) =>
+    process.stderr.write(`sctpdiag: warning: the passed drill was not recorded in ${dir} (doctor will not know of it): ${e.message}\n`),
+  );
 }
 
 export function drillCommand(): Command {
@@ -170,15 +222,19 @@ export function drillCommand(): Command {
     .option('--assoc <id>', 'the association id (see `sctpdiag status`)')
     .option('--port <n>', 'select the association by local or peer port (must match exactly one)')
     .option('--peer <addr>', 'select the association by a peer address (must match exactly one)')
+    .option('--link <name>', 'select the association by its named link (links file; with --path, the one association of the link that has the path)')
+    .option('--links <file>', 'the links file for --link (default /etc/sctpdiag/links.conf)')
     .requiredOption('--path <addr>', 'the peer address (path) to cut')
     .option('--for <duration>', 'how long to cut it, e.g. 8s (1 s … 120 s)', '10s')
     .option('--target <list>', 'pass/fail bounds, e.g. PF=500ms,INACTIVE=2s (STRIKE, PF, INACTIVE, MOVED, ACTIVE)')
     .option('--yes', 'really cut the path (without it: dry run, nothing changed)')
+    .option('--no-bpf', 'measure by polling procfs only (the cut starts at once instead of after bpftrace attaches)')
     .action(async function (this: Command) {
       const g = globals(this);
       const f = this.opts<DrillFlags>();
-      // named links (--link NAME) resolve into these fields once the links file exists
       const sel: Selection = {};
+      if (f.link !== undefined) sel.link = findLink(await loadLinks(f.links ?? null), f.link, f.links ?? DEFAULT_LINKS_FILE);
+      else if (f.links !== undefined) throw usageError('drill: --links only names the file --link NAME is looked up in');
       if (f.assoc !== undefined) sel.assocId = parseAssocId(f.assoc);
       if (f.port !== undefined) sel.port = parsePort(f.port);
       if (f.peer !== undefined) sel.peer = parsePeer(f.peer);
@@ -199,9 +255,11 @@ export function drillCommand(): Command {
           netns: g.netns,
           hz: snap.hz.value,
           intervalMs: POLL_MS,
+          noBpf: f.bpf === false,
           ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }
+      if (report.verdict === 'pass') await remember(report, sel.link?.name ?? null);
       if (g.json) writeJson(report);
       else process.stdout.write(printDrill(report, g.style) + '\n');
       if (report.verdict === 'fail') process.exitCode = EXIT.DRILL_FAILED;

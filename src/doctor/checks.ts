@@ -10,6 +10,7 @@
  */
 import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
 import { isUpState } from '../kernel/enums.js';
+import { lastVerified } from '../drill/record.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
@@ -528,6 +529,29 @@ export const checkProfileDrift: Check = (f) => {
 export const checkExpectedLinks: Check = (f) =>
   checkLinks(f, (severity, title, evidence, remedy, ids) => result('links.expected', 'links', severity, title, evidence, remedy, ids));
 
+/** Multi-homed associations no passed `sctpdiag drill` (state dir's drills.json) has verified. */
+export const checkFailoverVerified: Check = (f) => {
+  const id = 'assoc.failover-unverified';
+  if (!f.snapshot) return noSnapshot(id);
+  if (!f.drills) return result(id, 'association', 'info', 'drill records not read (a capture): failover verification not checked');
+  const multi = f.snapshot.associations.filter((a) => isUpState(a.state) && a.paths.length > 1);
+  const ev: string[] = [];
+  if (f.drills.unavailable) ev.push(f.drills.unavailable);
+  if (f.drills.refused) ev.push(`${f.drills.refused} invalid drill record(s) ignored`);
+  const never = multi.filter((a) => !lastVerified(f.drills!.records, { netns: f.snapshot!.netns, localPort: a.localPort, peerPort: a.peerPort, paths: a.paths }));
+  if (!never.length)
+    return result(id, 'association', 'ok', multi.length ? `failover verified by a drill on every multi-homed association (${multi.length})` : 'no multi-homed association to verify', ev);
+  return result(
+    id,
+    'association',
+    'info',
+    `failover never verified on ${never.length} multi-homed association(s): no \`sctpdiag drill\` passed on this link/association`,
+    [...never.map((a) => `${assocLabel(f, a)}: failover never verified on this link/association (paths ${a.paths.map((p) => p.address).join(' ')})`), ...ev],
+    'in a maintenance window: `sctpdiag drill --assoc ID --path ADDR` (or --link NAME) dry run, then with --yes; see "Runbook: proving failover with drill" in sctpdiag(8)',
+    never.map((a) => a.id),
+  );
+};
+
 /** Every check, in report order. */
 export const CHECKS: readonly Check[] = [
   checkSctpModule,
@@ -551,6 +575,7 @@ export const CHECKS: readonly Check[] = [
   checkRetransmissions,
   checkStaleSettings,
   checkPathDiversity,
+  checkFailoverVerified,
   checkProfileDrift,
   checkExpectedLinks,
   ...FIELD_CHECKS,

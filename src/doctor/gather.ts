@@ -19,6 +19,7 @@ import { DEFAULT_STATE_DIR, readJournal } from '../tune/apply.js';
 import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
 import { findDrift } from '../tune/plan.js';
 import { gatherField } from './field-gather.js';
+import { readRecords } from '../drill/record.js';
 import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
 import type { LinkSpec } from '../links/links.js';
 
@@ -242,6 +243,8 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
   };
   if (unavailable) facts.driftUnavailable = unavailable;
   if (o.links?.length) facts.links = o.links;
+  if (!capture)
+    facts.drills = await readRecords(o.stateDir ?? DEFAULT_STATE_DIR).catch((e: Error) => ({ records: [], refused: 0, unavailable: `drill records unreadable: ${e.message}` }));
   const fsRoot = o.fsRoot !== undefined ? o.fsRoot : capture ? null : '/';
   facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ...(o.ifAddrs ? { ifAddrs: o.ifAddrs } : {}) });
   return facts;

@@ -6,6 +6,7 @@
 import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
 import type { LinkSpec } from '../links/links.js';
+import type { DrillRecord } from '../drill/record.js';
 
 import type { Severity } from '../model/severity.js';
 
@@ -97,4 +98,6 @@ export interface DoctorFacts {
   field?: FieldFacts;
   /** named links (--links, or /etc/sctpdiag/links.conf); absent or empty: no links file */
   links?: readonly LinkSpec[];
+  /** drills that passed (state dir's drills.json; refused: invalid entries dropped); absent: not read (capture) */
+  drills?: { records: DrillRecord[]; refused: number; unavailable?: string };
 }

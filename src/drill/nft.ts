@@ -6,6 +6,9 @@
  * numbers); nft is run with argv arrays and the ruleset on stdin, never a shell.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIPv4, normaliseUserAddress } from '../model/addr.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 
@@ -31,7 +34,7 @@ function checkInt(n: number, lo: number, hi: number, what: string): number {
 }
 
 export interface Cut {
-  /** fed to `nft -f -` first: our table with an empty set (drops nothing yet), replacing a killed drill's */
+  /** applied first (`nft -f`): our table with an empty set (drops nothing yet), replacing a killed drill's */
   setup: string;
   /** then one line to `nft --echo -i`: the set elements, each with the timeout that ends the cut */
   start: string;
@@ -95,7 +98,7 @@ export interface NftResult {
   stderr: string;
 }
 
-export function runNft(args: readonly string[], stdin?: string): Promise<NftResult> {
+export function runNft(args: readonly string[]): Promise<NftResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(nftPath(), [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -109,8 +112,24 @@ export function runNft(args: readonly string[], stdin?: string): Promise<NftResu
     });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.on('error', () => {});
-    child.stdin.end(stdin ?? '');
+    child.stdin.end();
   });
+}
+
+/**
+ * Apply a ruleset in one transaction (`nft -f FILE`). Through a private file,
+ * not `-f -`: nft before 1.0 opens /dev/stdin, which fails on the socket
+ * Node gives a child as its stdin.
+ */
+export async function applyRuleset(text: string): Promise<NftResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'sctpdiag-drill-'));
+  try {
+    const file = join(dir, 'cut.nft');
+    await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+    return await runNft(['-f', file]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export function nftMissing(): SctpdiagError {

@@ -7,12 +7,13 @@ import { EXIT, SctpdiagError, usageError } from '../errors.js';
 import { matchAssoc, type AssocFilter } from '../model/filter.js';
 import { modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import type { Association, Path, Snapshot } from '../model/snapshot.js';
+import { matches, type LinkSpec } from '../links/links.js';
 import { buildRuleset, type CutSpec } from './nft.js';
 import type { Targets } from './spec.js';
 
 export interface Selection extends AssocFilter {
-  /** a named link (links file); resolved by the caller into assocId/peer once named links exist */
-  link?: string;
+  /** a named link of the links file (the caller looked the name up) */
+  link?: LinkSpec;
 }
 
 export interface DrillPlan {
@@ -30,12 +31,29 @@ export interface DrillPlan {
   ruleset: string;
 }
 
-/** The one association the selection names; a clear error for none or several. */
-export function selectAssociation(s: Snapshot, sel: Selection): Association {
-  if (sel.assocId === undefined && sel.port === undefined && sel.peer === undefined)
-    throw usageError('drill: name the association: --assoc ID, or --port/--peer that match exactly one');
-  const found = s.associations.filter((a) => matchAssoc(a, sel));
-  if (found.length === 0) throw new SctpdiagError('drill: no association matches the selection', EXIT.NOT_FOUND, 'see `sctpdiag status`');
+/**
+ * The one association the selection names; a clear error for none or several.
+ * A link's associations often share their peer addresses: the one with the
+ * drilled path is taken only when no other of them has it too.
+ */
+export function selectAssociation(s: Snapshot, sel: Selection, path?: string): Association {
+  if (sel.assocId === undefined && sel.port === undefined && sel.peer === undefined && sel.link === undefined)
+    throw usageError('drill: name the association: --assoc ID, --link NAME, or --port/--peer that match exactly one');
+  const l = sel.link;
+  let found = s.associations.filter((a) => matchAssoc(a, sel) && (l === undefined || matches(l, a)));
+  if (found.length === 0)
+    throw new SctpdiagError(`drill: no association matches the selection${l ? ` (link ${l.name})` : ''}`, EXIT.NOT_FOUND, 'see `sctpdiag status`');
+  if (found.length > 1 && l !== undefined && path !== undefined) {
+    const withPath = found.filter((a) => a.paths.some((p) => p.address === path));
+    if (withPath.length === 0)
+      throw new SctpdiagError(`drill: ${path} is not a path of link ${l.name}'s associations (ids ${found.map((a) => a.id).slice(0, 10).join(', ')})`, EXIT.NOT_FOUND);
+    if (withPath.length > 1)
+      throw usageError(
+        `drill: link ${l.name} has ${withPath.length} associations with path ${path} (ids ${withPath.map((a) => a.id).slice(0, 10).join(', ')}): which one to drill is ambiguous`,
+        'pick one with --assoc ID (or narrow with --port)',
+      );
+    found = withPath;
+  }
   if (found.length > 1)
     throw usageError(`drill: ${found.length} associations match (ids ${found.map((a) => a.id).slice(0, 10).join(', ')}); pick one with --assoc`);
   return found[0]!;
@@ -89,7 +107,7 @@ export function makePlan(
   targets: Targets,
   sysctls: ReadonlyMap<string, string>,
 ): DrillPlan {
-  const association = selectAssociation(s, sel);
+  const association = selectAssociation(s, sel, peer);
   const path = checkSafe(association, peer);
   const { params, model } = modelFor(association, path, sysctls);
   // procfs has no active path; the inferred one (the primary while ACTIVE) carries the data

@@ -7,6 +7,7 @@ import { formatMs } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import type { DrillPlan } from './plan.js';
 import type { PollStats, Timeline } from './measure.js';
+import { type BpfOutcome, type Figure } from './bpf.js';
 import type { TargetKey, Targets } from './spec.js';
 
 export const DRILL_SCHEMA_VERSION = 1;
@@ -21,7 +22,12 @@ export interface EventRow {
   targetMs: number | null;
   /** null: no target for this event */
   pass: boolean | null;
+  /** what measured it: kernel-stamped bpf events, or procfs polling (null: a dry run, or not measurable) */
+  source: 'bpf' | 'procfs' | null;
 }
+
+/** the timeline figure each event row shows */
+const ROW_FIGURE: Record<TargetKey, Figure> = { STRIKE: 'strikeMs', PF: 'pfMs', INACTIVE: 'inactiveMs', MOVED: 'movedMs', ACTIVE: 'activeAgainMs' };
 
 export interface DrillReport {
   schemaVersion: typeof DRILL_SCHEMA_VERSION;
@@ -37,7 +43,12 @@ export interface DrillReport {
   nft: { table: string; ruleset: string };
   targets: Targets;
   measurement?: {
-    source: 'procfs';
+    /** what measured the event figures: all bpf, all procfs, or some each (events[].source) */
+    source: 'bpf' | 'procfs' | 'mixed';
+    /** bpf's part: why it did not measure (all or some figures) and what ran */
+    bpf: BpfOutcome;
+    /** the procfs poll's own figures (kept when bpf measured: the two agree within the polling gap) */
+    procfsTimeline: Timeline;
     stats: PollStats;
     /** the cut's start is known to ± this many ms (nft's commit between writing its input and its exit) */
     cutUncertaintyMs: number;
@@ -73,7 +84,7 @@ export function planReport(p: DrillPlan, netns: string | null): DrillReport {
   };
 }
 
-function events(p: DrillPlan, tl: Timeline | null): EventRow[] {
+function events(p: DrillPlan, tl: Timeline | null, bpfFigures: readonly Figure[] = []): EventRow[] {
   const strikeModel = p.regime === 'data' ? p.model.rto0 : null;
   const rows: [TargetKey, number | null, number | null][] = [
     ['STRIKE', tl?.strikeMs ?? null, strikeModel],
@@ -91,6 +102,7 @@ function events(p: DrillPlan, tl: Timeline | null): EventRow[] {
       delta: measuredMs !== null && modelMs ? (measuredMs - modelMs) / modelMs : null,
       targetMs,
       pass: targetMs === null || tl === null ? null : measuredMs !== null && measuredMs <= targetMs,
+      source: tl === null ? null : bpfFigures.includes(ROW_FIGURE[event]) ? 'bpf' : 'procfs',
     };
   });
 }
@@ -103,7 +115,7 @@ export function measuredReport(
   const r = planReport(p, netns);
   r.mode = 'executed';
   r.measurement = m;
-  r.events = events(p, m.timeline);
+  r.events = events(p, m.timeline, m.bpf.figures);
   const f: string[] = [];
   for (const e of r.events)
     if (e.pass === false) f.push(e.measuredMs === null ? `${e.event} never seen (target ${formatMs(e.targetMs)})` : `${e.event} ${formatMs(e.measuredMs)} > target ${formatMs(e.targetMs)}`);
@@ -146,8 +158,15 @@ export function printDrill(r: DrillReport, s: Style): string {
   out.push(...table(rows));
   const m = r.measurement;
   if (m) {
+    const b = m.bpf;
+    const polled = `polling /proc/net/sctp/remaddr (${m.stats.samples} reads, every ${m.stats.intervalMs} ms, longest gap ${formatMs(Math.round(m.stats.maxGapMs))})`;
+    const bpfText = `bpf events stamped by the kernel (${b.probes.join(', ')}; attached in ${formatMs(b.attachMs)}, ${b.events} event(s))`;
     out.push(
-      `Measured by polling /proc/net/sctp/remaddr (${m.stats.samples} reads, every ${m.stats.intervalMs} ms, longest gap ${formatMs(Math.round(m.stats.maxGapMs))}; cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}); MOVED is inferred from PF (procfs prints no active path).`,
+      m.source === 'bpf'
+        ? `Measured from ${bpfText}; cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}. Backup and retransmissions by ${polled}.`
+        : m.source === 'mixed'
+          ? `Measured from ${bpfText}, and by ${polled} for ${r.events.filter((e) => e.source === 'procfs').map((e) => e.event).join(', ')} (${b.reason}); cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}.`
+          : `Measured by ${polled}; cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}; MOVED is inferred from PF (procfs prints no active path). Not from bpf: ${b.reason ?? 'unknown'}.`,
       `Another path ACTIVE throughout: ${m.timeline.backupHeld ? 'yes' : 'no'}; primary back: ${m.timeline.primaryBackMs === null ? '—' : formatMs(Math.round(m.timeline.primaryBackMs)) + ' after the restore'}; retransmitted chunks during the drill: ${m.retransmissions ?? '?'}; nft table removed: ${m.tableRemoved ? 'yes' : 'NO'}`,
     );
     for (const f of r.failures) out.push(s.red('✗ ' + f));

@@ -26,3 +26,15 @@ export async function loadLinks(file: string | null): Promise<LinkSpec[]> {
     throw e;
   }
 }
+
+/** The link named NAME (--link), or a clear error naming the file and the names it has. */
+export function findLink(links: readonly LinkSpec[], name: string, file: string): LinkSpec {
+  const l = links.find((x) => x.name === name);
+  if (l) return l;
+  const shown = JSON.stringify(name.slice(0, 80));
+  throw new SctpdiagError(
+    `no link named ${shown} in ${file}`,
+    EXIT.NOT_FOUND,
+    links.length ? `its links: ${links.slice(0, 20).map((x) => x.name).join(', ')}${links.length > 20 ? ', …' : ''}` : 'the file defines no links (see LINKS FILE in sctpdiag(8))',
+  );
+}

@@ -3,10 +3,10 @@
 // one (6003); refusals, a measured drill of 6001's primary against the model and the
 // targets (traffic on the backup link, 6002 untouched, the nft table gone), a second
 // concurrent drill refused, a SIGKILLed drill whose cut still ends at --for by the
-// kernel's set timeout, and a drill after it (the stale lock is replaced). All in netns a.
+// kernel's set timeout, and a drill after it (the stale lock is replaced). All in netns a. The JSON and final drills measure from bpf events (compared with procfs).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { runInGuest } from './vm.js';
+import { runInGuest, SUITES, type Suite } from './vm.js';
 import { labOrSkip, diagnostics } from './guard.js';
 
 const bash = (s: string) => s.replaceAll('@{', '${');
@@ -39,17 +39,21 @@ ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "DRYTAB
 
 # one drill at a time: a drill holds the lock (cutting 6002's idle backup for up to 60 s) while a
 # second one is tried; then SIGTERM ends the holder, and its cut with it
-ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6002 --path 10.2.0.2 --for 60s --yes >/tmp/h.out 2>&1 &
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6002 --path 10.2.0.2 --for 60s --no-bpf --yes >/tmp/h.out 2>&1 &
 HP=$!
 for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.1; done
-D --port 6001 --path 10.1.0.2 --for 5s --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
+D --port 6001 --path 10.1.0.2 --for 5s --no-bpf --yes >/tmp/o 2>&1; rep concurrent $?; cat /tmp/o
 kill -0 $HP 2>/dev/null; echo "HOLDERALIVE $?"
 kill -TERM $HP; wait $HP; rep holder $?; cat /tmp/h.out
 ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTERTERM $?"
 lab_wait_path_every a 10.2.0.2 2 60 || echo "BACKUP NOT BACK"
 
-# association 6002 shares every address with 6001: log any moment its paths are not ACTIVE
-( while [[ ! -e /tmp/stopwatch ]]; do lab_remaddr a | awk -v id="$ID2" '$2==id && $NF!=2 {print "OTHERBAD", $0}'; sleep 0.2; done ) >/tmp/other.log 2>&1 &
+# association 6002 shares every address with 6001: log any moment its paths are not ACTIVE while
+# the cut is in place (before it, bpftrace compiling its probes starves the emulated CPUs: a
+# spurious T3 expiry then is not the cut's doing)
+( until ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' || [[ -e /tmp/stopwatch ]]; do sleep 0.1; done
+  echo "WATCHSTART $(cut -d' ' -f1 /proc/uptime)"
+  while [[ ! -e /tmp/stopwatch ]]; do lab_remaddr a | awk -v id="$ID2" -v up="$(cut -d' ' -f1 /proc/uptime)" '$2==id && $NF!=2 {print "OTHERBAD", up, $0}'; sleep 0.2; done ) >/tmp/other.log 2>&1 &
 W=$!
 B0=$(rx); sleep 4; B1=$(rx); echo "BASELINE4S $((B1 - B0))"
 R0=$(rx)
@@ -62,7 +66,7 @@ touch /tmp/stopwatch; wait $W; cat /tmp/other.log
 # SIGKILL mid-drill: the set elements' timeout still ends the cut at --for
 lab_wait_path_every a 10.1.0.2 2 60 || echo "NOT RECOVERED BEFORE KILL TEST"
 T0=$(_lab_now_us)
-ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --yes >/tmp/k.out 2>&1 &
+ip netns exec a env SCTPDIAG_NETNS=a "@{CLI[@]}" drill --port 6001 --path 10.1.0.2 --for 6s --no-bpf --yes >/tmp/k.out 2>&1 &
 KP=$!
 for i in $(seq 600); do ip netns exec a nft list set inet sctpdiag_drill cut 2>/dev/null | grep -q 'elements =' && break; sleep 0.05; done
 kill -9 $KP; TK=$(_lab_now_us); wait $KP 2>/dev/null; echo "KILLED $(((TK - T0) / 1000))"
@@ -77,6 +81,8 @@ ip netns exec a nft list set inet sctpdiag_drill cut; echo "LOCKLEFT $(cat /run/
 lab_wait_path_every a 10.1.0.2 2 60
 "@{CLI[@]}" --netns a drill --port 6001 --path 10.1.0.2 --for 5s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/o 2>&1; rep final $?; cat /tmp/o
 ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEFINAL $?"
+# the passed drills of 6001 are on record: doctor points at 6002 only
+"@{CLI[@]}" --netns a --json doctor >/tmp/doctor.json 2>/dev/null; echo "DOCTOR $(tr -d '\n' </tmp/doctor.json)"
 lab_stop_all
 `;
 
@@ -87,11 +93,76 @@ function section(out: string, name: string): { rc: number; body: string } {
 }
 const num = (out: string, tag: string) => Number(new RegExp(`^${tag} (\\d+)`, 'm').exec(out)?.[1] ?? NaN);
 
-interface Ev { event: string; measuredMs: number | null; modelMs: number | null; targetMs: number | null; pass: boolean | null }
+interface Ev { event: string; measuredMs: number | null; modelMs: number | null; targetMs: number | null; pass: boolean | null; source: string }
+interface Report {
+  verdict: string;
+  failures: string[];
+  events: Ev[];
+  measurement: {
+    source: string;
+    bpf: { figures: string[]; reason: string | null; attachMs: number | null };
+    timeline: Record<string, number | boolean | null>;
+    procfsTimeline: Record<string, number | boolean | null>;
+    retransmissions: number;
+    tableRemoved: boolean;
+    stats: { maxGapMs: number };
+  };
+  netns: string;
+}
+
+/**
+ * The `drill` section's JSON report: a passed drill of the primary of a telecom-tuned
+ * association with traffic, measured against the model, its nft table gone afterwards.
+ */
+function measuredDrill(t: { diagnostic(s: string): void }, out: string, diag: string): Report {
+  const d = section(out, 'drill');
+  const json = /^JSON (.*)$/m.exec(d.body)?.[1];
+  assert.ok(json, diag);
+  const rep = JSON.parse(json) as Report;
+  t.diagnostic(JSON.stringify(rep.events));
+  t.diagnostic(JSON.stringify(rep.measurement));
+  assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
+  assert.equal(rep.verdict, 'pass', diag);
+  assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
+  const m = rep.measurement;
+  if (m.source === 'bpf') {
+    assert.equal(m.bpf.reason, null, diag);
+    assert.ok(typeof m.bpf.attachMs === 'number', diag);
+    for (const e of rep.events) assert.equal(e.source, 'bpf', `${e.event} measured by bpf\n${diag}`);
+  }
+  // what bpf measured, procfs's poll saw too, within its longest gap between reads
+  for (const f of m.bpf.figures) {
+    const b = m.timeline[f];
+    const p = m.procfsTimeline[f];
+    assert.ok(typeof b === 'number' && typeof p === 'number', `${f}: bpf ${b}, procfs ${p}: both measured\n${diag}`);
+    assert.ok(Math.abs(b - p) <= m.stats.maxGapMs + 1, `${f}: bpf ${b} ms vs procfs ${p} ms: more apart than the polling gap ${m.stats.maxGapMs} ms\n${diag}`);
+  }
+  // the model counts from the oldest unacknowledged DATA, which the cut finds up to the peer's
+  // delayed-SACK timer old (sack_timeout, 50 ms in telecom): the measured time may be that much
+  // shorter (PF measured 65-67 ms for a 108 ms model with a client sending every 10 ms)
+  const T3_AGE_MS = 50;
+  for (const name of ['PF', 'INACTIVE']) {
+    const e = rep.events.find((x) => x.event === name)!;
+    assert.ok(e.measuredMs !== null && e.modelMs !== null, `${name} measured and modelled\n${diag}`);
+    const lo = 0.75 * (e.modelMs - T3_AGE_MS);
+    const hi = 1.25 * e.modelMs;
+    assert.ok(e.measuredMs >= lo && e.measuredMs <= hi, `${name}: measured ${e.measuredMs} ms vs model ${e.modelMs} ms: outside ±25% (${Math.round(lo)}…${Math.round(hi)} ms)\n${diag}`);
+    assert.equal(e.pass, true, `${name} within target ${e.targetMs}\n${diag}`);
+  }
+  const tl = m.timeline;
+  assert.equal(tl.backupHeld, true, diag);
+  assert.equal(tl.aborted, false, diag);
+  assert.ok(typeof tl.activeAgainMs === 'number', 'ACTIVE again after the restore\n' + diag);
+  assert.ok(typeof tl.primaryBackMs === 'number', 'the primary carries the traffic again\n' + diag);
+  assert.ok(m.retransmissions >= 1, 'retransmissions during the cut counted\n' + diag);
+  assert.equal(m.tableRemoved, true, diag);
+  return rep;
+}
 
 test('lab: drill — refusals, measured failover vs model and target, 6002 untouched, concurrent refused, SIGKILL, --netns', { timeout: 3_600_000 } /* includes waiting for a lab slot */, async (t) => {
   if (!labOrSkip(t)) return;
-  const r = await runInGuest({ script: bash(SCRIPT), timeoutMs: 600_000 });
+  // two drills measure from bpf: each waits 20-60 s for bpftrace to attach under TCG
+  const r = await runInGuest({ script: bash(SCRIPT), timeoutMs: 900_000 });
   const diag = diagnostics(r);
   assert.equal(r.timedOut, false, diag);
   const out = r.stdout;
@@ -117,40 +188,16 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.notEqual(num(out, 'TABLEAFTERTERM'), 0, 'SIGTERM removed the table\n' + diag);
   assert.doesNotMatch(out, /BACKUP NOT BACK/, diag);
 
-  const d = section(out, 'drill');
-  const json = /^JSON (.*)$/m.exec(d.body)?.[1];
-  assert.ok(json, diag);
-  const rep = JSON.parse(json) as { verdict: string; failures: string[]; events: Ev[]; measurement: { timeline: Record<string, number | boolean | null>; retransmissions: number; tableRemoved: boolean; stats: { maxGapMs: number } }; netns: string };
-  t.diagnostic(JSON.stringify(rep.events));
-  t.diagnostic(JSON.stringify(rep.measurement));
-  assert.equal(d.rc, 0, `verdict ${rep.verdict}: ${rep.failures.join('; ')}\n${diag}`);
-  assert.equal(rep.verdict, 'pass', diag);
+  const rep = measuredDrill(t, out, diag);
   assert.equal(rep.netns, 'a');
-  // the model counts from the oldest unacknowledged DATA, which the cut finds up to the peer's
-  // delayed-SACK timer old (sack_timeout, 50 ms in telecom): the measured time may be that much
-  // shorter (PF measured 65-67 ms for a 108 ms model with a client sending every 10 ms)
-  const T3_AGE_MS = 50;
-  for (const name of ['PF', 'INACTIVE']) {
-    const e = rep.events.find((x) => x.event === name)!;
-    assert.ok(e.measuredMs !== null && e.modelMs !== null, `${name} measured and modelled\n${diag}`);
-    const lo = 0.75 * (e.modelMs - T3_AGE_MS);
-    const hi = 1.25 * e.modelMs;
-    assert.ok(e.measuredMs >= lo && e.measuredMs <= hi, `${name}: measured ${e.measuredMs} ms vs model ${e.modelMs} ms: outside ±25% (${Math.round(lo)}…${Math.round(hi)} ms)\n${diag}`);
-    assert.equal(e.pass, true, `${name} within target ${e.targetMs}\n${diag}`);
-  }
-  const tl = rep.measurement.timeline;
-  assert.equal(tl.backupHeld, true, diag);
-  assert.equal(tl.aborted, false, diag);
-  assert.ok(typeof tl.activeAgainMs === 'number', 'ACTIVE again after the restore\n' + diag);
-  assert.ok(typeof tl.primaryBackMs === 'number', 'the primary carries the traffic again\n' + diag);
-  assert.ok(rep.measurement.retransmissions >= 1, 'retransmissions during the cut counted\n' + diag);
-  assert.equal(rep.measurement.tableRemoved, true, diag);
-  assert.notEqual(num(out, 'TABLEAFTER'), 0, 'the nft table is gone after the drill\n' + diag);
+  // bookworm's bpftrace measured every figure from kernel stamps
+  assert.equal(rep.measurement.source, 'bpf', `bpf not used: ${rep.measurement.bpf.reason}\n${diag}`);
   // traffic moved to the backup link: 50 messages/s on vb2 while the primary is cut
   const base = num(out, 'BASELINE4S');
   const during = num(out, 'DURING');
   t.diagnostic(`vb2 rx packets: ${base} in 4 s before, ${during} during the drill`);
   assert.ok(during >= 150 && during > 4 * base, `traffic on the backup: ${during} packets during vs ${base} in 4 s before\n${diag}`);
+  assert.match(out, /^WATCHSTART /m, 'the other association was watched through the cut\n' + diag);
   assert.doesNotMatch(out, /^OTHERBAD/m, 'the other association on the same addresses stayed ACTIVE\n' + diag);
 
   // SIGKILL: killed while the cut is on, the path comes back only when --for (6 s) has passed
@@ -178,5 +225,58 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   t.diagnostic('final drill (text):\n' + fin.body);
   assert.equal(fin.rc, 0, 'the stale lock of the killed drill was replaced and the drill passed\n' + diag);
   assert.match(fin.body, /^PASS$/m, diag);
+  assert.match(fin.body, /^Measured from bpf events stamped by the kernel/m, diag);
   assert.notEqual(num(out, 'TABLEFINAL'), 0, diag);
+  const ids = /^IDS (\d+) (\d+)$/m.exec(out);
+  assert.ok(ids, diag);
+  const doctor = JSON.parse(/^DOCTOR (.*)$/m.exec(out)?.[1] ?? '{}') as { checks?: { id: string; severity: string; title: string; associations?: number[] }[] };
+  const unverified = doctor.checks?.find((c) => c.id === 'assoc.failover-unverified');
+  t.diagnostic(`doctor: ${JSON.stringify(unverified)}`);
+  assert.equal(unverified?.severity, 'info', diag);
+  assert.match(unverified?.title ?? '', /failover never verified on 1 multi-homed association/, diag);
+  assert.deepEqual(unverified?.associations, [Number(ids[2])], 'the drilled 6001 is verified, 6002 is not\n' + diag);
 });
+
+// One measured drill per matrix suite (their roots have nftables; bookworm is the test above):
+// that suite's nft cuts, its kernel fails over within the model, its bpftrace measures (or the
+// report says why not) and agrees with procfs's poll. SCTPDIAG_LAB_MATRIX picks suites.
+const MATRIX_SCRIPT = String.raw`
+set -u
+CLI=(node "$LAB_REPO/dist/src/cli.js")
+{ uname -r; bpftrace --version; nft --version; } 2>&1 | sed 's/^/VERSION /'
+lab_topology 2
+for ns in a b; do ip netns exec $ns env SCTPDIAG_NETNS=$ns "@{CLI[@]}" tune --profile telecom --apply --state-dir /tmp/st-$ns >/dev/null 2>&1 || echo "APPLYFAIL $ns"; done
+lab_py_server s1 b 5001 10.1.0.2 10.2.0.2
+lab_wait_listen b 5001
+lab_py_client c1 a 10.1.0.2 5001 --bind 10.1.0.1 --bind 10.2.0.1 --lport 6001 --interval 0.01
+lab_wait_assoc a 1 60 || echo "ASSOCS MISSING"
+lab_wait_path_every a 10.2.0.2 2 60 || echo "BACKUPS NOT CONFIRMED"
+"@{CLI[@]}" --netns a --json drill --port 6001 --path 10.1.0.2 --for 6s --target PF=500ms,INACTIVE=1500ms --yes >/tmp/drill.json 2>/tmp/drill.err
+echo "=== drill rc=$?"; echo "JSON $(tr -d '\n' </tmp/drill.json)"; cat /tmp/drill.err
+ip netns exec a nft list table inet sctpdiag_drill >/dev/null 2>&1; echo "TABLEAFTER $?"
+lab_stop_all
+`;
+
+/** suites whose bpftrace measures every figure (kernel 5.11+: BTF for the sctp module) */
+const BPF_SUITES: readonly Suite[] = ['bookworm', 'trixie', 'forky'];
+
+const matrix = (process.env['SCTPDIAG_LAB_MATRIX'] ?? SUITES.join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '' && s !== 'bookworm') as Suite[];
+
+for (const suite of matrix) {
+  test(`lab drill ${suite}: one measured drill (nft cut, failover within the model, bpf or the reason why not)`, { timeout: 3_600_000 }, async (t) => {
+    if (!labOrSkip(t)) return;
+    assert.ok((SUITES as readonly string[]).includes(suite), `SCTPDIAG_LAB_MATRIX: unknown suite ${suite}`);
+    const r = await runInGuest({ suite, script: bash(MATRIX_SCRIPT), timeoutMs: 600_000 });
+    const diag = diagnostics(r);
+    assert.equal(r.timedOut, false, diag);
+    const out = r.stdout;
+    t.diagnostic(out.split('\n').filter((l) => l.startsWith('VERSION ')).join('; '));
+    assert.doesNotMatch(out, /APPLYFAIL|ASSOCS MISSING|BACKUPS NOT CONFIRMED/, diag);
+    const rep = measuredDrill(t, out, diag);
+    if (BPF_SUITES.includes(suite)) assert.equal(rep.measurement.source, 'bpf', `bpf not used: ${rep.measurement.bpf.reason}\n${diag}`);
+    else if (rep.measurement.source !== 'bpf') assert.match(rep.measurement.bpf.reason ?? '', /\w/, 'the report says why bpf did not measure\n' + diag);
+  });
+}

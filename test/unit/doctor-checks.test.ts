@@ -229,3 +229,44 @@ test('evidence is capped for large captures (many-a: 201 associations)', async (
   assert.match(r.evidence[10]!, /and 191 more/);
   void readFile;
 });
+
+test('assoc.failover-unverified: multi-homed associations without a passed drill on record; records validated and bounded', async () => {
+  const { checkFailoverVerified } = await import('../../src/doctor/checks.js');
+  const { parseRecords, appendRecord, readRecords, MAX_RECORDS, DRILLS_FILE } = await import('../../src/drill/record.js');
+  const { mkdtemp, writeFile: wf, symlink, readFile: rf } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const text = await readFile(join(process.cwd(), 'test/fixtures/drills/drills.json'), 'utf8');
+  const parsed = parseRecords(text);
+  // the fixture: 6001's drill of 10.1.0.2, and three entries no drill wrote (a port 0, a path that is no address, a control character)
+  assert.equal(parsed.records.length, 2);
+  assert.equal(parsed.refused, 3);
+  const f = await facts('two-path-a', { drills: parsed });
+  const r = checkFailoverVerified(f);
+  assert.equal(r.severity, 'info');
+  // association 3 (6001 → 5001, netns a as captured) was drilled; 5 and 7 never were (the record for 6002 → 5000 is for another netns)
+  assert.deepEqual(r.associations, [5, 7]);
+  assert.match(r.title, /failover never verified on 2 multi-homed association\(s\)/);
+  assert.match(r.evidence.join('\n'), /assoc 5 :6002→:5000 \(ESTABLISHED\): failover never verified on this link\/association/);
+  assert.match(r.evidence.join('\n'), /3 invalid drill record\(s\) ignored/);
+  assert.match(r.remedy, /sctpdiag drill --assoc ID --path ADDR/);
+  assert.match(r.remedy, /Runbook: proving failover with drill.*sctpdiag\(8\)/);
+  // all drilled: ok; a capture: not checked; garbage: nothing believed
+  const all = [...parsed.records, ...[['6002', '5000'], ['6003', '5000']].map(([l, p]) => ({ ...parsed.records[0]!, localPort: Number(l), peerPort: Number(p), path: '10.2.0.2' }))];
+  assert.equal(checkFailoverVerified(await facts('two-path-a', { drills: { records: all, refused: 0 } })).severity, 'ok');
+  assert.match(checkFailoverVerified(await facts('two-path-a')).title, /not checked/);
+  assert.deepEqual(parseRecords('{"version":2,"drills":[]}'), { records: [], refused: 1 });
+  assert.deepEqual(parseRecords('not json'), { records: [], refused: 1 });
+  // written atomically, bounded to the newest MAX_RECORDS, never through a symlink
+  const dir = await mkdtemp(join(tmpdir(), 'drills-'));
+  for (let i = 0; i < MAX_RECORDS + 5; i++) await appendRecord(dir, { ...parsed.records[0]!, localPort: 1000 + i });
+  const back = await readRecords(dir);
+  assert.equal(back.records.length, MAX_RECORDS);
+  assert.equal(back.records.at(-1)!.localPort, 1000 + MAX_RECORDS + 4);
+  assert.equal(back.records[0]!.localPort, 1005);
+  const evil = await mkdtemp(join(tmpdir(), 'drills-evil-'));
+  await wf(join(evil, 'target'), 'keep');
+  await symlink(join(evil, 'target'), join(evil, DRILLS_FILE));
+  await assert.rejects(appendRecord(evil, parsed.records[0]!), /symbolic link|refus/);
+  assert.equal(await rf(join(evil, 'target'), 'utf8'), 'keep');
+  await assert.rejects(readRecords(evil));
+});

@@ -11,10 +11,15 @@ import { durationMs, parseFor, parseTargets } from '../../src/drill/spec.js';
 import { buildCut, buildRuleset, DELETE_ARGV } from '../../src/drill/nft.js';
 import { checkSafe, makePlan, selectAssociation } from '../../src/drill/plan.js';
 import { timeline, type Sample } from '../../src/drill/measure.js';
+import { bpfTimeline, FIGURES, mergeTimeline } from '../../src/drill/bpf.js';
+import type { SctpEvent } from '../../src/events/types.js';
 import { acquireLock, type ProcInfo } from '../../src/drill/lock.js';
-import { measuredReport, planReport } from '../../src/drill/report.js';
+import { measuredReport, planReport, printDrill } from '../../src/drill/report.js';
+import { makeStyle } from '../../src/render/style.js';
 import { capture, CLI, GOLDEN, ROOT } from '../helpers.js';
 import { checkSchema } from '../schema-check.js';
+import { parseLinks } from '../../src/links/links.js';
+import { findLink } from '../../src/links/load.js';
 
 const schema = async () => JSON.parse(await readFile(join(ROOT, 'schema/drill.schema.json'), 'utf8'));
 
@@ -56,6 +61,28 @@ test('drill nft: the ruleset from validated values is the golden text; bad value
   const c = buildCut({ localAddresses: ['10.1.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 });
   assert.doesNotMatch(c.setup, /elements|timeout \d/);
   assert.match(c.start, /^add element inet sctpdiag_drill cut \{ [^\n]* \}\n$/);
+});
+
+test('drill nft: the setup goes to nft as a private file (old nft cannot read a socket as -f -), removed afterwards', async () => {
+  const { applyRuleset } = await import('../../src/drill/nft.js');
+  const dir = await mkdtemp(join(tmpdir(), 'drill-fake-nft-'));
+  const fake = join(dir, 'nft');
+  // the fake nft copies the file it was given and says where it was
+  await writeFile(fake, `#!/bin/sh\n[ "$1" = -f ] || exit 9\ncp "$2" "${dir}/seen.nft" && echo "$2" > "${dir}/path"\n`, { mode: 0o755 });
+  const old = process.env.SCTPDIAG_NFT;
+  process.env.SCTPDIAG_NFT = fake;
+  try {
+    const text = buildCut({ localAddresses: ['10.1.0.1'], localPort: 6001, peerAddress: '10.1.0.2', peerPort: 5001, forMs: 8000 }).setup;
+    const r = await applyRuleset(text);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(join(dir, 'seen.nft'), 'utf8'), text);
+    const used = (await readFile(join(dir, 'path'), 'utf8')).trim();
+    // writing beside it fails: its private directory is gone
+    assert.throws(() => writeFileSync(used, 'x', { flag: 'wx' }), /ENOENT/);
+  } finally {
+    if (old === undefined) delete process.env.SCTPDIAG_NFT;
+    else process.env.SCTPDIAG_NFT = old;
+  }
 });
 
 test('drill nft: the real nft accepts the ruleset (in a user+net namespace, when this host allows one)', (t) => {
@@ -104,7 +131,8 @@ test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against tar
   assert.equal(timeline([S(0, 'ACTIVE'), S(50, 'ACTIVE', 230), S(120, 'ACTIVE', 400)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true }).strikeMs, 120);
   assert.deepEqual(tl, { strikeMs: 210, pfMs: 210, inactiveMs: 900, movedMs: 210, activeAgainMs: 450, primaryBackMs: 450, backupHeld: true, aborted: false });
   const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500, INACTIVE: 800 }, sysctls);
-  const m = { source: 'procfs' as const, stats: { samples: 400, intervalMs: 20, maxGapMs: 30 }, cutUncertaintyMs: 3, timeline: tl, retransmissions: 4, tableRemoved: true, interrupted: null };
+  const bpf = { figures: [], reason: '--no-bpf', probes: [], attachMs: null, lostEvents: 0, events: 0 };
+  const m = { source: 'procfs' as const, bpf, procfsTimeline: tl, stats: { samples: 400, intervalMs: 20, maxGapMs: 30 }, cutUncertaintyMs: 3, timeline: tl, retransmissions: 4, tableRemoved: true, interrupted: null };
   const r = measuredReport(p, null, m);
   assert.equal(r.verdict, 'fail');
   assert.deepEqual(r.failures, ['INACTIVE 900 ms > target 800 ms']);
@@ -119,6 +147,114 @@ test('drill timeline: strike, PF, INACTIVE, restore, and the verdict against tar
   assert.equal(bad.backupHeld, false);
   assert.equal(bad.aborted, true);
   assert.equal(bad.primaryBackMs, null);
+});
+
+// a bpf event of association 3, `ms` after a cut at kernel time 5 s
+const T0 = 5_000_000_000n;
+const E = (ms: number, type: SctpEvent['type'], path: string, x: Partial<SctpEvent> = {}): SctpEvent => ({
+  schemaVersion: 1,
+  time: '2026-01-01T00:00:00.000Z',
+  kernelNs: String(T0 + BigInt(Math.round(ms * 1e6))),
+  type,
+  source: 'bpf',
+  severity: 'info',
+  netns: null,
+  assoc: { id: 3 },
+  path,
+  ...x,
+});
+
+test('drill bpf timeline: kernel-stamped T3 expiry, PF, INACTIVE, active path moved and back; merged with procfs per figure', async () => {
+  const o = { t0Ns: T0, restoreMs: 8000, path: '10.1.0.2', primary: true, regime: 'data' as const };
+  const ev = [
+    // before the cut: a state change and an answered heartbeat count for nothing
+    E(-500, 'path.state', '10.1.0.2', { from: 'PF', to: 'ACTIVE', activePath: '10.1.0.2' }),
+    E(-100, 'path.heartbeat', '10.2.0.2', { reason: 'HEARTBEAT sent' }),
+    E(-90, 'path.heartbeat', '10.2.0.2', { reason: 'HEARTBEAT-ACK received' }),
+    E(12.5, 'path.rtx_timeout', '10.2.0.2'),
+    E(108.25, 'path.rtx_timeout', '10.1.0.2'),
+    E(108.3, 'path.state', '10.1.0.2', { from: 'ACTIVE', to: 'PF', activePath: '10.2.0.2' }),
+    E(700, 'path.state', '10.1.0.2', { from: 'PF', to: 'INACTIVE', activePath: '10.2.0.2' }),
+    E(8210.5, 'path.state', '10.1.0.2', { from: 'INACTIVE', to: 'ACTIVE', activePath: '10.1.0.2' }),
+  ];
+  assert.deepEqual(bpfTimeline(ev, o), { strikeMs: 108.25, pfMs: 108.3, inactiveMs: 700, movedMs: 108.3, activeAgainMs: 210.5, primaryBackMs: 210.5 });
+  // an idle path: a heartbeat sent while the one before is unanswered is the strike; nothing moved
+  const idle = [
+    E(-300, 'path.heartbeat', '10.1.0.2', { reason: 'HEARTBEAT sent' }),
+    E(-299, 'path.heartbeat', '10.1.0.2', { reason: 'HEARTBEAT-ACK received' }),
+    E(40, 'path.heartbeat', '10.1.0.2', { reason: 'HEARTBEAT sent' }),
+    E(240, 'path.heartbeat', '10.1.0.2', { reason: 'HEARTBEAT sent' }),
+    E(440, 'path.state', '10.1.0.2', { from: 'ACTIVE', to: 'INACTIVE', activePath: '10.2.0.2' }),
+  ];
+  const it = bpfTimeline(idle, { ...o, regime: 'idle', primary: false });
+  assert.deepEqual(it, { strikeMs: 240, pfMs: 440, inactiveMs: 440, movedMs: null, activeAgainMs: null, primaryBackMs: null });
+  // the cut never bit
+  assert.deepEqual(bpfTimeline([], o), { strikeMs: null, pfMs: null, inactiveMs: null, movedMs: null, activeAgainMs: null, primaryBackMs: null });
+  // merged: bpf's figures replace procfs's where bpf measured them, the rest stay procfs's
+  const proc = timeline([S(0, 'ACTIVE'), S(120, 'PF', 400, true, 100), S(710, 'INACTIVE', 800, true, 690), S(8230, 'ACTIVE', 800, true, 8200)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
+  const all = mergeTimeline(proc, bpfTimeline(ev, o), FIGURES);
+  assert.equal(all.source, 'bpf');
+  assert.equal(all.timeline.pfMs, 108.3);
+  assert.equal(all.timeline.backupHeld, true);
+  const some = mergeTimeline(proc, bpfTimeline(ev, o), ['pfMs', 'inactiveMs']);
+  assert.equal(some.source, 'mixed');
+  assert.equal(some.timeline.strikeMs, proc.strikeMs);
+  assert.equal(mergeTimeline(proc, null, FIGURES).source, 'procfs');
+  // the report says per event what measured it, and why bpf did not measure the rest
+  const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500 }, sysctls);
+  const r = measuredReport(p, null, {
+    source: some.source,
+    bpf: { figures: ['pfMs', 'inactiveMs'], reason: 'probes unavailable for strikeMs', probes: ['path-state'], attachMs: 31000, lostEvents: 0, events: 5 },
+    procfsTimeline: proc,
+    stats: { samples: 400, intervalMs: 20, maxGapMs: 30 },
+    cutUncertaintyMs: 3,
+    timeline: some.timeline,
+    retransmissions: 4,
+    tableRemoved: true,
+    interrupted: null,
+  });
+  assert.deepEqual(Object.fromEntries(r.events.map((e) => [e.event, e.source])), { STRIKE: 'procfs', PF: 'bpf', INACTIVE: 'bpf', MOVED: 'procfs', ACTIVE: 'procfs' });
+  assert.equal(r.events.find((e) => e.event === 'PF')!.measuredMs, 108);
+  assert.deepEqual(checkSchema(await schema(), JSON.parse(JSON.stringify(r))), []);
+  assert.match(printDrill(r, makeStyle(false)), /Measured from bpf events stamped by the kernel \(path-state; attached in 31(\.0)? s, 5 event\(s\)\), and by polling .* for STRIKE, MOVED, ACTIVE \(probes unavailable for strikeMs\)/);
+  assert.equal(planReport(p, null).events[0]!.source, null);
+});
+
+test("drill --link: the link's one association, the one with the path when the link has several, refusals when ambiguous or unknown", async () => {
+  const s = await snap();
+  const links = parseLinks('a local-port=6001\ncore peer=10.1.0.2\neast peer-port=5000\n', 'links.conf');
+  const link = (n: string) => findLink(links, n, 'links.conf');
+  assert.equal(selectAssociation(s, { link: link('a') }, '10.1.0.2').id, 3);
+  // 3, 5 and 7 all have path 10.1.0.2: which one to cut is ambiguous
+  assert.throws(() => selectAssociation(s, { link: link('core') }, '10.1.0.2'), (e) => code(EXIT.USAGE)(e) && /link core has 3 associations with path 10\.1\.0\.2 \(ids 7, 3, 5\)/.test((e as Error).message));
+  assert.throws(() => selectAssociation(s, { link: link('east') }, '10.2.0.2'), /link east has 2 associations/);
+  assert.throws(() => selectAssociation(s, { link: link('core') }, '10.9.9.9'), (e) => code(EXIT.NOT_FOUND)(e) && /10\.9\.9\.9 is not a path of link core/.test((e as Error).message));
+  // narrowed by --assoc or --port, a link's association is unambiguous
+  assert.equal(selectAssociation(s, { link: link('east'), port: 6002 }, '10.2.0.2').id, 5);
+  assert.throws(() => selectAssociation(s, { link: link('a'), assocId: 5 }, '10.1.0.2'), /no association matches the selection \(link a\)/);
+  // the only one of the link's associations with the path is the one
+  const t = structuredClone(s);
+  for (const a of t.associations) if (a.id !== 5) a.paths = a.paths.filter((p) => p.address !== '10.2.0.2');
+  assert.equal(selectAssociation(t, { link: link('east') }, '10.2.0.2').id, 5);
+  assert.throws(() => findLink(links, 'west', 'links.conf'), (e) => code(EXIT.NOT_FOUND)(e) && /no link named "west" in links\.conf/.test((e as Error).message) && /its links: a, core, east/.test((e as SctpdiagError).hint ?? ''));
+  assert.throws(() => findLink([], 'west', '/etc/x'), (e) => /defines no links/.test((e as SctpdiagError).hint ?? ''));
+});
+
+test('drill bpf watch: where bpf cannot measure, it says why at once (no wait) and measures no figure', async () => {
+  const { watchBpf } = await import('../../src/drill/bpf.js');
+  for (const [noBpf, why] of [
+    [true, /^--no-bpf$/],
+    [false, /^bpf unavailable: reading a capture/],
+  ] as const) {
+    const w = await watchBpf({ procRoot: capture('two-path-a'), netns: null, hz: 250, assocId: 3, noBpf, timeoutMs: 60_000, progress: () => assert.fail('no wait'), cancelled: () => false });
+    assert.equal(await w.attached, false);
+    assert.match(w.reason() ?? '', why);
+    const { events, outcome } = await w.finish('data');
+    assert.deepEqual(events, []);
+    assert.deepEqual(outcome.figures, []);
+    assert.match(outcome.reason ?? '', why);
+    assert.equal(outcome.attachMs, null);
+  }
 });
 
 test('drill lock: exclusive, stale by pid start time or boot id, never a symlink', async () => {
@@ -160,6 +296,21 @@ test('drill CLI: dry run on a capture prints the plan and the rules; refusals ha
   assert.equal(run('--assoc', '3', '--path', 'evil;').status, EXIT.USAGE);
   const yes = run('--assoc', '3', '--path', '10.1.0.2', '--yes');
   assert.equal(yes.status, EXIT.USAGE, 'never cuts on a capture');
+  // --link with --links FILE
+  const dir = await mkdtemp(join(tmpdir(), 'drill-links-'));
+  const file = join(dir, 'links.conf');
+  await writeFile(file, 'a local-port=6001\ncore peer=10.1.0.2\n');
+  const byLink = run('--links', file, '--link', 'a', '--path', '10.1.0.2', '--json');
+  assert.equal(byLink.status, 0, byLink.stderr);
+  assert.equal(JSON.parse(byLink.stdout).association.id, 3);
+  const unknown = run('--links', file, '--link', 'b', '--path', '10.1.0.2');
+  assert.equal(unknown.status, EXIT.NOT_FOUND);
+  assert.match(unknown.stderr, /no link named "b" in .*links\.conf/);
+  const ambiguous = run('--links', file, '--link', 'core', '--path', '10.1.0.2');
+  assert.equal(ambiguous.status, EXIT.USAGE);
+  assert.match(ambiguous.stderr, /ambiguous/);
+  assert.equal(run('--links', join(dir, 'missing.conf'), '--link', 'a', '--path', '10.1.0.2').status, EXIT.NOT_FOUND);
+  assert.equal(run('--links', file, '--assoc', '3', '--path', '10.1.0.2').status, EXIT.USAGE, '--links without --link');
 });
 
 test('drill reads the path through the one procfs reader: a capture reads back, a FIFO in its place is refused, not waited on', async () => {
