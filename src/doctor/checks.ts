@@ -120,6 +120,29 @@ export const checkProbeSupport: Check = (f) => {
   return result('platform.probes', 'platform', 'ok', 'kprobes and BTF for the sctp module available', evidence);
 };
 
+/** Per event type: bpf or procfs (or none) on this host, and why; what trace, top and metrics will do. */
+export const checkEventSources: Check = (f) => {
+  const list = f.platform?.eventSources;
+  if (!list) return result('platform.event-sources', 'platform', 'info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
+  const evidence = list.map((t) => `${t.type}: ${t.source}${t.source === 'bpf' ? '' : ` (${t.detail})`}`);
+  const notBpf = list.filter((t) => t.source !== 'bpf');
+  if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', `every event type from bpf (${list.length} types)`, evidence);
+  const reasons = new Set(notBpf.map((t) => t.reason));
+  const remedies: string[] = [];
+  if (reasons.has('no-headers')) remedies.push(`install the kernel headers (${notBpf.find((t) => t.reason === 'no-headers')?.detail.match(/linux-headers-\S+/)?.[0] ?? 'linux-headers-$(uname -r)'}) for the kprobe variants`);
+  if (reasons.has('no-btf')) remedies.push('a kernel with BTF for modules (5.11+: Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events');
+  if (reasons.has('no-bpftrace')) remedies.push('install bpftrace');
+  if (reasons.has('no-privileges')) remedies.push('run as root (or with CAP_BPF + CAP_PERFMON)');
+  return result(
+    'platform.event-sources',
+    'platform',
+    'info',
+    `${notBpf.length} of ${list.length} event types not from bpf: ${[...reasons].join(', ')}`,
+    evidence,
+    `${remedies.length ? `${remedies.join('; ')}; until then ` : ''}procfs polling misses changes shorter than the interval, and heartbeats, T3 timeouts and SACK metrics`,
+  );
+};
+
 export const checkHz: Check = (f) => {
   const hz = f.snapshot?.hz;
   if (!hz) return result('platform.hz', 'platform', 'info', 'CONFIG_HZ not checked: no snapshot');
@@ -530,6 +553,7 @@ export const CHECKS: readonly Check[] = [
   checkSctpDiag,
   checkBpftrace,
   checkProbeSupport,
+  checkEventSources,
   checkHz,
   checkPrivileges,
   checkAddipNoauth,

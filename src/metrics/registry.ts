@@ -110,7 +110,13 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
   const dropped = new Gauge({ name: 'sctpdiag_series_dropped', help: 'per-association or per-path series left out by the cardinality limits; kind="snmp": SNMP fields whose metric name is invalid or taken', labelNames: ['kind'], ...reg });
   const events = new Counter({ name: 'sctp_events_total', help: 'SCTP events seen by the live pipeline, by type and source (bpf or procfs)', labelNames: ['type', 'source'], ...reg });
   const lost = new Counter({ name: 'sctpdiag_probe_lost_events_total', help: 'events the kernel or bpftrace dropped', ...reg });
-  const source = new Gauge({ name: 'sctpdiag_event_source_info', help: 'the current event source (1 for the active one)', labelNames: ['source'], ...reg });
+  // one series per event type (bounded: EVENT_TYPES × one source × SOURCE_REASONS)
+  const source = new Gauge({
+    name: 'sctpdiag_event_source_info',
+    help: 'where each event type comes from now: source bpf, procfs or none, and why (reason: attached, starting, no-btf, no-headers, refused, ...)',
+    labelNames: ['type', 'source', 'reason'],
+    ...reg,
+  });
   const build = new Gauge({ name: 'sctpdiag_build_info', help: 'sctpdiag version and Node.js runtime', labelNames: ['version', 'nodejs'], ...reg });
   build.set({ version: VERSION, nodejs: process.versions.node }, 1);
   const readDuration = new Gauge({ name: 'sctpdiag_snapshot_duration_seconds', help: 'time the last procfs read took', ...reg });
@@ -241,7 +247,7 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
     if (ev) {
       for (const e of ev.entries()) events.inc({ type: e.type, source: e.source }, e.count);
       lost.inc(ev.lostEvents);
-      source.set({ source: ev.source }, 1);
+      for (const t of ev.types) source.set({ type: t.type, source: t.source, reason: t.reason }, 1);
     }
   }
 

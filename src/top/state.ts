@@ -45,6 +45,8 @@ export interface SourceStatus {
   source: 'bpf' | 'procfs' | 'degraded' | 'replay' | 'starting';
   probesAttached?: number;
   reason?: string | null;
+  /** per event type sources, counted (summariseSources), when not all are bpf */
+  types?: string;
 }
 
 export interface TopOptions {
@@ -618,6 +620,7 @@ export class TopState {
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
         (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms${this.age()})` : '');
+    if (src.types) events += ` · ${src.types}`;
     const l2 = [events, refresh];
     if (this.paused) l2.unshift('PAUSED');
     if (s) {

@@ -16,6 +16,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkS
 import { delimiter, join } from 'node:path';
 import { packageFile } from '../package-files.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
+import { missingText, type SourceReason } from './sources.js';
 
 export interface ProbeFile {
   name: string;
@@ -31,6 +32,8 @@ export interface ProbeAvailability {
   ok: boolean;
   /** required probes the kernel does not offer */
   missing: string[];
+  /** why it cannot run (when !ok) */
+  reason?: SourceReason;
 }
 
 export interface Capabilities {
@@ -39,6 +42,8 @@ export interface Capabilities {
   version?: BpftraceVersion | null;
   /** null when bpf can be used at all; otherwise why not */
   unavailable: string | null;
+  /** the reason code of `unavailable` */
+  unavailableReason?: SourceReason;
   probes: ProbeAvailability[];
 }
 
@@ -177,7 +182,7 @@ export function normaliseRequirement(r: string): string {
 export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet<string>): ProbeAvailability[] {
   return files.map((f) => {
     const missing = [...new Set(f.requires.map(normaliseRequirement))].filter((r) => !available.has(r));
-    return { name: f.name, events: f.events, ok: missing.length === 0, missing };
+    return missing.length === 0 ? { name: f.name, events: f.events, ok: true, missing } : { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
   });
 }
 
@@ -196,19 +201,20 @@ export interface DetectOptions {
 
 export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabilities> {
   const files = o.files ?? loadProbeFiles();
-  const none = (unavailable: string, bpftrace: string | null = null): Capabilities => ({
+  const none = (unavailable: string, reason: SourceReason, bpftrace: string | null = null): Capabilities => ({
     bpftrace,
     unavailable,
-    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires })),
+    unavailableReason: reason,
+    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires, reason })),
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
-  if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)');
-  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
+  if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)', 'no-bpftrace');
+  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
   const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);
-  if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', bt);
+  if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
   // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
   // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not
   // readable. kprobe programs cast to sctp structs, so they need the BTF too.
@@ -224,7 +230,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     const tp = await list('tracepoint:sctp:*');
     avail = listingSet(kf + '\n' + kp + '\n' + tp);
   }
-  if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', bt), version };
+  if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', 'probe-missing', bt), version };
   const probes = assessProbes(files, avail);
   if (!btf) {
     // sctp's structs are in the module's BTF (kernel 5.11+); without it every probe that
@@ -235,7 +241,11 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
       if (p.ok && f && /\bstruct sctp_|\bargs->/.test(f.text)) {
         p.ok = false;
         p.missing.push(why);
-      } else if (!p.ok) p.missing.push(why);
+        p.reason = 'no-btf';
+      } else if (!p.ok) {
+        p.missing.push(why);
+        p.reason = 'no-btf';
+      }
     }
   }
   return { bpftrace: bt, version, unavailable: null, probes };
@@ -269,9 +279,7 @@ export function procfsWhy(unavailable: readonly { name: string; missing: string[
   const byReason = new Map<string, string[]>();
   for (const u of unavailable) {
     const types = (files.find((f) => f.name === u.name)?.events ?? []).filter((t) => !live.has(t));
-    const last = u.missing[u.missing.length - 1];
-    // a bare probe name: the kernel does not offer it
-    const why = !last ? 'unavailable' : /^[a-z]+:\S+$/.test(last) ? `${u.missing.join(' ')} not offered here` : last;
+    const why = missingText(u.missing);
     if (types.length) byReason.set(why, [...(byReason.get(why) ?? []), ...types]);
   }
   return [...byReason].map(([why, types]) => `procfs for ${types.join(', ')} (${why})`).join('; ');

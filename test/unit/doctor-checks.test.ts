@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
-import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
+import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkEventSources, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
 import { buildReport, exitCodeFor, worstSeverity } from '../../src/doctor/report.js';
 import { failoverFromSysctls } from '../../src/doctor/gather.js';
 import type { DoctorFacts, PlatformFacts, RouteInfo } from '../../src/doctor/types.js';
@@ -209,6 +209,24 @@ test('platform checks', async () => {
   assert.equal(checkHz(f).severity, 'ok');
   const assumed = { ...f, snapshot: { ...f.snapshot!, hz: { value: 250, source: 'assumed' as const, detail: 'x' } } };
   assert.equal(checkHz(assumed).severity, 'warn');
+});
+
+test('platform.event-sources: every type with its source; what is missing named, the headers package among them', async () => {
+  const f = await facts('two-path-a', { platform: goodPlatform });
+  const p = (eventSources: PlatformFacts['eventSources']) => checkEventSources({ ...f, platform: { ...goodPlatform, eventSources } });
+  assert.equal(p(null).severity, 'info');
+  const all = p([{ type: 'path.state', source: 'bpf', reason: 'offered', detail: 'the kernel offers its probes' }]);
+  assert.equal(all.severity, 'ok');
+  assert.deepEqual(all.evidence, ['path.state: bpf']);
+  const headers = 'no BTF for the sctp module and no kernel headers (apt-get install linux-headers-5.10.0-32-amd64)';
+  const old = p([
+    { type: 'path.state', source: 'procfs', reason: 'no-headers', detail: headers },
+    { type: 'path.heartbeat', source: 'none', reason: 'no-headers', detail: headers },
+  ]);
+  assert.equal(old.severity, 'info');
+  assert.match(old.title, /2 of 2 event types not from bpf: no-headers/);
+  assert.deepEqual(old.evidence, [`path.state: procfs (${headers})`, `path.heartbeat: none (${headers})`]);
+  assert.match(old.remedy, /install the kernel headers \(linux-headers-5\.10\.0-32-amd64\)/);
 });
 
 test('worst severity and exit codes', () => {
