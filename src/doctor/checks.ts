@@ -108,6 +108,16 @@ export const checkProbeSupport: Check = (f) => {
       evidence,
       'mount tracefs (`mount -t tracefs tracefs /sys/kernel/tracing`); the kernel needs CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
     );
+  const viaKprobes = (p.eventSources ?? []).filter((t) => t.source === 'bpf').map((t) => t.type);
+  if (!p.btfSctp && viaKprobes.length)
+    return result(
+      'platform.probes',
+      'platform',
+      'info',
+      `no BTF for the sctp module: ${viaKprobes.join(', ')} from bpf kprobes with the kernel headers, the other event types from procfs polling`,
+      [...evidence, 'without the module\'s BTF, sctpdiag\'s kprobe variants read sctp structs from the kernel headers (/lib/modules/$(uname -r)/source)'],
+      'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives every bpf event type',
+    );
   if (!p.btfVmlinux || !p.btfSctp)
     return result(
       'platform.probes',
@@ -125,8 +135,9 @@ export const checkEventSources: Check = (f) => {
   const list = f.platform?.eventSources;
   if (!list) return result('platform.event-sources', 'platform', 'info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
   const evidence = list.map((t) => `${t.type}: ${t.source}${t.source === 'bpf' ? '' : ` (${t.detail})`}`);
-  const notBpf = list.filter((t) => t.source !== 'bpf');
-  if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', `every event type from bpf (${list.length} types)`, evidence);
+  // a type no probe produces (local.added) is procfs on every kernel: not this host's shortcoming
+  const notBpf = list.filter((t) => t.source !== 'bpf' && t.reason !== 'no-probe');
+  if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', 'every event type a probe gives from bpf', evidence);
   const reasons = new Set(notBpf.map((t) => t.reason));
   const remedies: string[] = [];
   if (reasons.has('no-headers')) remedies.push(`install the kernel headers (${notBpf.find((t) => t.reason === 'no-headers')?.detail.match(/linux-headers-\S+/)?.[0] ?? 'linux-headers-$(uname -r)'}) for the kprobe variants`);

@@ -282,7 +282,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
     let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
-    let layout = layoutProgram(wantedFiles, caps.version);
+    let layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
@@ -327,7 +327,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           wantedFiles = wantedFiles.filter((f) => f.name !== bad);
           st.probes = wantedFiles.map((f) => f.name);
           covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
-          layout = layoutProgram(wantedFiles, caps.version);
+          layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
           return layout.text;
         },
         onMessage(line) {

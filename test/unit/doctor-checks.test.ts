@@ -202,6 +202,8 @@ test('platform checks', async () => {
   assert.equal(checkProbeSupport(p({ kprobeEvents: null, bpftraceVersion: null })).severity, 'info');
   assert.equal(checkProbeSupport(p({ btfSctp: false })).severity, 'info');
   assert.match(checkProbeSupport(p({ btfSctp: false })).title, /no BTF for the sctp module: no bpf events; .* procfs/);
+  const kp = checkProbeSupport(p({ btfSctp: false, eventSources: [{ type: 'path.state', source: 'bpf', reason: 'offered', detail: '' }, { type: 'path.primary', source: 'procfs', reason: 'no-btf', detail: 'no BTF' }] }));
+  assert.match(kp.title, /no BTF for the sctp module: path\.state from bpf kprobes with the kernel headers/);
   const user = checkPrivileges(p({ uid: 1000, capEff: 0n }));
   assert.equal(user.severity, 'info');
   assert.ok(user.evidence.some((e) => e.includes('bpf events')));
