@@ -3,6 +3,9 @@
  * declares in its header the events it produces and the probes it needs:
  *   // events: path.state
  *   // requires: kfunc:sctp:sctp_assoc_control_transport …
+ *   // kprobe-args: sctp_assoc_control_transport(struct sctp_association *asoc, …)
+ * (the last: the kfunc's prototype, from which its kprobe variant for kernels
+ * without module BTF is generated; see kprobeVariant).
  * Capability detection: bpftrace on PATH, root, kernel probe support
  * (/sys/kernel/btf/sctp for kfuncs, tracefs for tracepoints), then
  * `bpftrace -l` for the exact functions. Files whose needs are all met run
