@@ -143,7 +143,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   const src: Omit<SourceState, 'unavailable' | 'running' | 'wanted'> = {
     files: o.probeFiles ?? [],
     procfsTypes: PROCFS_EVENT_TYPES,
-    off: null,
+    // until the kernel's probes are known
+    off: { reason: 'starting', detail: 'checking which probes the kernel offers' },
     bpf: 'starting',
   };
   const sources = (): TypeSource[] =>
@@ -271,6 +272,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const files = o.probeFiles ?? loadProbeFiles();
     src.files = files;
     const caps = o.capabilities ?? (await detectCapabilities({ files }));
+    src.off = null;
     st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing, reason: p.reason ?? 'probe-missing' }));
     let wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
     if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {

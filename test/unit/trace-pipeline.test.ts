@@ -186,6 +186,8 @@ exec sleep 30
     probes: files.map((f) => (f.name === 'primary' ? { name: f.name, events: f.events, ok: false, missing: ['kfunc:sctp:sctp_assoc_set_primary'], reason: 'probe-missing' } : { name: f.name, events: f.events, ok: true, missing: [] })),
   };
   const p = startEventPipeline({ procRoot: '/proc', netns: null, intervalMs: 100, bus, read: async () => series[0]!, capabilities: lacking, probeFiles: files, runner: { noPdeathsig: true } });
+  // before the kernel's probes are known: starting, not "no probe"
+  assert.deepEqual(p.status().types.find((t) => t.type === 'path.state'), { type: 'path.state', source: 'procfs', reason: 'starting', detail: 'checking which probes the kernel offers' });
   await p.ready;
   const ps = p.status().types.find((t) => t.type === 'path.state')!;
   assert.equal(ps.source, 'procfs');
