@@ -12,6 +12,7 @@ import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
 import { isUpState } from '../kernel/enums.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
+import { groupSources } from '../trace/sources.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
 import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
 
@@ -134,7 +135,8 @@ export const checkProbeSupport: Check = (f) => {
 export const checkEventSources: Check = (f) => {
   const list = f.platform?.eventSources;
   if (!list) return result('platform.event-sources', 'platform', 'info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
-  const evidence = list.map((t) => `${t.type}: ${t.source}${t.source === 'bpf' ? '' : ` (${t.detail})`}`);
+  // one line per source and reason (a line per type would pass the report's evidence cap)
+  const evidence = groupSources(list).map((g) => `${g.source}: ${g.types.join(', ')}${g.detail ? ` (${g.detail})` : ''}`);
   // a type no probe produces (local.added) is procfs on every kernel: not this host's shortcoming
   const notBpf = list.filter((t) => t.source !== 'bpf' && t.reason !== 'no-probe');
   if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', 'every event type a probe gives from bpf', evidence);

@@ -620,7 +620,8 @@ export class TopState {
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
         (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms${this.age()})` : '');
-    if (src.types) events += ` · ${src.types}`;
+    // which types come from where, and why (replaces the reason: it says it per type)
+    if (src.types) events = `${src.source === 'bpf' ? events : `events ${src.source === 'degraded' ? 'DEGRADED' : src.source}`} · ${src.types}`;
     const l2 = [events, refresh];
     if (this.paused) l2.unshift('PAUSED');
     if (s) {

@@ -81,7 +81,14 @@ export function missingText(missing: readonly string[]): string {
  * (top's status line, where the names do not fit).
  */
 export function summariseSources(list: readonly TypeSource[], counts = false): string {
-  const groups = new Map<string, { source: string; detail: string | null; types: EventType[] }>();
+  return groupSources(list)
+    .map((g) => `${g.source} ${counts ? `${g.types.length} type${g.types.length === 1 ? '' : 's'}` : g.types.join(', ')}${g.detail ? ` (${g.detail})` : ''}`)
+    .join('; ');
+}
+
+/** Types that share a source and detail, in order of first appearance (bpf as such has no detail). */
+export function groupSources(list: readonly TypeSource[]): { source: TypeSource['source']; detail: string | null; types: EventType[] }[] {
+  const groups = new Map<string, { source: TypeSource['source']; detail: string | null; types: EventType[] }>();
   for (const t of list) {
     const detail = t.source === 'bpf' && (t.reason === 'attached' || t.reason === 'offered') ? null : t.detail;
     const key = `${t.source}\0${detail ?? ''}`;
@@ -89,7 +96,5 @@ export function summariseSources(list: readonly TypeSource[], counts = false): s
     g.types.push(t.type);
     groups.set(key, g);
   }
-  return [...groups.values()]
-    .map((g) => `${g.source} ${counts ? `${g.types.length} type${g.types.length === 1 ? '' : 's'}` : g.types.join(', ')}${g.detail ? ` (${g.detail})` : ''}`)
-    .join('; ');
+  return [...groups.values()];
 }

@@ -219,15 +219,16 @@ test('platform.event-sources: every type with its source; what is missing named,
   assert.equal(p(null).severity, 'info');
   const all = p([{ type: 'path.state', source: 'bpf', reason: 'offered', detail: 'the kernel offers its probes' }]);
   assert.equal(all.severity, 'ok');
-  assert.deepEqual(all.evidence, ['path.state: bpf']);
+  assert.deepEqual(all.evidence, ['bpf: path.state']);
   const headers = 'no BTF for the sctp module and no kernel headers (apt-get install linux-headers-5.10.0-32-amd64)';
   const old = p([
     { type: 'path.state', source: 'procfs', reason: 'no-headers', detail: headers },
     { type: 'path.heartbeat', source: 'none', reason: 'no-headers', detail: headers },
+    { type: 'path.rtx_timeout', source: 'none', reason: 'no-headers', detail: headers },
   ]);
   assert.equal(old.severity, 'info');
-  assert.match(old.title, /2 of 2 event types not from bpf: no-headers/);
-  assert.deepEqual(old.evidence, [`path.state: procfs (${headers})`, `path.heartbeat: none (${headers})`]);
+  assert.match(old.title, /3 of 3 event types not from bpf: no-headers/);
+  assert.deepEqual(old.evidence, [`procfs: path.state (${headers})`, `none: path.heartbeat, path.rtx_timeout (${headers})`]);
   assert.match(old.remedy, /install the kernel headers \(linux-headers-5\.10\.0-32-amd64\)/);
 });
 
