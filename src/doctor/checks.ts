@@ -13,6 +13,7 @@ import { isUpState } from '../kernel/enums.js';
 import { lastVerified } from '../drill/record.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
+import { groupSources } from '../trace/sources.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
 import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
 import { assocLabel, checkLinks, linksOf } from './links.js';
@@ -108,6 +109,16 @@ export const checkProbeSupport: Check = (f) => {
       evidence,
       'mount tracefs (`mount -t tracefs tracefs /sys/kernel/tracing`); the kernel needs CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
     );
+  const viaKprobes = (p.eventSources ?? []).filter((t) => t.source === 'bpf').map((t) => t.type);
+  if (!p.btfSctp && viaKprobes.length)
+    return result(
+      'platform.probes',
+      'platform',
+      'info',
+      `no BTF for the sctp module: ${viaKprobes.join(', ')} from bpf kprobes with the kernel headers, the other event types from procfs polling`,
+      [...evidence, 'without the module\'s BTF, sctpdiag\'s kprobe variants read sctp structs from the kernel headers (/lib/modules/$(uname -r)/source)'],
+      'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives every bpf event type',
+    );
   if (!p.btfVmlinux || !p.btfSctp)
     return result(
       'platform.probes',
@@ -118,6 +129,31 @@ export const checkProbeSupport: Check = (f) => {
       'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events; until then transitions shorter than the poll interval are missed',
     );
   return result('platform.probes', 'platform', 'ok', 'kprobes and BTF for the sctp module available', evidence);
+};
+
+/** Per event type: bpf or procfs (or none) on this host, and why; what trace, top and metrics will do. */
+export const checkEventSources: Check = (f) => {
+  const list = f.platform?.eventSources;
+  if (!list) return result('platform.event-sources', 'platform', 'info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
+  // one line per source and reason (a line per type would pass the report's evidence cap)
+  const evidence = groupSources(list).map((g) => `${g.source}: ${g.types.join(', ')}${g.detail ? ` (${g.detail})` : ''}`);
+  // a type no probe produces (local.added) is procfs on every kernel: not this host's shortcoming
+  const notBpf = list.filter((t) => t.source !== 'bpf' && t.reason !== 'no-probe');
+  if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', 'every event type a probe gives from bpf', evidence);
+  const reasons = new Set(notBpf.map((t) => t.reason));
+  const remedies: string[] = [];
+  if (reasons.has('no-headers')) remedies.push(`install the kernel headers (${notBpf.find((t) => t.reason === 'no-headers')?.detail.match(/linux-headers-\S+/)?.[0] ?? 'linux-headers-$(uname -r)'}) for the kprobe variants`);
+  if (reasons.has('no-btf')) remedies.push('a kernel with BTF for modules (5.11+: Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events');
+  if (reasons.has('no-bpftrace')) remedies.push('install bpftrace');
+  if (reasons.has('no-privileges')) remedies.push('run as root (or with CAP_BPF + CAP_PERFMON)');
+  return result(
+    'platform.event-sources',
+    'platform',
+    'info',
+    `${notBpf.length} of ${list.length} event types not from bpf: ${[...reasons].join(', ')}`,
+    evidence,
+    `${remedies.length ? `${remedies.join('; ')}; until then ` : ''}procfs polling misses changes shorter than the interval, and heartbeats, T3 timeouts and SACK metrics`,
+  );
 };
 
 export const checkHz: Check = (f) => {
@@ -558,6 +594,7 @@ export const CHECKS: readonly Check[] = [
   checkSctpDiag,
   checkBpftrace,
   checkProbeSupport,
+  checkEventSources,
   checkHz,
   checkPrivileges,
   checkAddipNoauth,

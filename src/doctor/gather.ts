@@ -20,6 +20,9 @@ import { defaultProfileDirs, loadProfile } from '../tune/profile.js';
 import { findDrift } from '../tune/plan.js';
 import { gatherField } from './field-gather.js';
 import { readRecords } from '../drill/record.js';
+import { detectCapabilities, loadProbeFiles, parseBpftraceVersion } from '../trace/probes.js';
+import { eventSources, type TypeSource } from '../trace/sources.js';
+import { PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { DoctorFacts, DriftFacts, FailoverFacts, PlatformFacts, RouteInfo } from './types.js';
 import type { LinkSpec } from '../links/links.js';
 
@@ -113,6 +116,7 @@ export async function gatherPlatform(o: {
   const bt = await run('bpftrace', ['-V'], 10_000);
   const version = bt.code === 0 ? (bt.stdout.trim().split('\n')[0] ?? '').trim() : '';
   const status = await readText(join(o.selfProcRoot ?? '/proc', 'self/status'));
+  const capEff = parseCapEff(status);
   return {
     sctpModule,
     sctpBuiltin: sctpBuiltin && !sctpModule,
@@ -122,8 +126,20 @@ export async function gatherPlatform(o: {
     btfSctp,
     kprobeEvents: kprobeCandidates.find((_, i) => kprobes[i]) ?? null,
     uid: o.uid ?? process.getuid?.() ?? -1,
-    capEff: parseCapEff(status),
+    capEff,
+    // without sctp there is nothing to probe (and no kallsyms to look the functions up in)
+    eventSources: sctpModule || sctpBuiltin ? await plannedSources(version || null, capEff, sys, o.selfProcRoot ?? '/proc') : null,
   };
+}
+
+/** Where trace/top/metrics would take each event type from on this host (the same detection, bpftrace not started). */
+async function plannedSources(version: string | null, capEff: bigint | null, sysRoot: string, procRoot: string): Promise<TypeSource[]> {
+  const files = loadProbeFiles();
+  const caps = await detectCapabilities({ files, ...(version ? { version: parseBpftraceVersion(version) } : { bpftrace: null }), capEff, sysRoot, procRoot });
+  const off = caps.unavailable ? { reason: caps.unavailableReason ?? 'probe-missing', detail: caps.unavailable } : null;
+  const unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing, reason: p.reason ?? 'probe-missing' }));
+  const running = caps.probes.filter((p) => p.ok).map((p) => p.name);
+  return eventSources({ files, procfsTypes: PROCFS_EVENT_TYPES, off, running, unavailable, bpf: 'planned' });
 }
 
 /** Non-loopback, non-link-local addresses of this network namespace. */

@@ -3,6 +3,7 @@
  * result every check returns. Checks (checks.ts) are pure functions of
  * DoctorFacts, so they run on captures and synthetic inputs in tests.
  */
+import type { TypeSource } from '../trace/sources.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
 import type { LinkSpec } from '../links/links.js';
@@ -48,6 +49,8 @@ export interface PlatformFacts {
   uid: number;
   /** CapEff of this process as a bigint bitmask, or null if unknown */
   capEff: bigint | null;
+  /** per event type, where trace/top/metrics would take it from here, and why (null: not assessed, no sctp) */
+  eventSources?: TypeSource[] | null;
 }
 
 export interface RouteInfo {

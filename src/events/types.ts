@@ -50,6 +50,36 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** What `trace` shows unless --events says otherwise: everything but the chatty heartbeats. */
 export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'path.heartbeat');
 export type EventSource = 'bpf' | 'procfs' | 'sctpdiag';
+
+/** Why an event type has the source it has; a bounded set (Prometheus label values). */
+export const SOURCE_REASONS = [
+  /** bpf: the probes are attached */
+  'attached',
+  /** doctor: the kernel offers the probes (bpf once trace starts) */
+  'offered',
+  /** bpftrace is compiling and attaching (procfs meanwhile) */
+  'starting',
+  /** bpftrace exited after attaching and is restarting (procfs meanwhile) */
+  'restarting',
+  /** bpftrace failed before attaching, repeatedly: given up */
+  'failed',
+  'no-bpf',
+  'capture',
+  'no-bpftrace',
+  'no-privileges',
+  'no-kprobes',
+  /** no BTF for the sctp module (kernels before 5.11) */
+  'no-btf',
+  /** no BTF and no kernel headers for the kprobe variants */
+  'no-headers',
+  /** the kernel does not offer a function the probe needs */
+  'probe-missing',
+  /** bpftrace refused the probe file (compile or attach error) */
+  'refused',
+  /** no probe produces it and procfs cannot see it */
+  'no-probe',
+] as const;
+export type SourceReason = (typeof SOURCE_REASONS)[number];
 /** an event is never `ok` */
 export type EventSeverity = Exclude<Severity, 'ok'>;
 
@@ -93,6 +123,8 @@ export interface SctpEvent {
   direction?: 'in' | 'out';
   /** chunk.*: the first error cause's label (kernel/causes.ts: user_abort, protocol_violation …; none, other) */
   cause?: string;
+  /** source.changed: where each event type comes from now, and why (src/trace/sources.ts) */
+  sources?: { type: EventType; source: 'bpf' | 'procfs' | 'none'; reason: SourceReason }[];
 }
 
 export type EventListener = (e: SctpEvent) => void;

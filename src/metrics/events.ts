@@ -8,13 +8,14 @@
 import { EventBus, type EventSource, type EventType, type SctpEvent } from '../events/types.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { startEventPipeline } from '../trace/pipeline.js';
+import type { TypeSource } from '../trace/sources.js';
 
 export class EventCounts {
   /** `${type}\0${source}` → count */
   readonly byTypeSource = new Map<string, number>();
   lostEvents = 0;
-  /** the current event source: bpf, procfs or none */
-  source: string = 'none';
+  /** per event type: bpf, procfs or none, and why (from the pipeline) */
+  types: readonly TypeSource[] = [];
   /** `${link}\0${type}` → count, for events of associations in a named link */
   readonly byLinkType = new Map<string, number>();
   /** bpf chunk.abort / chunk.error by `${direction}\0${cause}` (the cause set is bounded: kernel/causes.ts) */
@@ -33,7 +34,6 @@ export class EventCounts {
     const k = `${e.type}\0${e.source}`;
     this.byTypeSource.set(k, (this.byTypeSource.get(k) ?? 0) + 1);
     if (e.type === 'probe.lost_events') this.lostEvents += e.metrics?.['count'] ?? 1;
-    if (e.type === 'source.changed' && e.to) this.source = e.to;
     if (e.source === 'bpf') {
       if ((e.type === 'chunk.abort' || e.type === 'chunk.error') && e.direction) {
         const m = e.type === 'chunk.abort' ? this.aborts : this.errors;
@@ -57,8 +57,8 @@ export class EventCounts {
 }
 
 export interface PipelineHandle {
-  /** bpf, procfs or degraded, as the pipeline reports it now */
-  source(): string;
+  /** per event type sources (src/trace/sources.ts) */
+  types(): TypeSource[];
   lostEvents(): number;
   /** a snapshot the exporter read */
   push(s: Snapshot): void;
@@ -87,7 +87,7 @@ export function startPipeline(o: PipelineOptions): PipelineHandle {
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
   });
   return {
-    source: () => p.status().source,
+    types: () => p.status().types,
     lostEvents: () => p.status().lostEvents,
     push: (s) => p.push(s),
     stop: () => p.stop(),

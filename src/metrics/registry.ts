@@ -119,7 +119,13 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
   const errors = new Counter({ name: 'sctp_errors_total', help: chunkHelp('ERROR', 'procfs has no count'), labelNames: ['direction', 'cause'], ...reg });
   const ootb = new Counter({ name: 'sctp_ootb_packets_total', help: 'out-of-the-blue packets (no association for them) seen by bpf (procfs: sctp_snmp_out_of_blues_total)', ...reg });
   const lost = new Counter({ name: 'sctpdiag_probe_lost_events_total', help: 'events the kernel or bpftrace dropped', ...reg });
-  const source = new Gauge({ name: 'sctpdiag_event_source_info', help: 'the current event source (1 for the active one)', labelNames: ['source'], ...reg });
+  // one series per event type (bounded: EVENT_TYPES × one source × SOURCE_REASONS)
+  const source = new Gauge({
+    name: 'sctpdiag_event_source_info',
+    help: 'where each event type comes from now: source bpf, procfs or none, and why (reason: attached, starting, no-btf, no-headers, refused, ...)',
+    labelNames: ['type', 'source', 'reason'],
+    ...reg,
+  });
   const build = new Gauge({ name: 'sctpdiag_build_info', help: 'sctpdiag version and Node.js runtime', labelNames: ['version', 'nodejs'], ...reg });
   build.set({ version: VERSION, nodejs: process.versions.node }, 1);
   const readDuration = new Gauge({ name: 'sctpdiag_snapshot_duration_seconds', help: 'time the last procfs read took', ...reg });
@@ -258,7 +264,7 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
       for (const [k, n] of ev.aborts) aborts.inc(chunkLabels(k), n);
       for (const [k, n] of ev.errors) errors.inc(chunkLabels(k), n);
       ootb.inc(ev.ootb);
-      source.set({ source: ev.source }, 1);
+      for (const t of ev.types) source.set({ type: t.type, source: t.source, reason: t.reason }, 1);
     }
   }
 

@@ -82,7 +82,7 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const renderReading = async (r: Reading): Promise<string> => {
     renders++;
     if (pipeline) {
-      counts.source = pipeline.source();
+      counts.types = pipeline.types();
       counts.lostEvents = Math.max(counts.lostEvents, pipeline.lostEvents());
     }
     model.update(r, pipeline ? counts : null);

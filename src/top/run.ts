@@ -15,6 +15,7 @@ import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
+import { summariseSources } from '../trace/sources.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
 import { TopState, type SourceStatus } from './state.js';
 import type { LinkSpec } from '../links/links.js';
@@ -44,7 +45,10 @@ export interface TopRunOptions {
 }
 
 export function sourceStatus(p: PipelineStatus): SourceStatus {
-  return { source: p.source, probesAttached: p.probesAttached, reason: p.reason };
+  const s: SourceStatus = { source: p.source, probesAttached: p.probesAttached, reason: p.reason };
+  // which event types do not come from bpf, and why (the log pane's source.changed names them)
+  if (p.types.some((t) => t.source !== 'bpf')) s.types = summariseSources(p.types, true);
+  return s;
 }
 
 function describe(e: unknown): string {

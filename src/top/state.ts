@@ -46,6 +46,8 @@ export interface SourceStatus {
   source: 'bpf' | 'procfs' | 'degraded' | 'replay' | 'starting';
   probesAttached?: number;
   reason?: string | null;
+  /** per event type sources, counted (summariseSources), when not all are bpf */
+  types?: string;
 }
 
 export interface TopOptions {
@@ -654,6 +656,8 @@ export class TopState {
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
         (this.lastReadMs !== null ? ` (read ${Math.round(this.lastReadMs)} ms${this.age()})` : '');
+    // which types come from where, and why (replaces the reason: it says it per type)
+    if (src.types) events = `${src.source === 'bpf' ? events : `events ${src.source === 'degraded' ? 'DEGRADED' : src.source}`} · ${src.types}`;
     const l2 = [events, refresh];
     const links = this.linkSummary();
     if (links?.down) {

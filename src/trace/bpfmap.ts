@@ -13,6 +13,7 @@ import { formatIPv6 } from '../model/addr.js';
 import { pathStateSeverity } from '../model/diff.js';
 import { EVENT_SCHEMA_VERSION, type EventSeverity, type EventType, type SctpEvent } from '../events/types.js';
 import { parseProbeLine, type BpfRecord } from './bpfjson.js';
+import { ChunkJoiner } from './probes.js';
 
 export interface Clock {
   /** wall clock, ms since the epoch */
@@ -100,6 +101,8 @@ export interface MapperOptions {
  */
 export class BpfEventMapper {
   readonly stats: MapperStats = { lines: 0, malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
+  /** an old bpftrace's printfs come in chunks (probes.ts splitPrintfs) */
+  private chunks = new ChunkJoiner();
   attachedProbes: number | null = null;
   private acc: MetricsAcc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
   private clock: Clock;
@@ -277,7 +280,9 @@ export class BpfEventMapper {
     return [e];
   }
 
-  private printf(text: string): SctpEvent[] {
+  private printf(chunk: string): SctpEvent[] {
+    const text = this.chunks.add(chunk);
+    if (text === null) return [];
     const line = parseProbeLine(text);
     if (!line) {
       this.stats.foreignPrintf++;

@@ -17,6 +17,7 @@ import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
 import { BpftraceRunner, mapKeysFor } from './runner.js';
+import { eventSources, summariseSources, type SourceReason, type SourceState, type TypeSource } from './sources.js';
 
 export interface TraceFilter {
   assocId?: number;
@@ -35,7 +36,7 @@ export interface PipelineStatus {
   /** probe files running in bpftrace */
   probes: string[];
   /** probe files that could not run, with what was missing */
-  unavailable: { name: string; missing: string[] }[];
+  unavailable: { name: string; missing: string[]; reason: SourceReason }[];
   /** why bpf is not (fully) used */
   reason: string | null;
   bpftracePid: number | null;
@@ -44,6 +45,8 @@ export interface PipelineStatus {
   malformedLines: number;
   /** event types currently derived from procfs */
   procfsTypes: EventType[];
+  /** per event type: bpf, procfs or none, and why */
+  types: TypeSource[];
 }
 
 export interface PipelineOptions {
@@ -134,7 +137,18 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     lostEvents: 0,
     malformedLines: 0,
     procfsTypes: [...PROCFS_EVENT_TYPES],
+    types: [],
   };
+  /** what eventSources() needs beyond st (updated as bpftrace starts, attaches, exits) */
+  const src: Omit<SourceState, 'unavailable' | 'running' | 'wanted'> = {
+    files: o.probeFiles ?? [],
+    procfsTypes: PROCFS_EVENT_TYPES,
+    // until the kernel's probes are known
+    off: { reason: 'starting', detail: 'checking which probes the kernel offers' },
+    bpf: 'starting',
+  };
+  const sources = (): TypeSource[] =>
+    eventSources({ ...src, unavailable: st.unavailable, running: st.probes, wanted, elapsedS: startedAt ? (Date.now() - startedAt) / 1000 : 0 });
   /** event types the running probes cover (procfs derives the others) */
   let bpfTypes = new Set<EventType>();
   let bpfLive = false;
@@ -181,7 +195,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     o.bus.publish(e);
   }
 
-  function sourceEvent(from: string | null, to: string | null, reason: string, severity: SctpEvent['severity'] = 'info'): void {
+  function sourceEvent(from: string | null, to: string | null, reason: string, severity: SctpEvent['severity'] = 'info', withTypes = false): void {
+    const types = withTypes ? sources() : null;
     publish({
       schemaVersion: EVENT_SCHEMA_VERSION,
       time: clockNow(),
@@ -191,7 +206,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       netns: o.netns,
       from,
       to,
-      reason,
+      reason: types ? `${reason}; sources: ${summariseSources(types)}` : reason,
+      ...(types ? { sources: types.map(({ type, source, reason }) => ({ type, source, reason })) } : {}),
     });
   }
 
@@ -244,27 +260,32 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   async function startBpf(): Promise<void> {
     if (o.noBpf) {
       st.reason = '--no-bpf';
-      sourceEvent(null, 'procfs', `polling procfs every ${o.intervalMs} ms (--no-bpf)`);
+      src.off = { reason: 'no-bpf', detail: '--no-bpf' };
+      sourceEvent(null, 'procfs', `polling procfs every ${o.intervalMs} ms (--no-bpf)`, 'info', true);
       return;
     }
     if (o.procRoot !== '/proc') {
       st.reason = 'reading a capture (--proc-root): no live kernel to probe';
-      sourceEvent(null, 'procfs', st.reason);
+      src.off = { reason: 'capture', detail: st.reason };
+      sourceEvent(null, 'procfs', st.reason, 'info', true);
       return;
     }
     const files = o.probeFiles ?? loadProbeFiles();
+    src.files = files;
     const caps = o.capabilities ?? (await detectCapabilities({ files }));
-    st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing }));
+    src.off = null;
+    st.unavailable = caps.probes.filter((p) => !p.ok).map((p) => ({ name: p.name, missing: p.missing, reason: p.reason ?? 'probe-missing' }));
     let wantedFiles = files.filter((f) => caps.probes.find((p) => p.name === f.name)?.ok && f.events.some((e) => wanted.has(e)));
     if (caps.unavailable || !caps.bpftrace || wantedFiles.length === 0) {
       st.reason = caps.unavailable ?? (procfsWhy(st.unavailable, files, []) || 'no probe the kernel supports produces the wanted events');
-      sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
+      if (caps.unavailable) src.off = { reason: caps.unavailableReason ?? 'probe-missing', detail: caps.unavailable };
+      sourceEvent(null, 'procfs', `bpf unavailable: ${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn', true);
       return;
     }
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
     let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
-    let layout = layoutProgram(wantedFiles, caps.version);
+    let layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
@@ -287,10 +308,11 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
             st.probesAttached = r.probes;
             bpfTypes = covered;
             bpfLive = true;
+            src.bpf = 'attached';
             runner?.markAttached();
             st.source = st.unavailable.length ? 'degraded' : 'bpf';
             st.reason = st.unavailable.length ? procfsWhy(st.unavailable, files, st.probes) || null : null;
-            sourceEvent(st.restarts ? 'procfs' : null, 'bpf', `bpftrace attached ${r.probes} probe(s): ${st.probes.join(', ')}${st.reason ? `; ${st.reason} (procfs covers them)` : ''}`);
+            sourceEvent(st.restarts ? 'procfs' : null, 'bpf', `bpftrace attached ${r.probes} probe(s): ${st.probes.join(', ')}`, 'info', true);
           }
           for (const e of m.map(r)) publish(e);
           st.lostEvents = m.stats.lostEvents;
@@ -304,11 +326,11 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           const bad = failingProbe(stderr, layout, wantedFiles);
           if (!bad || wantedFiles.length < 2) return null;
           const why = stderr.split('\n').find((l) => /ERROR/.test(l))?.trim().slice(0, 300) ?? 'bpftrace refused it';
-          st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`] });
+          st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`], reason: 'refused' });
           wantedFiles = wantedFiles.filter((f) => f.name !== bad);
           st.probes = wantedFiles.map((f) => f.name);
           covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
-          layout = layoutProgram(wantedFiles, caps.version);
+          layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
           return layout.text;
         },
         onMessage(line) {
@@ -322,13 +344,17 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           st.restarts = runner?.restarts ?? 0;
           const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`;
           const tail = info.stderr.split('\n').filter(Boolean).slice(-2).join(' | ');
+          src.error = `${how}${tail ? `: ${tail}` : ''}`.slice(0, 300);
           if (info.delayMs === null) {
             st.source = 'procfs';
             st.reason = `bpftrace ${how} before attaching, giving up: ${tail}`;
-            sourceEvent('bpf', 'procfs', `${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn');
+            src.bpf = 'failed';
+            sourceEvent('bpf', 'procfs', `${st.reason}; polling procfs every ${o.intervalMs} ms`, 'warn', true);
           } else {
             st.source = 'degraded';
             st.reason = `bpftrace ${how}${tail ? `: ${tail}` : ''}`;
+            // a retarget (a probe file dropped) starts over at once: still starting
+            src.bpf = info.attached ? 'restarting' : 'starting';
             sourceEvent('bpf', 'procfs', `${st.reason}; restarting in ${info.delayMs} ms, procfs meanwhile`, 'warn');
             st.restarts++;
           }
@@ -371,6 +397,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       // bpftrace compiles for 20-60 s on a slow host: say so, with the time so far
       reason: st.reason === 'bpftrace starting' && startedAt ? `bpftrace compiling and attaching the probes (${Math.round((Date.now() - startedAt) / 1000)} s so far)` : st.reason,
       procfsTypes: [...procfsTypes()],
+      types: sources(),
     }),
     pause: () => {
       paused = true;

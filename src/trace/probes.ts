@@ -3,6 +3,9 @@
  * declares in its header the events it produces and the probes it needs:
  *   // events: path.state
  *   // requires: kfunc:sctp:sctp_assoc_control_transport …
+ *   // kprobe-args: sctp_assoc_control_transport(struct sctp_association *asoc, …)
+ * (the last: the kfunc's prototype, from which its kprobe variant for kernels
+ * without module BTF is generated; see kprobeVariant).
  * Capability detection: bpftrace on PATH, root, kernel probe support
  * (/sys/kernel/btf/sctp for kfuncs, tracefs for tracepoints), then
  * `bpftrace -l` for the exact functions. Files whose needs are all met run
@@ -13,9 +16,11 @@ import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { release as osRelease } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { packageFile } from '../package-files.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
+import { missingText, type SourceReason } from './sources.js';
 
 export interface ProbeFile {
   name: string;
@@ -31,6 +36,8 @@ export interface ProbeAvailability {
   ok: boolean;
   /** required probes the kernel does not offer */
   missing: string[];
+  /** why it cannot run (when !ok) */
+  reason?: SourceReason;
 }
 
 export interface Capabilities {
@@ -39,6 +46,10 @@ export interface Capabilities {
   version?: BpftraceVersion | null;
   /** null when bpf can be used at all; otherwise why not */
   unavailable: string | null;
+  /** the reason code of `unavailable` */
+  unavailableReason?: SourceReason;
+  /** no BTF for the sctp module: the probes run as kprobe variants with the kernel headers */
+  kprobes?: boolean;
   probes: ProbeAvailability[];
 }
 
@@ -66,12 +77,20 @@ export interface Dialect {
   argsDot: boolean;
   deleteComma: boolean;
   missingProbesWarn: boolean;
+  /** string literals (printf formats) of at most 63 bytes: 0.11 refuses longer ones; 0.17 takes them */
+  shortLiterals: boolean;
 }
 
 export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
   // unknown version: the syntax of the oldest we support (0.17's, as the probes are written)
-  if (!v) return { fentry: false, argsDot: false, deleteComma: false, missingProbesWarn: false };
-  return { fentry: atLeast(v, 0, 20), argsDot: atLeast(v, 0, 21), deleteComma: atLeast(v, 0, 21), missingProbesWarn: atLeast(v, 0, 21) };
+  if (!v) return { fentry: false, argsDot: false, deleteComma: false, missingProbesWarn: false, shortLiterals: false };
+  return {
+    fentry: atLeast(v, 0, 20),
+    argsDot: atLeast(v, 0, 21),
+    deleteComma: atLeast(v, 0, 21),
+    missingProbesWarn: atLeast(v, 0, 21),
+    shortLiterals: !atLeast(v, 0, 17),
+  };
 }
 
 /**
@@ -79,11 +98,176 @@ export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
  * compile error's line number still names the same source line).
  */
 export function renderProbe(text: string, d: Dialect): string {
-  let t = text;
+  let t = d.shortLiterals ? splitPrintfs(text) : text;
   if (d.fentry) t = t.replace(/^kretfunc:/gm, 'fexit:').replace(/^kfunc:/gm, 'fentry:');
   if (d.argsDot) t = t.replace(/\bargs->/g, 'args.');
   if (d.deleteComma) t = t.replace(/\bdelete\((@[A-Za-z_][A-Za-z0-9_]*)\[([^\]\n]+)\]\)/g, 'delete($1, $2)');
   return t;
+}
+
+/** Longest printf format a chunk may have on bpftrace < 0.17 (it refuses literals over 63 bytes). */
+const CHUNK_FORMAT_MAX = 62;
+
+/** Split a printf argument list at its top-level commas. */
+function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(' || ch === '[') depth++;
+    if (ch === ')' || ch === ']') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+/**
+ * Each `printf("SCTPDIAG tag k=%u …\n", …);` whose format is too long for an old
+ * bpftrace, as several printfs of `SCTPDIAG+ <tid> <i> <n> <part>` that
+ * ChunkJoiner puts back together (one thread's chunks arrive in order). Line
+ * for line: the chunks take the statement's first line, its other lines stay empty.
+ */
+export function splitPrintfs(text: string): string {
+  return text.replace(/printf\("(SCTPDIAG [^"]*?)(?:\\n)?",([\s\S]*?)\);/g, (whole: string, fmt: string, argText: string) => {
+    if (fmt.length + 2 <= CHUNK_FORMAT_MAX) return whole;
+    const args = splitArgs(argText.replace(/\n/g, ' '));
+    const tokens = fmt.split(' ').slice(1);
+    const fields: { fmt: string; args: string[] }[] = [];
+    let next = 0;
+    for (const tok of tokens) {
+      const n = (tok.match(/%[a-z]+/g) ?? []).length;
+      fields.push({ fmt: tok, args: args.slice(next, next + n) });
+      next += n;
+    }
+    if (next !== args.length) return whole; // not ours to split: bpftrace names the mismatch
+    const head = (i: number, n: number) => `SCTPDIAG+ %u ${i} ${n} `;
+    const chunks: (typeof fields)[] = [[]];
+    for (const f of fields) {
+      const c = chunks[chunks.length - 1]!;
+      const len = head(9, 9).length + [...c, f].map((x) => x.fmt).join(' ').length + 2;
+      if (c.length > 0 && len > CHUNK_FORMAT_MAX) chunks.push([f]);
+      else c.push(f);
+    }
+    const stmts = chunks.map(
+      (c, i) => `printf("${head(i + 1, chunks.length)}${c.map((x) => x.fmt).join(' ')}\\n", tid${c.flatMap((x) => x.args).map((a) => `, ${a}`).join('')});`,
+    );
+    return stmts.join(' ') + '\n'.repeat(whole.split('\n').length - 1);
+  });
+}
+
+/** The chunks of splitPrintfs, joined per thread into the one `SCTPDIAG tag …` line they were (bounded: 1024 threads in flight). */
+export class ChunkJoiner {
+  private pending = new Map<string, { next: number; n: number; parts: string[] }>();
+  /** chunks that arrived out of order or unfinished and were dropped */
+  dropped = 0;
+
+  /** A printf's text: the joined line when it completes one (or is not a chunk), else null. */
+  add(text: string): string | null {
+    if (!text.startsWith('SCTPDIAG+ ')) return text;
+    const m = /^SCTPDIAG\+ (\d{1,10}) (\d) (\d) ([^\n]*)\n?$/.exec(text);
+    if (!m) {
+      this.dropped++;
+      return null;
+    }
+    const [, tid, i, n, part] = m as unknown as [string, string, string, string, string];
+    const idx = Number(i);
+    let p = this.pending.get(tid);
+    if (idx === 1) {
+      if (p) this.dropped++;
+      p = { next: 1, n: Number(n), parts: [] };
+      this.pending.delete(tid);
+      this.pending.set(tid, p);
+      if (this.pending.size > 1024) {
+        this.pending.delete(this.pending.keys().next().value!);
+        this.dropped++;
+      }
+    }
+    if (!p || idx !== p.next || Number(n) !== p.n) {
+      this.dropped++;
+      this.pending.delete(tid);
+      return null;
+    }
+    p.parts.push(part);
+    p.next++;
+    if (idx < p.n) return null;
+    this.pending.delete(tid);
+    return `SCTPDIAG ${p.parts.join(' ')}\n`;
+  }
+}
+
+/** `// kprobe-args: f(struct sctp_association *asoc, int command)` → f → its parameters in order. */
+export function parseKprobeArgs(text: string): Map<string, { name: string; type: string }[]> {
+  const out = new Map<string, { name: string; type: string }[]>();
+  for (const m of text.matchAll(/^\/\/\s*kprobe-args:\s*(\w+)\(([^)]*)\)\s*$/gm)) {
+    out.set(
+      m[1]!,
+      m[2]!.split(',').map((p) => {
+        const a = /^(.*?)(\w+)$/.exec(p.trim())!;
+        return { name: a[2]!, type: a[1]!.trim() };
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * A probe file for a kernel whose sctp module has no BTF (before 5.11): bpftrace
+ * then reads sctp's structs from the kernel headers (the program #includes
+ * them), and kfuncs become kprobes. `kfunc:sctp:F` → `kprobe:F` with
+ * `args->x` → `((type)argN)` (the header's `kprobe-args:` prototype);
+ * `kretfunc:sctp:F` → `kretprobe:F`, reading the arguments F's entry saved
+ * per thread. Line for line. null when a kfunc's prototype is not declared.
+ */
+export function kprobeVariant(text: string): string | null {
+  const protos = parseKprobeArgs(text);
+  const lines = text.split('\n');
+  const blocks: { kind: 'entry' | 'ret'; fn: string; start: number; end: number }[] = [];
+  lines.forEach((l, i) => {
+    const m = /^(kfunc|kretfunc):sctp:(\w+)\s*$/.exec(l);
+    if (m) blocks.push({ kind: m[1] === 'kfunc' ? 'entry' : 'ret', fn: m[2]!, start: i, end: lines.length });
+    else if (/^[a-z]+:\S/.test(l) && blocks.length) blocks[blocks.length - 1]!.end = Math.min(blocks[blocks.length - 1]!.end, i);
+  });
+  for (let b = 0; b + 1 < blocks.length; b++) blocks[b]!.end = Math.min(blocks[b]!.end, blocks[b + 1]!.start);
+  for (const b of blocks) {
+    const params = protos.get(b.fn);
+    if (!params) return null;
+    const arg = (name: string): { i: number; type: string } | null => {
+      const i = params.findIndex((p) => p.name === name);
+      return i < 0 ? null : { i, type: params[i]!.type };
+    };
+    const saved = (name: string) => `@sctpdiag_kp_${name}[tid]`;
+    let bad = false;
+    const body = (l: string) =>
+      l.replace(/\bargs->(\w+)/g, (_all, name: string) => {
+        const a = arg(name);
+        if (!a) {
+          bad = true;
+          return _all;
+        }
+        const v = b.kind === 'entry' ? `arg${a.i}` : saved(name);
+        return a.type.endsWith('*') ? `((${a.type})${v})` : v;
+      });
+    if (b.kind === 'ret') {
+      const entry = blocks.find((e) => e.kind === 'entry' && e.fn === b.fn);
+      if (!entry) return null;
+      const used = [...new Set([...lines.slice(b.start, b.end).join('\n').matchAll(/\bargs->(\w+)/g)].map((m) => m[1]!))];
+      const open = lines.slice(entry.start, entry.end).findIndex((l) => l.trim() === '{');
+      const fromEnd = lines.slice(b.start, b.end).reverse().findIndex((l) => l.trim() === '}');
+      if (open < 0 || fromEnd < 0 || used.some((n) => !arg(n))) return null;
+      const close = b.end - b.start - 1 - fromEnd;
+      // saved at entry, deleted at return: on the lines of the braces (line for line)
+      lines[entry.start + open] = `{ ${used.map((n) => `${saved(n)} = arg${arg(n)!.i};`).join(' ')}`;
+      lines[b.start + close] = `  ${used.map((n) => `delete(${saved(n)});`).join(' ')} }`;
+    }
+    for (let i = b.start + 1; i < b.end; i++) lines[i] = body(lines[i]!);
+    if (bad) return null;
+    lines[b.start] = b.kind === 'entry' ? `kprobe:${b.fn}` : `kretprobe:${b.fn}`;
+  }
+  return lines.join('\n');
 }
 
 export const PROBES_DIR = packageFile('probes');
@@ -177,7 +361,7 @@ export function normaliseRequirement(r: string): string {
 export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet<string>): ProbeAvailability[] {
   return files.map((f) => {
     const missing = [...new Set(f.requires.map(normaliseRequirement))].filter((r) => !available.has(r));
-    return { name: f.name, events: f.events, ok: missing.length === 0, missing };
+    return missing.length === 0 ? { name: f.name, events: f.events, ok: true, missing } : { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
   });
 }
 
@@ -192,26 +376,30 @@ export interface DetectOptions {
   kallsyms?: string | null;
   /** bpftrace's version (tests); default: asked */
   version?: BpftraceVersion | null;
+  /** the kernel release and whether its headers are installed (tests); default: this kernel's */
+  release?: string;
+  headers?: boolean;
 }
 
 export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabilities> {
   const files = o.files ?? loadProbeFiles();
-  const none = (unavailable: string, bpftrace: string | null = null): Capabilities => ({
+  const none = (unavailable: string, reason: SourceReason, bpftrace: string | null = null): Capabilities => ({
     bpftrace,
     unavailable,
-    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires })),
+    unavailableReason: reason,
+    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires, reason })),
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
-  if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)');
-  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', bt);
+  if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)', 'no-bpftrace');
+  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
   const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);
-  if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', bt);
+  if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
   // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
   // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not
-  // readable. kprobe programs cast to sctp structs, so they need the BTF too.
+  // readable.
   const ksyms = o.kallsyms !== undefined ? o.kallsyms : await readFile(`${o.procRoot ?? '/proc'}/kallsyms`, 'utf8').catch(() => null);
   let avail: Set<string>;
   if (ksyms && ksyms.includes('[sctp]')) {
@@ -220,25 +408,40 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     const prefix = o.sysRoot === undefined ? hostMountPrefix() : [];
     const list = (pattern: string) => (prefix.length ? run(prefix[0]!, [...prefix.slice(1), bt, '-l', pattern], 120_000) : run(bt, ['-l', pattern], 120_000));
     const kf = btf ? await list('kfunc:sctp:*') : '';
-    const kp = btf ? await list('kprobe:sctp_*') : '';
+    const kp = await list('kprobe:sctp_*');
     const tp = await list('tracepoint:sctp:*');
     avail = listingSet(kf + '\n' + kp + '\n' + tp);
   }
-  if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', bt), version };
-  const probes = assessProbes(files, avail);
-  if (!btf) {
-    // sctp's structs are in the module's BTF (kernel 5.11+); without it every probe that
-    // reads one needs the kernel headers, which today's probes do not include
-    const why = `no BTF for the sctp module (${sys}/kernel/btf/sctp; kernels before 5.11 have none)`;
-    for (const p of probes) {
-      const f = files.find((x) => x.name === p.name);
-      if (p.ok && f && /\bstruct sctp_|\bargs->/.test(f.text)) {
-        p.ok = false;
-        p.missing.push(why);
-      } else if (!p.ok) p.missing.push(why);
-    }
-  }
-  return { bpftrace: bt, version, unavailable: null, probes };
+  if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', 'probe-missing', bt), version };
+  if (btf) return { bpftrace: bt, version, unavailable: null, probes: assessProbes(files, avail) };
+  // sctp's structs are in the module's BTF (kernel 5.11+); without it a probe that reads
+  // one runs as its kprobe variant, which takes them from the kernel headers
+  const release = o.release ?? osRelease();
+  const headers = o.headers ?? kernelHeaders(release);
+  const noBtf = `no BTF for the sctp module (${sys}/kernel/btf/sctp; kernels before 5.11 have none)`;
+  const probes = files.map((f): ProbeAvailability => {
+    const variant = /^kr?e?t?func:/m.test(f.text) ? kprobeVariant(f.text) !== null : true;
+    // the variant's kprobes: kfunc:sctp:F → kprobe:F
+    const needs = [...new Set(f.requires.map((r) => normaliseRequirement(r).replace(/^kfunc:sctp:/, 'kprobe:')))];
+    const missing = needs.filter((r) => !avail.has(r));
+    const structs = /\bstruct sctp_|\bargs->/.test(f.text);
+    if (missing.length) return { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
+    if (!structs) return { name: f.name, events: f.events, ok: true, missing: [] };
+    if (!variant) return { name: f.name, events: f.events, ok: false, missing: [noBtf], reason: 'no-btf' };
+    if (!headers)
+      return { name: f.name, events: f.events, ok: false, missing: [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], reason: 'no-headers' };
+    return { name: f.name, events: f.events, ok: true, missing: [] };
+  });
+  return { bpftrace: bt, version, unavailable: null, probes, kprobes: headers };
+}
+
+/**
+ * The kernel headers bpftrace's clang reads when there is no BTF: the ones of
+ * this release under /lib/modules/<release>/{source,build} (Debian's
+ * linux-headers-<release>), with sctp's structs in them.
+ */
+export function kernelHeaders(release: string, modules = '/lib/modules'): boolean {
+  return ['source', 'build'].some((d) => existsSync(join(modules, release, d, 'include/net/sctp/structs.h')));
 }
 
 /** Probe names offered, from /proc/kallsyms text (symbols of the sctp module). */
@@ -251,9 +454,10 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
     const name = parts[2];
     if (!name || !type) continue;
     if (name.startsWith('__tracepoint_sctp_')) out.add(`tracepoint:sctp:${name.slice('__tracepoint_'.length)}`);
-    else if ((type === 't' || type === 'T') && btf && !name.startsWith('__pfx_')) {
+    else if ((type === 't' || type === 'T') && !name.startsWith('__pfx_')) {
       out.add(`kprobe:${name}`);
-      out.add(`kfunc:sctp:${name}`);
+      // a kfunc needs the module's BTF
+      if (btf) out.add(`kfunc:sctp:${name}`);
     }
   }
   return out;
@@ -269,9 +473,7 @@ export function procfsWhy(unavailable: readonly { name: string; missing: string[
   const byReason = new Map<string, string[]>();
   for (const u of unavailable) {
     const types = (files.find((f) => f.name === u.name)?.events ?? []).filter((t) => !live.has(t));
-    const last = u.missing[u.missing.length - 1];
-    // a bare probe name: the kernel does not offer it
-    const why = !last ? 'unavailable' : /^[a-z]+:\S+$/.test(last) ? `${u.missing.join(' ')} not offered here` : last;
+    const why = missingText(u.missing);
     if (types.length) byReason.set(why, [...(byReason.get(why) ?? []), ...types]);
   }
   return [...byReason].map(([why, types]) => `procfs for ${types.join(', ')} (${why})`).join('; ');
@@ -284,22 +486,31 @@ export interface Program {
 }
 
 /** One program text from the selected probe files (ours only: no user text, ever), in a version's dialect. */
-export function buildProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null): string {
-  return layoutProgram(files, version).text;
+export function buildProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null, kprobes = false): string {
+  return layoutProgram(files, version, kprobes).text;
 }
 
-export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null): Program {
+/** The header the kprobe variants read sctp's structs from (with no module BTF). */
+export const SCTP_STRUCTS_INCLUDE = '#include <net/sctp/structs.h>';
+
+/** `kprobes`: no BTF for the sctp module; the kprobe variants with the kernel headers. */
+export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null, kprobes = false): Program {
   const d = dialectFor(version);
   const parts: string[] = [];
   const starts: Program['starts'] = [];
   let line = 1;
+  if (kprobes) {
+    parts.push(SCTP_STRUCTS_INCLUDE);
+    line++;
+  }
   if (d.missingProbesWarn) {
     // a probe this kernel cannot attach must not take the others down
     parts.push('config = { missing_probes = "warn" }');
     line++;
   }
   for (const f of files) {
-    const body = `// ---- ${f.name}.bt\n${renderProbe(f.text, d)}`;
+    const text = kprobes && /^kr?e?t?func:/m.test(f.text) ? (kprobeVariant(f.text) ?? f.text) : f.text;
+    const body = `// ---- ${f.name}.bt\n${renderProbe(text, d)}`;
     starts.push({ name: f.name, line });
     parts.push(body);
     line += body.split('\n').length;

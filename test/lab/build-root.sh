@@ -29,7 +29,13 @@ PACKAGES=(bpftrace iproute2 lksctp-tools python3 kmod tmux nftables procps util-
           busybox ca-certificates libstdc++6 zstd xz-utils)
 # Bump when the build steps below change what a root holds (the hash keys the cache).
 RECIPE=1
+# bullseye's 5.10 has no BTF for modules: its kprobe probes read sctp's structs from the
+# kernel headers (the other suites' hash stays as it was)
+HEADERS=no
+[[ "$suite" == bullseye ]] && HEADERS=yes
 recipe="$(printf '%s\n' "recipe $RECIPE" "${PACKAGES[@]}")"
+[[ "$HEADERS" == no ]] || recipe+=$'\nkernel headers'
+
 hash="$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
 roots="${SCTPDIAG_LAB_ROOTS:-${SCTPDIAG_LAB_CACHE:-$repo/.lab-cache}/roots}"
 root="$roots/$suite-$hash"
@@ -88,6 +94,12 @@ kver="${kpkg#linux-image-}"
 kdebs=("$kpkg")
 kdebs+=($(chroot "$tmp" apt-cache depends "$kpkg" 2>/dev/null \
   | awk -v v="$kver" '$1 == "Depends:" && $2 ~ /^linux-[a-z]+-/ && substr($2, length($2) - length(v) + 1) == v { print $2 }' | sort -u))
+if [[ "$HEADERS" == yes ]]; then
+  # linux-headers-<ver> and the -common package it depends on (files only: bpftrace's clang reads them)
+  kdebs+=("linux-headers-$kver")
+  kdebs+=($(chroot "$tmp" apt-cache depends "linux-headers-$kver" 2>/dev/null \
+    | awk '$1 == "Depends:" && $2 ~ /^linux-headers-.*-common$/ { print $2 }' | sort -u))
+fi
 chroot "$tmp" sh -c 'cd /tmp && exec "$@"' sh "${apt[@]}" download "${kdebs[@]}" >&2 || die "apt-get download ${kdebs[*]}"
 merged=no; [[ -L "$tmp/lib" ]] && merged=yes
 for deb in "$tmp"/tmp/linux-*.deb; do
@@ -102,6 +114,8 @@ for d in "$tmp/boot" "$tmp/usr/lib/modules/$kver"; do
 done
 [[ -n "${vmlinuz:-}" ]] || die "no vmlinuz for $kver in /boot or /usr/lib/modules/$kver"
 [[ -d "$tmp/usr/lib/modules/$kver/kernel/net/sctp" ]] || die "$kver has no sctp module"
+# (the source link is absolute: resolved inside the new root)
+[[ "$HEADERS" == no || -f "$tmp$(readlink "$tmp/usr/lib/modules/$kver/source")/include/net/sctp/structs.h" ]] || die "no kernel headers for $kver"
 chroot "$tmp" apt-get clean
 rm -rf "$tmp"/var/lib/apt/lists/*
 echo "$kver" >"$tmp/.lab-kver"

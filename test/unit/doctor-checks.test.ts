@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
-import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
+import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkEventSources, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
 import { buildReport, exitCodeFor, worstSeverity } from '../../src/doctor/report.js';
 import { failoverFromSysctls } from '../../src/doctor/gather.js';
 import type { DoctorFacts, PlatformFacts, RouteInfo } from '../../src/doctor/types.js';
@@ -202,6 +202,8 @@ test('platform checks', async () => {
   assert.equal(checkProbeSupport(p({ kprobeEvents: null, bpftraceVersion: null })).severity, 'info');
   assert.equal(checkProbeSupport(p({ btfSctp: false })).severity, 'info');
   assert.match(checkProbeSupport(p({ btfSctp: false })).title, /no BTF for the sctp module: no bpf events; .* procfs/);
+  const kp = checkProbeSupport(p({ btfSctp: false, eventSources: [{ type: 'path.state', source: 'bpf', reason: 'offered', detail: '' }, { type: 'path.primary', source: 'procfs', reason: 'no-btf', detail: 'no BTF' }] }));
+  assert.match(kp.title, /no BTF for the sctp module: path\.state from bpf kprobes with the kernel headers/);
   const user = checkPrivileges(p({ uid: 1000, capEff: 0n }));
   assert.equal(user.severity, 'info');
   assert.ok(user.evidence.some((e) => e.includes('bpf events')));
@@ -209,6 +211,25 @@ test('platform checks', async () => {
   assert.equal(checkHz(f).severity, 'ok');
   const assumed = { ...f, snapshot: { ...f.snapshot!, hz: { value: 250, source: 'assumed' as const, detail: 'x' } } };
   assert.equal(checkHz(assumed).severity, 'warn');
+});
+
+test('platform.event-sources: every type with its source; what is missing named, the headers package among them', async () => {
+  const f = await facts('two-path-a', { platform: goodPlatform });
+  const p = (eventSources: PlatformFacts['eventSources']) => checkEventSources({ ...f, platform: { ...goodPlatform, eventSources } });
+  assert.equal(p(null).severity, 'info');
+  const all = p([{ type: 'path.state', source: 'bpf', reason: 'offered', detail: 'the kernel offers its probes' }]);
+  assert.equal(all.severity, 'ok');
+  assert.deepEqual(all.evidence, ['bpf: path.state']);
+  const headers = 'no BTF for the sctp module and no kernel headers (apt-get install linux-headers-5.10.0-32-amd64)';
+  const old = p([
+    { type: 'path.state', source: 'procfs', reason: 'no-headers', detail: headers },
+    { type: 'path.heartbeat', source: 'none', reason: 'no-headers', detail: headers },
+    { type: 'path.rtx_timeout', source: 'none', reason: 'no-headers', detail: headers },
+  ]);
+  assert.equal(old.severity, 'info');
+  assert.match(old.title, /3 of 3 event types not from bpf: no-headers/);
+  assert.deepEqual(old.evidence, [`procfs: path.state (${headers})`, `none: path.heartbeat, path.rtx_timeout (${headers})`]);
+  assert.match(old.remedy, /install the kernel headers \(linux-headers-5\.10\.0-32-amd64\)/);
 });
 
 test('worst severity and exit codes', () => {

@@ -26,7 +26,10 @@ test('SNMP names follow the Prometheus guide', () => {
 test('metrics from the two-path-a-fail-t6 capture parse as Prometheus text', async () => {
   const m = buildMetrics();
   const ev = new EventCounts();
-  ev.source = 'procfs';
+  ev.types = [
+    { type: 'path.state', source: 'procfs', reason: 'no-btf', detail: 'no BTF for the sctp module' },
+    { type: 'path.rtx_timeout', source: 'none', reason: 'no-btf', detail: 'no BTF for the sctp module' },
+  ];
   ev.count({ schemaVersion: 1, time: 't', type: 'path.state', source: 'procfs', severity: 'warn', netns: null, from: 'ACTIVE', to: 'INACTIVE' });
   ev.count({ schemaVersion: 1, time: 't', type: 'probe.lost_events', source: 'bpf', severity: 'warn', netns: null, metrics: { count: 5 } });
   m.update(reading([await snap('two-path-a-fail-t6')]), ev);
@@ -46,7 +49,9 @@ test('metrics from the two-path-a-fail-t6 capture parse as Prometheus text', asy
   assert.equal(f.get('sctp_snmp_curr_estab')?.type, 'gauge');
   assert.equal(sampleSum(f, 'sctp_events_total', { type: 'path.state', source: 'procfs' }), 1);
   assert.equal(sampleSum(f, 'sctpdiag_probe_lost_events_total'), 5);
-  assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { source: 'procfs' }), 1);
+  assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { type: 'path.state', source: 'procfs', reason: 'no-btf' }), 1);
+  assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { type: 'path.rtx_timeout', source: 'none', reason: 'no-btf' }), 1);
+  assert.equal(f.get('sctpdiag_event_source_info')?.samples.length, 2);
   assert.equal(f.get('sctpdiag_build_info')?.samples[0]?.labels['version'], '0.1.0');
   for (const fam of f.values()) {
     assert.match(fam.name, /^(sctp|sctpdiag)_[a-z0-9_]+$/);

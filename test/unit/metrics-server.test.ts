@@ -29,7 +29,9 @@ test('serves /metrics and /healthz from a capture, procfs read once per min-inte
     assert.equal(sampleSum(f, 'sctp_associations', { state: 'ESTABLISHED' }), 3);
     assert.equal(sampleSum(f, 'sctp_paths', { state: 'ACTIVE' }), 6);
     assert.equal(sampleSum(f, 'sctp_snmp_t3_rtx_expireds_total'), 3);
-    assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { source: 'procfs' }), 1);
+    // --events procfs: every type procfs can see from procfs, the others from nowhere, both saying why
+    assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { type: 'path.state', source: 'procfs', reason: 'no-bpf' }), 1);
+    assert.equal(sampleSum(f, 'sctpdiag_event_source_info', { type: 'path.rtx_timeout', source: 'none', reason: 'no-bpf' }), 1);
     // many scrapes, one read
     await Promise.all(Array.from({ length: 20 }, () => fetch(`${srv.url}/metrics`).then((r) => r.text())));
     assert.equal(srv.exporter.cache.reads, 1);

@@ -215,7 +215,7 @@ test('runTop: live without SCTP shows why and keeps running; pipeline events rea
   const snap = await readSnapshot({ procRoot: capture('two-path-a'), netns: null });
   const status: PipelineStatus = {
     source: 'bpf', probesAttached: 5, probes: [], unavailable: [], reason: null, bpftracePid: 1, restarts: 0,
-    lostEvents: 0, malformedLines: 0, procfsTypes: [],
+    lostEvents: 0, malformedLines: 0, procfsTypes: [], types: [],
   };
   let last = '';
   const p = runTop({

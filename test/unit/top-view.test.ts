@@ -265,6 +265,13 @@ test('informative states: no SCTP, no associations, degraded source', () => {
   assert.match(frameText(state.frame()), /no SCTP associations/);
   state.setSource({ source: 'bpf', probesAttached: 7 });
   assert.match(frameText(state.frame()), /events bpf \(7 probes\)/);
+  // per event type sources in the status line, when not all are bpf
+  state.resize(160, 24);
+  state.setSource({ source: 'degraded', reason: 'procfs for path.primary (no BTF)', probesAttached: 5, types: 'bpf 6 types; procfs 3 types (no BTF)' });
+  assert.match(frameText(state.frame()), /events DEGRADED · bpf 6 types; procfs 3 types \(no BTF\)/);
+  state.setSource({ source: 'procfs', reason: '--no-bpf', types: 'procfs 9 types (--no-bpf); none 4 types (--no-bpf)' });
+  assert.match(frameText(state.frame()), /events procfs · procfs 9 types \(--no-bpf\); none 4 types/);
+  state.resize(80, 24);
   // keys on an empty table do nothing harmful
   for (const k of ['down', 'up', 'pagedown', 'G', 'enter']) state.key(k);
   assert.match(frameText(state.frame()), /no association selected/);

@@ -33,7 +33,7 @@ test('bpftrace --version text → version', () => {
 });
 
 test('0.17 and older: the probes as written (kfunc, args->, delete(@m[k]), no config block)', () => {
-  for (const v of [[0, 11, 3], [0, 17, 0], null] as const) {
+  for (const v of [[0, 17, 0], null] as const) {
     const p = layoutProgram(files, v);
     for (const f of files) assert.ok(p.text.includes(f.text), `${f.name} unchanged for ${JSON.stringify(v)}`);
     assert.doesNotMatch(p.text, /^config =/m);
@@ -120,8 +120,87 @@ test('no BTF for the sctp module (kernel 5.10): every probe that reads an sctp s
   assert.deepEqual(c2.version, [0, 11, 3]);
   for (const p of c2.probes) {
     assert.equal(p.ok, false, p.name);
-    assert.ok(p.missing.some((m) => /no BTF for the sctp module/.test(m)), `${p.name}: ${p.missing.join('; ')}`);
+    assert.ok(p.reason === 'probe-missing' || p.missing.some((m) => /no BTF for the sctp module/.test(m)), `${p.name}: ${p.missing.join('; ')}`);
   }
+  // the functions of path-state, heartbeat and rtx-timeout: kprobe variants, given the kernel headers
+  const fns = ['sctp_assoc_control_transport', 'sctp_sf_sendbeat_8_3', 'sctp_sf_backbeat_8_3', 'sctp_sf_do_6_3_3_rtx', 'sctp_assoc_set_primary'];
+  const ks = fns.map((f, i) => `ffffffffc0a0${i}000 t ${f}\t[sctp]`).join('\n') + '\n';
+  const opts = { bpftrace: '/bin/true', capEff: 0x1ffffffffffn, sysRoot: d, kallsyms: ks, files, version: [0, 11, 3] as const, release: '5.10.0-32-amd64' };
+  const bare = await detectCapabilities({ ...opts, headers: false });
+  const by = (c: Capabilities, n: string) => c.probes.find((p) => p.name === n)!;
+  for (const n of ['path-state', 'heartbeat', 'rtx-timeout']) {
+    assert.equal(by(bare, n).ok, false);
+    assert.equal(by(bare, n).reason, 'no-headers');
+    assert.match(by(bare, n).missing.join(' '), /no BTF for the sctp module .* and no kernel headers for 5\.10\.0-32-amd64 \(apt-get install linux-headers-5\.10\.0-32-amd64\)/);
+  }
+  // a kfunc probe without a kprobe-args prototype has no variant
+  assert.equal(by(bare, 'primary').reason, 'no-btf');
+  assert.equal(bare.kprobes, false);
+  const withHeaders = await detectCapabilities({ ...opts, headers: true });
+  assert.equal(withHeaders.kprobes, true);
+  assert.deepEqual(withHeaders.probes.filter((p) => p.ok).map((p) => p.name).sort(), ['heartbeat', 'path-state', 'rtx-timeout']);
+  assert.equal(by(withHeaders, 'primary').reason, 'no-btf');
+  assert.equal(by(withHeaders, 'peers').reason, 'probe-missing');
+});
+
+test('kprobe variant (no module BTF): kprobe/kretprobe with casts from the kprobe-args prototype, arguments saved per thread, line for line', () => {
+  const ps = files.find((f) => f.name === 'path-state')!;
+  const v = probesModule.kprobeVariant(ps.text)!;
+  assert.equal(v.split('\n').length, ps.text.split('\n').length);
+  assert.doesNotMatch(v, /^k(ret)?func:|args->/m);
+  assert.match(v, /^kprobe:sctp_assoc_control_transport$/m);
+  assert.match(v, /^kretprobe:sctp_assoc_control_transport$/m);
+  assert.match(v, /\(\(struct sctp_association \*\)arg0\)->base\.net->ns\.inum/);
+  assert.match(v, /^\{ .*@sctpdiag_kp_transport\[tid\] = arg1;.*@sctpdiag_kp_asoc\[tid\] = arg0;/m);
+  assert.match(v, /\$t = \(\(struct sctp_transport \*\)@sctpdiag_kp_transport\[tid\]\);/);
+  assert.match(v, /delete\(@sctpdiag_kp_asoc\[tid\]\);.* \}$/m);
+  // a kfunc without a prototype: no variant
+  assert.equal(probesModule.kprobeVariant('kfunc:sctp:f\n{\n  printf("%d", args->x);\n}\n'), null);
+  // the program: the headers included first, then the variants in 0.11's dialect
+  const p = layoutProgram(files.filter((f) => ['path-state', 'rtx-timeout'].includes(f.name)), [0, 11, 3], true);
+  assert.equal(p.text.split('\n')[0], '#include <net/sctp/structs.h>');
+  assert.equal(p.starts[0]!.line, 2);
+});
+
+test('0.11 (bullseye): printf formats over 63 bytes are split into chunks that the mapper joins back, line for line', () => {
+  const d = probesModule.dialectFor([0, 11, 3]);
+  for (const f of files) {
+    const r = renderProbe(f.text, d);
+    assert.equal(r.split('\n').length, f.text.split('\n').length, f.name);
+    for (const m of r.matchAll(/printf\("([^"]*)"/g)) assert.ok(m[1]!.length <= 63, `${f.name}: ${m[1]}`);
+    // the chunks' formats, joined, are the original format
+    const orig = [...f.text.matchAll(/printf\("(SCTPDIAG [^"]*)"/g)].map((m) => m[1]!.replace(/\\n$/, ''));
+    const chunks = [...r.matchAll(/printf\("SCTPDIAG\+ %u (\d) (\d) ([^"]*)\\n"/g)];
+    let joined: string[] = [];
+    const whole: string[] = [];
+    for (const c of chunks) {
+      joined.push(c[3]!);
+      if (c[1] === c[2]) {
+        whole.push(`SCTPDIAG ${joined.join(' ')}`);
+        joined = [];
+      }
+    }
+    const short = orig.filter((o) => o.length + 2 <= 62);
+    assert.deepEqual([...whole, ...short].sort(), orig.sort(), f.name);
+  }
+  // the joiner: per thread, in order; an interleaved thread does not disturb it; out of order is dropped
+  const j = new probesModule.ChunkJoiner();
+  assert.equal(j.add('SCTPDIAG+ 7 1 2 path ts=1 asoc=3\n'), null);
+  assert.equal(j.add('SCTPDIAG+ 8 1 2 path ts=2 asoc=4\n'), null);
+  assert.equal(j.add('SCTPDIAG+ 7 2 2 cmd=1 err=0\n'), 'SCTPDIAG path ts=1 asoc=3 cmd=1 err=0\n');
+  assert.equal(j.add('SCTPDIAG+ 9 2 2 cmd=1 err=0\n'), null);
+  assert.equal(j.dropped, 1);
+  assert.equal(j.add('SCTPDIAG path ts=5\n'), 'SCTPDIAG path ts=5\n');
+  // through the mapper: one path.state event
+  const m = new BpfEventMapper({ netns: null, hz: 250 });
+  const line = (t: string) => m.map(parseBpftraceLine(JSON.stringify({ type: 'printf', data: t }))!);
+  assert.deepEqual(line('SCTPDIAG+ 11 1 3 path ts=100 asoc=3 lport=6001 rport=5001\n'), []);
+  assert.deepEqual(line('SCTPDIAG+ 11 2 3 cmd=1 err=0 from=2 to=0 fam=2 v4=33554698\n'), []);
+  const [e] = line('SCTPDIAG+ 11 3 3 w=0,0,0,0 afam=2 av4=33554954 aw=0,0,0,0\n');
+  assert.equal(e?.type, 'path.state');
+  assert.equal(e?.path, '10.1.0.2');
+  assert.equal(e?.to, 'INACTIVE');
+  assert.equal(e?.activePath, '10.2.0.2');
 });
 
 test('one probe file bpftrace refuses is dropped and the rest start at once (not three failures, then procfs)', async () => {

@@ -106,6 +106,11 @@ test('bpf source: events flow, enriched from the snapshot; kill -9 → restart a
   assert.equal(p.status().source, 'bpf');
   assert.equal(p.status().probesAttached, 2);
   assert.ok(!p.status().procfsTypes.includes('path.state'), 'bpf covers path.state');
+  // per event type: bpf and why, in the status and in the attach announcement
+  assert.deepEqual(p.status().types.find((t) => t.type === 'path.state'), { type: 'path.state', source: 'bpf', reason: 'attached', detail: 'bpf probes attached' });
+  const attached = got.find((x) => x.type === 'source.changed' && x.to === 'bpf')!;
+  assert.deepEqual(attached.sources?.find((t) => t.type === 'path.state'), { type: 'path.state', source: 'bpf', reason: 'attached' });
+  assert.match(attached.reason ?? '', /; sources: bpf path\.state, /);
   const first = p.status().bpftracePid!;
   process.kill(first, 'SIGKILL');
   await until(() => got.some((x) => x.type === 'source.changed' && x.from === 'bpf' && /SIGKILL/.test(x.reason ?? '')));
@@ -156,6 +161,44 @@ test('bpftrace that never attaches: retried with backoff, then procfs with the r
   assert.match(p.status().reason ?? '', /no BTF/);
   assert.equal(got.filter((e) => e.type === 'source.changed' && e.from === 'bpf').length, 3);
   assert.ok(p.status().procfsTypes.includes('path.state'));
+  const types = p.status().types;
+  assert.deepEqual(types.find((t) => t.type === 'path.state')?.source, 'procfs');
+  assert.equal(types.find((t) => t.type === 'path.state')?.reason, 'failed');
+  assert.match(types.find((t) => t.type === 'path.state')?.detail ?? '', /no BTF/);
+  assert.equal(types.find((t) => t.type === 'path.rtx_timeout')?.source, 'none');
+  const gaveUp = got.find((e) => e.type === 'source.changed' && /giving up/.test(e.reason ?? ''));
+  assert.equal(gaveUp?.sources?.find((t) => t.type === 'path.state')?.reason, 'failed');
+  await p.stop();
+});
+
+test('while bpftrace compiles: its types from procfs with the time so far; probes the kernel lacks say so per type', async () => {
+  const slow = join(tmp, 'bpftrace-slow');
+  writeFileSync(slow, `#!/bin/sh
+exec sleep 30
+`);
+  chmodSync(slow, 0o755);
+  const bus = new EventBus();
+  const got: SctpEvent[] = [];
+  bus.subscribe((e) => got.push(e));
+  const lacking: Capabilities = {
+    ...caps,
+    bpftrace: slow,
+    probes: files.map((f) => (f.name === 'primary' ? { name: f.name, events: f.events, ok: false, missing: ['kfunc:sctp:sctp_assoc_set_primary'], reason: 'probe-missing' } : { name: f.name, events: f.events, ok: true, missing: [] })),
+  };
+  const p = startEventPipeline({ procRoot: '/proc', netns: null, intervalMs: 100, bus, read: async () => series[0]!, capabilities: lacking, probeFiles: files, runner: { noPdeathsig: true } });
+  // before the kernel's probes are known: starting, not "no probe"
+  assert.deepEqual(p.status().types.find((t) => t.type === 'path.state'), { type: 'path.state', source: 'procfs', reason: 'starting', detail: 'checking which probes the kernel offers' });
+  await p.ready;
+  const ps = p.status().types.find((t) => t.type === 'path.state')!;
+  assert.equal(ps.source, 'procfs');
+  assert.equal(ps.reason, 'starting');
+  assert.match(ps.detail, /compiling and attaching the probes \(\d+ s so far\)/);
+  assert.deepEqual(p.status().types.find((t) => t.type === 'path.primary'), {
+    type: 'path.primary',
+    source: 'procfs',
+    reason: 'probe-missing',
+    detail: 'kfunc:sctp:sctp_assoc_set_primary not offered here',
+  });
   await p.stop();
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { packageRoot } from '../../src/package-files.js';
 const PACKAGE_ROOT = packageRoot();
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type SctpEvent } from '../../src/events/types.js';
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, SOURCE_REASONS, type SctpEvent } from '../../src/events/types.js';
 
 interface Schema {
   required: string[];
@@ -15,6 +15,8 @@ const schema = JSON.parse(readFileSync(`${PACKAGE_ROOT}/schema/event.schema.json
 test('event types and version match the code', () => {
   assert.deepEqual(schema.properties.type!.enum, [...EVENT_TYPES]);
   assert.equal(schema.properties.schemaVersion!.const, EVENT_SCHEMA_VERSION);
+  const items = (schema.properties.sources as unknown as { items: { properties: { reason: { enum: string[] } } } }).items;
+  assert.deepEqual(items.properties.reason.enum, [...SOURCE_REASONS]);
 });
 
 test('every SctpEvent field is documented', () => {
@@ -36,6 +38,7 @@ test('every SctpEvent field is documented', () => {
     link: '',
     direction: 'in',
     cause: '',
+    sources: [],
   };
   assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(full).sort());
   assert.deepEqual(Object.keys(schema.properties.assoc!.properties!).sort(), Object.keys(full.assoc).sort());
