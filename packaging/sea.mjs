@@ -58,6 +58,25 @@ const blessedTerminfo = rewrite(
 );
 const blessedWidgets = rewrite('blessed-widgets', /[\\/]node_modules[\\/]blessed[\\/]lib[\\/]widget\.js$/, /require\('\.\/widgets\/' \+ file\)/, "require('./widgets/' + file + '.js')");
 
+/*
+ * Start-up: the bundle is compiled from its code cache at no measurable cost; what costs is the Node
+ * built-in modules the libraries load at their top (bench/README.md, start). These load them on use.
+ */
+/** commander spawns only for executable subcommands (sctpdiag has none): node:child_process is ~6 ms of every start. */
+const commanderLazySpawn = rewrite(
+  'commander-lazy-spawn',
+  /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/,
+  /^const childProcess = require\('node:child_process'\);$/m,
+  "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+);
+/** prom-client's index loads all its parts (the Pushgateway brings node:https, ~20 ms); each is loaded when first read. */
+const promClientLazy = rewrite(
+  'prom-client-lazy',
+  /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/,
+  /^exports\.(\w+) =\s*require\(('[^']+')\)(\.\w+)?;$/gm,
+  "Object.defineProperty(exports, '$1', { enumerable: true, get: () => require($2)$3 });",
+);
+
 export async function bundle() {
   const done = step('bundle (esbuild)');
   const outfile = join(WORK, 'sctpdiag.cjs');
@@ -73,7 +92,7 @@ export async function bundle() {
     logLevel: 'error',
     logOverride: { 'empty-import-meta': 'silent' }, // only read by npmRoot(), which the executable never calls
     external: ['term.js', 'pty.js'], // optional peers of blessed's terminal widget, which top does not use
-    plugins: [lazyRequire, blessedWidgets, blessedTerminfo],
+    plugins: [lazyRequire, blessedWidgets, blessedTerminfo, commanderLazySpawn, promClientLazy],
   });
   if (r.errors.length) throw new Error('esbuild failed');
   done();

@@ -48,26 +48,43 @@ export function installedTree(execPath = process.execPath, version = VERSION): s
   }
 }
 
-/** Write the embedded assets into a fresh private directory (mkdtemp: 0700, unpredictable name; 'wx': no file followed). */
-function extractAssets(): string {
-  const keys = JSON.parse(sea.getAsset(ASSET_MANIFEST, 'utf8')) as string[];
-  const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  for (const key of keys) {
-    if (key.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new Error(`sctpdiag: bad asset name ${key}`);
-    mkdirSync(dirname(join(dir, key)), { recursive: true });
-    writeFileSync(join(dir, key), new Uint8Array(sea.getAsset(key)), { flag: 'wx', mode: 0o644 });
+let assetDir: string | undefined;
+const written = new Set<string>();
+
+/**
+ * Write the embedded assets under `top` (a first path part; all of them when undefined) into a private
+ * directory made on first use (mkdtemp: 0700, unpredictable name; 'wx': no file followed). Only what a
+ * command asks for is written: all of them took tens of ms of a start.
+ */
+function extractAssets(top?: string): string {
+  if (assetDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'sctpdiag-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    assetDir = dir;
   }
-  return dir;
+  const keys = JSON.parse(sea.getAsset(ASSET_MANIFEST, 'utf8')) as string[];
+  for (const key of keys) {
+    if (written.has(key) || (top !== undefined && key !== top && !key.startsWith(top + '/'))) continue;
+    if (key.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new Error(`sctpdiag: bad asset name ${key}`);
+    mkdirSync(dirname(join(assetDir, key)), { recursive: true });
+    writeFileSync(join(assetDir, key), new Uint8Array(sea.getAsset(key)), { flag: 'wx', mode: 0o644 });
+    written.add(key);
+  }
+  return assetDir;
 }
 
-let root: string | undefined;
+let located: string | null | undefined;
 
-/** The directory holding probes/, profiles/, schema/ and man/ (located or extracted on first call). */
+/** The package's directory on disk (npm package, or the installed tree), or null: the embedded assets. */
+function onDisk(): string | null {
+  if (located === undefined) located = IN_SINGLE_EXECUTABLE ? installedTree() : npmRoot();
+  return located;
+}
+
+/** The directory holding probes/, profiles/, schema/ and man/ (located, or all of it extracted, on first call). */
 export function packageRoot(): string {
-  root ??= IN_SINGLE_EXECUTABLE ? (installedTree() ?? extractAssets()) : npmRoot();
-  return root;
+  return onDisk() ?? extractAssets();
 }
 
-/** Path of a file or directory the package ships, e.g. packageFile('profiles'). */
-export const packageFile = (...parts: string[]): string => join(packageRoot(), ...parts);
+/** Path of a file or directory the package ships, e.g. packageFile('profiles') (only that part is extracted). */
+export const packageFile = (...parts: string[]): string => join(onDisk() ?? extractAssets(parts.join('/').split('/')[0]), ...parts);

@@ -7,16 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
 import { VERSION } from './package-files.js';
-import {
-  assertNetnsExists,
-  currentNetns,
-  netnsLabel,
-  runInNetns,
-  stripNetnsArgs,
-  validateNetnsName,
-  validatePid,
-  type NetnsTarget,
-} from './netns.js';
+import type { NetnsTarget } from './netns.js';
 import { parseHz } from './commands/options.js';
 import { escapeControl } from './render/escape.js';
 
@@ -53,8 +44,25 @@ export function commandName(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The command line with every command, or only `only` when it names one. */
-export async function buildProgram(only?: string): Promise<Command> {
+/** `sctpdiag --version` (no command named): commander answers it before any command would run. */
+const VERSION_ONLY = Symbol('version only');
+
+/** The command argv names, VERSION_ONLY for a bare version request (no command, no help), else undefined. */
+function wanted(argv: readonly string[]): string | typeof VERSION_ONLY | undefined {
+  const name = commandName(argv);
+  if (name !== undefined) return name;
+  let version = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') return undefined;
+    if (VALUED_GLOBALS.has(a)) i++;
+    else if (a === '-V' || a === '--version') version = true;
+  }
+  return version ? VERSION_ONLY : undefined;
+}
+
+/** The command line with every command, only `only` when it names one, or none for a bare --version. */
+export async function buildProgram(only?: string | typeof VERSION_ONLY): Promise<Command> {
   const program = new Command('sctpdiag')
     .description('kernel SCTP diagnostics and tuning: associations, paths, live events, sysctl profiles')
     .version(VERSION, '-V, --version')
@@ -67,7 +75,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
-  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  const names = only === VERSION_ONLY ? [] : only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
   for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) program.addCommand(c);
   for (const c of program.commands) c.exitOverride();
   return program;
@@ -77,6 +85,8 @@ export async function buildProgram(only?: string): Promise<Command> {
 async function netnsHop(program: Command, argv: readonly string[]): Promise<number | null> {
   const o = program.opts<{ netns?: string; netnsPid?: string; procRoot?: string }>();
   if (o.netns === undefined && o.netnsPid === undefined) return null;
+  // loaded only for a hop: it brings node:child_process, a few ms of every start
+  const { assertNetnsExists, currentNetns, netnsLabel, runInNetns, stripNetnsArgs, validateNetnsName, validatePid } = await import('./netns.js');
   if (o.netns !== undefined && o.netnsPid !== undefined) throw usageError('--netns and --netns-pid exclude each other');
   if (o.procRoot !== undefined) throw usageError('--netns reads a live namespace; it cannot be combined with --proc-root');
   let target: NetnsTarget;
@@ -94,7 +104,7 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  const program = await buildProgram(commandName(argv));
+  const program = await buildProgram(wanted(argv));
   try {
     // parse global options first, so --netns can hop before any command runs
     let hopped: number | null = null;

@@ -4,9 +4,6 @@
  * Order: --hz option, a capture's recorded value, /boot/config-<release>,
  * /usr/lib/modules/<release>/config (where Debian 14 keeps it), /proc/config.gz, inference from live associations, else assume 250 (Debian).
  */
-import { gunzipSync } from 'node:zlib';
-import { readRegularFileBytes } from '../safefs.js';
-
 export type HzSource = 'option' | 'capture' | 'boot-config' | 'modules-config' | 'proc-config.gz' | 'inferred' | 'assumed';
 
 export interface Hz {
@@ -54,6 +51,8 @@ export const CONFIG_MAX_BYTES = 16 * 1024 * 1024;
 
 async function tryRead(path: string): Promise<Buffer | null> {
   try {
+    // imported here: KNOWN_HZ is needed to parse the command line, the file reader only to read
+    const { readRegularFileBytes } = await import('../safefs.js');
     return await readRegularFileBytes(path, CONFIG_MAX_BYTES);
   } catch {
     return null;
@@ -89,7 +88,8 @@ async function hzInConfigFile(path: string, gzipped: boolean): Promise<number | 
   if (!buf) return null;
   let hz: number | null = null;
   try {
-    hz = hzFromConfig((gzipped ? gunzipSync(buf, { maxOutputLength: CONFIG_MAX_BYTES }) : buf).toString('utf8'));
+    // node:zlib is loaded only when a gzipped config is read, not at every start
+    hz = hzFromConfig((gzipped ? process.getBuiltinModule('node:zlib').gunzipSync(buf, { maxOutputLength: CONFIG_MAX_BYTES }) : buf).toString('utf8'));
   } catch {
     /* not gzip, or inflates past CONFIG_MAX_BYTES */
   }
