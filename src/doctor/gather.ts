@@ -98,12 +98,16 @@ export async function gatherPlatform(o: {
   procRoot: string;
   sysRoot?: string;
   selfProcRoot?: string;
+  /** the initial mount namespace's /sys (default /proc/1/root/sys on a live host; none under --sys-root) */
+  hostSysRoot?: string | null;
   run?: Runner;
   uid?: number;
 }): Promise<PlatformFacts> {
   const sys = o.sysRoot ?? '/sys';
   const run = o.run ?? execRunner;
-  const kprobeCandidates = [join(sys, 'kernel/tracing/kprobe_events'), join(sys, 'kernel/debug/tracing/kprobe_events')];
+  // `ip netns exec` mounts a /sys without tracefs; trace then runs bpftrace in the initial mount namespace
+  const hostSys = o.hostSysRoot !== undefined ? o.hostSysRoot : o.sysRoot === undefined ? '/proc/1/root/sys' : null;
+  const kprobeCandidates = [sys, ...(hostSys ? [hostSys] : [])].flatMap((d) => [join(d, 'kernel/tracing/kprobe_events'), join(d, 'kernel/debug/tracing/kprobe_events')]);
   const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
     exists(join(sys, 'module/sctp')),
     exists(join(o.procRoot, 'net/sctp')),

@@ -45,6 +45,24 @@ test('gatherPlatform reads module, BTF and tracefs facts under a fake /sys', asy
   }
 });
 
+test('gatherPlatform: no tracefs in this mount namespace (ip netns exec) → the initial namespace\'s kprobe_events counts; none anywhere → null', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'sctpdiag-doctor-'));
+  try {
+    const sys = join(root, 'sys');
+    const host = join(root, 'host-sys');
+    await mkdir(join(sys, 'module/sctp'), { recursive: true });
+    await mkdir(join(root, 'proc/self'), { recursive: true });
+    await writeFile(join(root, 'proc/self/status'), 'CapEff:\t0\n');
+    const gather = () => gatherPlatform({ procRoot: join(CAPS, 'two-path-a'), sysRoot: sys, hostSysRoot: host, selfProcRoot: join(root, 'proc'), run: fakeRunner({}, null), uid: 0 });
+    assert.equal((await gather()).kprobeEvents, null);
+    await mkdir(join(host, 'kernel/tracing'), { recursive: true });
+    await writeFile(join(host, 'kernel/tracing/kprobe_events'), '');
+    assert.equal((await gather()).kprobeEvents, join(host, 'kernel/tracing/kprobe_events'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('parseCapEff and parseRouteGet', () => {
   assert.equal(parseCapEff('CapInh:\t0\nCapEff:\t000001fffeffffff\n'), 0x1fffeffffffn);
   assert.equal(parseCapEff(null), null);
