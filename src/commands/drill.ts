@@ -189,7 +189,11 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     const merged = mergeTimeline(tl, live ? bpfTimeline(events, bpfOpts) : null, outcome.figures);
     return measuredReport(plan, o.netns, {
       source: merged.source,
-      bpf: { ...outcome, figures: merged.source === 'procfs' ? [] : outcome.figures },
+      bpf: {
+        ...outcome,
+        figures: merged.figures,
+        reason: merged.missed.length ? [outcome.reason, `no bpf event carried ${merged.missed.join(', ')}: procfs measured it`].filter(Boolean).join('; ') : outcome.reason,
+      },
       procfsTimeline: tl,
       stats: { ...stats, maxGapMs: Math.round(stats.maxGapMs) },
       cutUncertaintyMs: Math.round(uncertainty),

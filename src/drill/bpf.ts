@@ -190,10 +190,20 @@ export async function watchBpf(o: {
   }
 }
 
-/** procfs's timeline with the figures bpf measured replaced by bpf's; which source measured the event figures */
-export function mergeTimeline(procfs: Timeline, bpf: FigureTimes | null, figures: readonly Figure[]): { timeline: Timeline; source: 'bpf' | 'procfs' | 'mixed' } {
+/**
+ * procfs's timeline with the figures bpf measured replaced by bpf's; which source measured the event
+ * figures. A figure the probes cover but whose events lacked it (bullseye's kprobe path.state has no
+ * active path) stays procfs's when procfs saw it.
+ */
+export function mergeTimeline(
+  procfs: Timeline,
+  bpf: FigureTimes | null,
+  covered: readonly Figure[],
+): { timeline: Timeline; source: 'bpf' | 'procfs' | 'mixed'; figures: Figure[]; missed: Figure[] } {
   const timeline = { ...procfs };
+  const figures = bpf ? covered.filter((f) => bpf[f] !== null || procfs[f] === null) : [];
+  const missed = bpf ? covered.filter((f) => !figures.includes(f)) : [];
   if (bpf) for (const f of figures) timeline[f] = bpf[f];
-  const n = bpf ? figures.length : 0;
-  return { timeline, source: n === 0 ? 'procfs' : n === FIGURES.length ? 'bpf' : 'mixed' };
+  const n = figures.length;
+  return { timeline, source: n === 0 ? 'procfs' : n === FIGURES.length ? 'bpf' : 'mixed', figures, missed };
 }

@@ -200,6 +200,13 @@ test('drill bpf timeline: kernel-stamped T3 expiry, PF, INACTIVE, active path mo
   assert.equal(some.source, 'mixed');
   assert.equal(some.timeline.strikeMs, proc.strikeMs);
   assert.equal(mergeTimeline(proc, null, FIGURES).source, 'procfs');
+  // bpf covers a figure but no event carried it (no active path in bullseye's kprobe events): procfs's stays
+  const noMove = mergeTimeline(proc, { ...bpfTimeline(ev, o), movedMs: null }, FIGURES);
+  assert.equal(noMove.source, 'mixed');
+  assert.equal(noMove.timeline.movedMs, proc.movedMs);
+  assert.deepEqual(noMove.missed, ['movedMs']);
+  assert.ok(!noMove.figures.includes('movedMs'));
+  assert.equal(noMove.timeline.pfMs, 108.3);
   // the report says per event what measured it, and why bpf did not measure the rest
   const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500 }, sysctls);
   const r = measuredReport(p, null, {
