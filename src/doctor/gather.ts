@@ -5,6 +5,7 @@
  * tests build fake hosts in a temp dir.
  */
 import { parseCapEff } from '../kernel/privileges.js';
+import { INITIAL_SYS_ROOT, tracefsFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -98,7 +99,7 @@ export async function gatherPlatform(o: {
   procRoot: string;
   sysRoot?: string;
   selfProcRoot?: string;
-  /** the initial mount namespace's /sys (default /proc/1/root/sys on a live host; none under --sys-root) */
+  /** the initial mount namespace's /sys (default INITIAL_SYS_ROOT on a live host; none under --sys-root) */
   hostSysRoot?: string | null;
   run?: Runner;
   uid?: number;
@@ -106,8 +107,8 @@ export async function gatherPlatform(o: {
   const sys = o.sysRoot ?? '/sys';
   const run = o.run ?? execRunner;
   // `ip netns exec` mounts a /sys without tracefs; trace then runs bpftrace in the initial mount namespace
-  const hostSys = o.hostSysRoot !== undefined ? o.hostSysRoot : o.sysRoot === undefined ? '/proc/1/root/sys' : null;
-  const kprobeCandidates = [sys, ...(hostSys ? [hostSys] : [])].flatMap((d) => [join(d, 'kernel/tracing/kprobe_events'), join(d, 'kernel/debug/tracing/kprobe_events')]);
+  const hostSys = o.hostSysRoot !== undefined ? o.hostSysRoot : o.sysRoot === undefined ? INITIAL_SYS_ROOT : null;
+  const kprobeCandidates = [sys, ...(hostSys ? [hostSys] : [])].flatMap((d) => tracefsFiles(d, 'kprobe_events'));
   const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
     exists(join(sys, 'module/sctp')),
     exists(join(o.procRoot, 'net/sctp')),

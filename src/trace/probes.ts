@@ -13,6 +13,7 @@
  * then come from the procfs diff).
  */
 import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
+import { INITIAL_SYS_ROOT, tracefsFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -323,8 +324,7 @@ export function findOnPath(bin: string, path = process.env.PATH ?? ''): string |
  * Returns the argv prefix (empty when tracefs is visible here).
  */
 export function hostMountPrefix(sysRoot = '/sys', procRoot = '/proc'): string[] {
-  const tracefs = [`${sysRoot}/kernel/tracing/available_filter_functions`, `${sysRoot}/kernel/debug/tracing/available_filter_functions`];
-  if (tracefs.some((f) => existsSync(f))) return [];
+  if (tracefsFiles(sysRoot, 'available_filter_functions').some((f) => existsSync(f))) return [];
   let own: string, init: string;
   try {
     own = readlinkSync(`${procRoot}/self/ns/mnt`);
@@ -395,7 +395,9 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
-  const kprobes = existsSync(`${sys}/kernel/debug/kprobes`) || existsSync(`${sys}/kernel/tracing`) || existsSync(`${sys}/kernel/debug/tracing`);
+  // under `ip netns exec` bpftrace runs in the initial mount namespace (hostMountPrefix), so its tracefs counts
+  const sysRoots = o.sysRoot === undefined ? [sys, INITIAL_SYS_ROOT] : [sys];
+  const kprobes = sysRoots.some((r) => existsSync(`${r}/kernel/debug/kprobes`) || tracefsFiles(r, '').some((d) => existsSync(d)));
   if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
   // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
   // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not

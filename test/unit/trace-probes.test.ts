@@ -2,10 +2,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/package-files.js';
 const PACKAGE_ROOT = packageRoot();
-import { kallsymsProbes, assessProbes, buildProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
+import { tracefsFiles } from '../../src/kernel/tracefs.js';
+import { hostMountPrefix, kallsymsProbes, assessProbes, buildProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 
 const fx = (p: string) => readFileSync(join(PACKAGE_ROOT, 'test/fixtures/linux-6.1-debian/ipv6-asconf-many', p), 'utf8');
@@ -69,4 +72,29 @@ test('kallsyms: sctp module functions and tracepoints become probe names', () =>
   assert.ok(s.has('tracepoint:sctp:sctp_probe_path'));
   assert.ok(!s.has('kprobe:do_exit') && !s.has('kprobe:__pfx_sctp_x'));
   assert.ok(!kallsymsProbes(text, false).has('kfunc:sctp:sctp_assoc_set_primary'));
+});
+
+test('hostMountPrefix: tracefs (or the old debugfs mount) visible here → no nsenter prefix', async () => {
+  for (const which of [0, 1]) {
+    const root = await mkdtemp(join(tmpdir(), 'sctpdiag-tracefs-'));
+    try {
+      const f = tracefsFiles(join(root, 'sys'), 'available_filter_functions')[which]!;
+      await mkdir(dirname(f), { recursive: true });
+      await writeFile(f, 'sctp_packet_transmit [sctp]\n');
+      // a /proc whose own and pid 1's mount namespaces differ: the prefix would be nsenter if tracefs were absent
+      const proc = join(root, 'proc');
+      await mkdir(join(proc, 'self/ns'), { recursive: true });
+      await mkdir(join(proc, '1/ns'), { recursive: true });
+      await symlink('mnt:[1]', join(proc, 'self/ns/mnt'));
+      await symlink('mnt:[2]', join(proc, '1/ns/mnt'));
+      assert.deepEqual(hostMountPrefix(join(root, 'sys'), proc), [], `tracefs at ${f}`);
+      await rm(f);
+      const prefix = hostMountPrefix(join(root, 'sys'), proc);
+      // without tracefs bpftrace goes to pid 1's mount namespace (nsenter: util-linux, essential on Debian)
+      assert.deepEqual(prefix.slice(1), [`--mount=${proc}/1/ns/mnt`, '--']);
+      assert.match(prefix[0]!, /nsenter$/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
 });
