@@ -281,13 +281,15 @@ export function modelFailover(params: FailoverParams): FailoverModel {
   let hbAfterPfMs: number[] = [];
   if (pfMs !== null) {
     // after PF: the first heartbeat (RTO_pf, not counted), then one per strike k = pf+1..path_max_retrans
-    const first = firstHbAfterPf(rtoAt(rto0, p.rtoMax, p.pfRetrans), p.hbInterval, hbReset.resets);
+    const rPf = rtoAt(rto0, p.rtoMax, p.pfRetrans);
+    const first = firstHbAfterPf(rPf, p.hbInterval, hbReset.resets);
     const rest = (j: number) => sumRto(rto0, p.rtoMax, p.pfRetrans + 1, p.pathMaxRetrans, (r) => hbDelay(r, 0, j));
     hbAfterPfMs = listRto(rto0, p.rtoMax, p.pfRetrans, p.pathMaxRetrans, (r) => hbDelay(r, 0, 1));
     hbAfterPfMs[0] = first.expected;
     inactive = { min: pfMs + first.min + rest(0.5), expected: pfMs + first.expected + rest(1), max: pfMs + first.max + rest(1.5) };
-    if (!hbReset.resets && first.max > hbDelay(rtoAt(rto0, p.rtoMax, p.pfRetrans), 0, 1.5))
-      kernelNote = `${hbReset.reason}: PF does not pull in the pending heartbeat timer; the first heartbeat after PF may wait ${formatMs(first.max)} (RTO/2 + hb_interval), not ${formatMs(hbDelay(rtoAt(rto0, p.rtoMax, p.pfRetrans), 0, 1.5))}`;
+    const onTime = hbDelay(rPf, 0, 1.5);
+    if (first.max > onTime)
+      kernelNote = `${hbReset.reason}: PF does not pull in the pending heartbeat timer; the first heartbeat after PF may wait ${formatMs(first.max)} (RTO/2 + hb_interval), not ${formatMs(onTime)}`;
   } else {
     const t = sumRto(rto0, p.rtoMax, 0, p.pathMaxRetrans, (r) => r);
     inactive = { min: t, expected: t, max: t };
