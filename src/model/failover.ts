@@ -1,7 +1,7 @@
 /**
  * Failover-time model for kernel SCTP (pure functions, no I/O).
  *
- * Kernel facts (Linux 6.1, net/sctp; 6.1.9+ carries 8f35ae17ef56 "sctp: do not
+ * Kernel facts (Linux 6.1, net/sctp; 6.1.11+ carries 8f35ae17ef56 "sctp: do not
  * check hb_timer.expires when resetting hb_timer", so the PF-entry reset below works):
  * - sctp_do_8_2_transport_strike(): a T3-rtx timeout always counts (error_count++);
  *   a heartbeat counts only if the previous one is still unanswered (hb_sent), so
@@ -15,7 +15,7 @@
  *   hbDelay(RTO) = max(RTO/2 + hb, 200) + RTO·(j − ½), j ∈ [0.5, 1.5), expected j = 1.
  * - sctp_generate_heartbeat_event() sends only if no DATA went on the path for the
  *   (same) timeout; data rides the active path, never a PF one.
- * - Before 6.1.9/6.2 (e.g. 5.10) the PF-entry reset cannot pull in the timer the
+ * - Before 6.1.11/6.2 (e.g. 5.10) the PF-entry reset cannot pull in the timer the
  *   ACTIVE path left pending (src/kernel/hb-timer.ts): the first heartbeat after
  *   PF then leaves at that timer, U(0, P] after PF, P = max(RTO/2 + hb_interval, HZ/5),
  *   if it is due after the reset's base max(RTO/2, HZ/5) (else as above).
@@ -92,7 +92,7 @@ export interface FailoverModel {
   strikes: number;
   /** PF is reachable (src/kernel/pf.ts) */
   pfEffective: boolean;
-  /** entering PF pulls in the heartbeat timer (src/kernel/hb-timer.ts; false before 6.1.9/6.2) */
+  /** entering PF pulls in the heartbeat timer (src/kernel/hb-timer.ts; false before 6.1.11/6.2) */
   pfResetsHbTimer: boolean;
   /** the kernel difference that changed this prediction, one line (null: none did) */
   kernelNote: string | null;

@@ -342,7 +342,7 @@ test('drill plan on Linux 5.10: the model for that kernel (late first heartbeat 
   assert.equal(on510.predicted.pfMs, on61.predicted.pfMs);
   assert.equal(on510.predicted.inactiveMinMs, on61.predicted.inactiveMinMs);
   assert.ok(on510.predicted.inactiveMaxMs > on61.predicted.inactiveMaxMs, 'the pending heartbeat timer can delay INACTIVE');
-  assert.match(on510.predicted.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.9\/6\.2\): PF does not pull in the pending heartbeat timer/);
+  assert.match(on510.predicted.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.11\/6\.2\): PF does not pull in the pending heartbeat timer/);
   const r = planReport(on510, null);
   assert.deepEqual(checkSchema(await schema(), JSON.parse(JSON.stringify(r))), []);
   assert.match(printDrill(r, makeStyle(false)), /^! Linux 5\.10\.0-32-amd64 .*pending heartbeat timer/m);

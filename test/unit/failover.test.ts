@@ -148,11 +148,11 @@ test('property: times are monotone (PF ≤ INACTIVE, idle min ≤ expected ≤ m
   );
 });
 
-test('kernel fact: PF entry pulls in the heartbeat timer from 6.1.9 / 6.2 (8f35ae17ef56); Debian 6.1.0-N from ABI 4', () => {
-  // Debian 5.10.223's sctp_transport_reset_hb_timer() still has the time_before() check; 6.1.11-1 (ABI 4) took 6.1.9
+test('kernel fact: PF entry pulls in the heartbeat timer from 6.1.11 / 6.2 (8f35ae17ef56); Debian 6.1.0-N from ABI 4', () => {
+  // Debian 5.10.223's sctp_transport_reset_hb_timer() still has the time_before() check; 6.1.11-1 (ABI 4) took 6.1.11
   for (const [rel, resets] of [
-    ['5.10.0-32-amd64', false], ['5.15.0-91-generic', false], ['6.1.0-3-amd64', false], ['6.1.8-200.fc37.x86_64', false], ['6.1.0', false],
-    ['6.1.0-4-amd64', true], ['6.1.0-57-amd64', true], ['6.1.9', true], ['6.2.0', true], ['6.12.57+deb13-amd64', true], ['7.2.0-1-amd64', true],
+    ['5.10.0-32-amd64', false], ['5.15.0-91-generic', false], ['6.1.0-3-amd64', false], ['6.1.10-200.fc37.x86_64', false], ['6.1.0', false],
+    ['6.1.0-4-amd64', true], ['6.1.0-57-amd64', true], ['6.1.11', true], ['6.2.0', true], ['6.12.57+deb13-amd64', true], ['7.2.0-1-amd64', true],
   ] as const) assert.equal(pfResetsHbTimer(rel).resets, resets, rel);
   // no release known: the model is that of current kernels, and says nothing
   assert.deepEqual(pfResetsHbTimer(null), { resets: true, reason: null });
@@ -177,7 +177,7 @@ test('Linux 5.10: the first heartbeat after PF waits for the timer the ACTIVE pa
   assert.equal(old510.dataPath.inactive.max, 148 + 1074 + 400 + 400);
   assert.ok(Math.abs(old510.dataPath.inactive.expected - (148 + (200 * 274 + (1074 ** 2 - 200 ** 2) / 2) / 1074 + 600)) < 1e-9);
   assert.equal(old510.dataPath.hbAfterPfMs.length, 3);
-  assert.match(old510.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.9\/6\.2\): PF does not pull in the pending heartbeat timer; .* may wait 1\.07 s/);
+  assert.match(old510.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.11\/6\.2\): PF does not pull in the pending heartbeat timer; .* may wait 1\.07 s/);
   assert.ok(old510.notes.includes(old510.kernelNote!));
   // bullseye's lab drills (bpf and procfs agreed): 3 of 5 lay past 6.1's range, all within 5.10's
   for (const ms of [976, 1104, 1478, 1513, 1387]) assert.ok(ms >= old510.dataPath.inactive.min && ms <= old510.dataPath.inactive.max, `${ms}`);
