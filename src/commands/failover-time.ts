@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { catalog, defaultFor, readKernelRelease, readSysctls, validateValue } from '../kernel/sysctl-catalog.js';
-import { parsePaths } from './options.js';
+import { parseKernelRelease, parsePaths } from './options.js';
 import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
@@ -37,10 +37,11 @@ export interface FailoverOptions {
   rtt?: number;
   rttvar?: number;
   rto0?: number;
+  kernel?: string;
 }
 
 export async function collectFailover(o: FailoverOptions, env: { procRoot: string; profileDirs?: ProfileDirs }): Promise<FailoverReport> {
-  const kernel = { release: await readKernelRelease(env.procRoot) };
+  const kernel = { release: o.kernel ?? (await readKernelRelease(env.procRoot)) };
   const vals = new Map<string, string>();
   for (const k of catalog) {
     const d = defaultFor(k, kernel);
@@ -59,7 +60,7 @@ export async function collectFailover(o: FailoverOptions, env: { procRoot: strin
     for (const [k, e] of p.values) vals.set(k, e.value);
     base = `profile:${p.name}`;
   }
-  const p: FailoverParams = paramsFromSysctls(vals, { paths: o.paths ?? 2, rttMs: o.rtt ?? 1 });
+  const p: FailoverParams = paramsFromSysctls(vals, { paths: o.paths ?? 2, rttMs: o.rtt ?? 1, kernelRelease: kernel.release });
   const over: Partial<FailoverParams> = {};
   if (o.rtoInitial !== undefined) over.rtoInitial = o.rtoInitial;
   if (o.rtoMin !== undefined) over.rtoMin = o.rtoMin;
@@ -93,7 +94,7 @@ export function printFailover(r: FailoverReport, s: Style): string {
   const m = r.model;
   const p = m.params;
   const out = [
-    `${s.bold('Failover model')} (base: ${r.base}) rto_min ${p.rtoMin} rto_max ${p.rtoMax} rto_initial ${p.rtoInitial} path_max_retrans ${p.pathMaxRetrans} pf_retrans ${p.pfRetrans}${p.pfEnable ? '' : ' (pf off)'} hb_interval ${p.hbInterval} association_max_retrans ${p.associationMaxRetrans}, ${p.paths} paths, RTT ${p.rttMs} ms`,
+    `${s.bold('Failover model')} (base: ${r.base}) rto_min ${p.rtoMin} rto_max ${p.rtoMax} rto_initial ${p.rtoInitial} path_max_retrans ${p.pathMaxRetrans} pf_retrans ${p.pfRetrans}${p.pfEnable ? '' : ' (pf off)'} hb_interval ${p.hbInterval} association_max_retrans ${p.associationMaxRetrans}, ${p.paths} paths, RTT ${p.rttMs} ms${p.kernelRelease ? `, kernel ${p.kernelRelease}` : ''}`,
     `RTO₀ ${formatMs(m.rto0)}; timeouts ${listMs(m.rtoSeries, m.strikes)}`,
     '',
   ];
@@ -147,6 +148,7 @@ export function failoverTimeCommand(): Command {
     .option('--rtt <ms>', 'smoothed RTT of the path (default 1)', dec('--rtt'))
     .option('--rttvar <ms>', 'RTT variance (default RTT/2)', dec('--rttvar'))
     .option('--rto0 <ms>', 'use this RTO as RTO₀ (e.g. measured from remaddr)', dec('--rto0'))
+    .option('--kernel <release>', 'model this kernel release (default: the running one), e.g. 5.10.0-32-amd64', (v: string) => parseKernelRelease(v))
     .action(async function (this: Command) {
       const g = globals(this);
       const r = await collectFailover(this.opts<FailoverOptions>(), { procRoot: g.procRoot });

@@ -34,6 +34,12 @@ export const parsePort = (text: string, option = '--port'): number => parseNumbe
 /** --paths of every command that models failover */
 export const parsePaths = (text: string): number => parseNumber(text, '--paths', 1, MAX_PATHS, 'a number of paths');
 
+/** --kernel: a kernel release as `uname -r` prints it (e.g. 5.10.0-32-amd64) */
+export function parseKernelRelease(text: string, option = '--kernel'): string {
+  if (!/^\d{1,3}\.\d{1,3}(?:[.+~-][\w.+~-]{0,60})?$/.test(text)) throw usageError(`${option}: ${JSON.stringify(text.slice(0, 60))} is not a kernel release like 5.10.0-32-amd64`);
+  return text;
+}
+
 export function parsePeer(text: string, option = '--peer'): string {
   const a = normaliseUserAddress(text);
   if (!a) throw usageError(`${option}: ${JSON.stringify(text)} is not an IPv4 or IPv6 address`);

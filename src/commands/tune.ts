@@ -201,7 +201,7 @@ export async function collectTune(o: TuneOptions, env: TuneEnv): Promise<TuneRep
     report.profile = view(p);
     const vals = defaultValues(kernel);
     for (const [k, e] of p.values) vals.set(k, e.value);
-    report.failover = { rttMs, paths, before: null, after: summariseModel(modelFailover(paramsFromSysctls(vals, { paths, rttMs }))) };
+    report.failover = { rttMs, paths, before: null, after: summariseModel(modelFailover(paramsFromSysctls(vals, { paths, rttMs, kernelRelease: kernel.release ?? null }))) };
     return report;
   }
   const io = env.io ?? procSysctlIO(env.procRoot);
@@ -251,8 +251,8 @@ async function collectTuneUnlocked(o: TuneOptions, env: TuneEnv, mode: TuneMode,
   report.failover = {
     rttMs,
     paths,
-    before: summariseModel(modelFailover(paramsFromSysctls(current, { paths, rttMs }))),
-    after: summariseModel(modelFailover(paramsFromSysctls(plan.final, { paths, rttMs }))),
+    before: summariseModel(modelFailover(paramsFromSysctls(current, { paths, rttMs, kernelRelease: kernel.release ?? null }))),
+    after: summariseModel(modelFailover(paramsFromSysctls(plan.final, { paths, rttMs, kernelRelease: kernel.release ?? null }))),
   };
   report.owners = await findSctpSocketOwners(env.procRoot).catch(() => []);
   if (plan.items.some((i) => i.change && i.effect === 'new-sockets'))

@@ -181,9 +181,9 @@ export async function lookupRoutes(addresses: Iterable<string>, run: Runner = ex
   return out;
 }
 
-/** Modelled failover from the sysctls (src/model/failover.ts), LAN RTT, two paths. */
-export function failoverFromSysctls(sysctls: Readonly<Record<string, string>>): FailoverFacts {
-  const m = modelFailover(paramsFromSysctls(sysctls, { paths: 2 }));
+/** Modelled failover from the sysctls (src/model/failover.ts) on this kernel, LAN RTT, two paths. */
+export function failoverFromSysctls(sysctls: Readonly<Record<string, string>>, kernelRelease: string | null = null): FailoverFacts {
+  const m = modelFailover(paramsFromSysctls(sysctls, { paths: 2, kernelRelease }));
   const parts = [
     `data path: traffic moves after ${formatMs(m.dataPath.trafficMovesMs)}`,
     `PF after ${formatMs(m.dataPath.pfMs)}`,
@@ -259,7 +259,7 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     hostAddresses,
     routes,
     failoverTargetMs: o.failoverTargetMs ?? null,
-    failover: sysctls ? failoverFromSysctls(sysctls) : null,
+    failover: sysctls ? failoverFromSysctls(sysctls, snapshot?.kernelRelease ?? null) : null,
     drift,
   };
   if (unavailable) facts.driftUnavailable = unavailable;

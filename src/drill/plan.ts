@@ -25,8 +25,8 @@ export interface DrillPlan {
   regime: 'data' | 'idle';
   params: FailoverParams;
   model: FailoverModel;
-  /** what the model predicts, ms from the cut */
-  predicted: { pfMs: number | null; inactiveMs: number; inactiveMinMs: number; inactiveMaxMs: number; movedMs: number | null };
+  /** what the model predicts, ms from the cut; kernelNote: the kernel difference that changed it (null: none) */
+  predicted: { pfMs: number | null; inactiveMs: number; inactiveMinMs: number; inactiveMaxMs: number; movedMs: number | null; kernelNote: string | null };
   cut: CutSpec;
   ruleset: string;
 }
@@ -81,9 +81,10 @@ export function checkSafe(a: Association, peer: string): Path {
  * The model for this association: its RTO on the path now as RTO₀ (as the
  * tune lab test does), its own Path.Max.Retrans, heartbeat interval and
  * Association.Max.Retrans; rto_min/max, pf_retrans and pf_enable from the
- * namespace's sysctls (procfs does not print the association's own copies).
+ * namespace's sysctls (procfs does not print the association's own copies);
+ * the kernel release for what differs between kernels.
  */
-export function modelFor(a: Association, path: Path, sysctls: ReadonlyMap<string, string>): { params: FailoverParams; model: FailoverModel } {
+export function modelFor(a: Association, path: Path, sysctls: ReadonlyMap<string, string>, kernelRelease: string | null = null): { params: FailoverParams; model: FailoverModel } {
   const base = paramsFromSysctls(sysctls, { paths: a.paths.length });
   const rto0 = Math.max(1, path.rtoMs);
   const params: FailoverParams = {
@@ -95,6 +96,7 @@ export function modelFor(a: Association, path: Path, sysctls: ReadonlyMap<string
     rttvarMs: 0,
     rtoMin: Math.min(base.rtoMin, rto0),
     rtoMax: Math.max(base.rtoMax, Math.min(base.rtoMin, rto0)),
+    kernelRelease,
   };
   return { params, model: modelFailover(params) };
 }
@@ -109,7 +111,7 @@ export function makePlan(
 ): DrillPlan {
   const association = selectAssociation(s, sel, peer);
   const path = checkSafe(association, peer);
-  const { params, model } = modelFor(association, path, sysctls);
+  const { params, model } = modelFor(association, path, sysctls, s.kernelRelease);
   // procfs has no active path; the inferred one (the primary while ACTIVE) carries the data
   const regime = association.activePath === path.address ? 'data' : 'idle';
   const predicted =
@@ -120,6 +122,7 @@ export function makePlan(
           inactiveMinMs: model.dataPath.inactive.min,
           inactiveMaxMs: model.dataPath.inactive.max,
           movedMs: model.dataPath.trafficMovesMs,
+          kernelNote: model.kernelNote,
         }
       : {
           pfMs: model.idlePath.pf?.expected ?? null,
@@ -127,6 +130,7 @@ export function makePlan(
           inactiveMinMs: model.idlePath.inactive.min,
           inactiveMaxMs: model.idlePath.inactive.max,
           movedMs: null,
+          kernelNote: null,
         };
   const cut: CutSpec = {
     localAddresses: association.localAddresses.map((l) => l.address),

@@ -143,6 +143,7 @@ export function printDrill(r: DrillReport, s: Style): string {
   out.push(
     `Model (${r.regime === 'data' ? 'the path carries the data' : 'idle path: heartbeats only'}): RTO₀ ${formatMs(q.rttMs)} rto_min ${q.rtoMin} rto_max ${q.rtoMax} path_max_retrans ${q.pathMaxRetrans} pf_retrans ${q.pfRetrans}${q.pfEnable ? '' : ' (pf off)'} hb_interval ${q.hbInterval} association_max_retrans ${q.associationMaxRetrans}`,
   );
+  if (r.predicted.kernelNote) out.push(s.yellow('! ' + r.predicted.kernelNote));
   const rows = [['EVENT', 'MEASURED', 'MODEL', 'Δ', 'TARGET', '']];
   for (const e of r.events) {
     if (r.mode === 'dry-run' && e.modelMs === null && e.targetMs === null) continue;

@@ -1,7 +1,7 @@
 /**
  * Failover-time model for kernel SCTP (pure functions, no I/O).
  *
- * Kernel facts (Linux 6.1, net/sctp; 6.1.10+ carries 8f35ae17ef56 "sctp: do not
+ * Kernel facts (Linux 6.1, net/sctp; 6.1.11+ carries 8f35ae17ef56 "sctp: do not
  * check hb_timer.expires when resetting hb_timer", so the PF-entry reset below works):
  * - sctp_do_8_2_transport_strike(): a T3-rtx timeout always counts (error_count++);
  *   a heartbeat counts only if the previous one is still unanswered (hb_sent), so
@@ -15,6 +15,10 @@
  *   hbDelay(RTO) = max(RTO/2 + hb, 200) + RTO·(j − ½), j ∈ [0.5, 1.5), expected j = 1.
  * - sctp_generate_heartbeat_event() sends only if no DATA went on the path for the
  *   (same) timeout; data rides the active path, never a PF one.
+ * - Before 6.1.11/6.2 (e.g. 5.10) the PF-entry reset cannot pull in the timer the
+ *   ACTIVE path left pending (src/kernel/hb-timer.ts): the first heartbeat after
+ *   PF then leaves at that timer, U(0, P] after PF, P = max(RTO/2 + hb_interval, HZ/5),
+ *   if it is due after the reset's base max(RTO/2, HZ/5) (else as above).
  *
  * Data path (DATA flowing on the path when it is cut): RTO₀ = clamp(SRTT + 4·RTTVAR,
  * rto_min, rto_max), RTOᵢ = min(RTO₀·2ⁱ, rto_max).
@@ -44,10 +48,11 @@
  * Every sum is in closed form: path_max_retrans may legally be INT_MAX.
  */
 
-/** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
+import { pfResetsHbTimer } from '../kernel/hb-timer.js';
 import { pfReachable } from '../kernel/pf.js';
 import { lookupKey } from '../kernel/sysctl-catalog.js';
 
+/** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
 export const HB_FLOOR_MS = 200;
 
 export interface FailoverParams {
@@ -67,6 +72,8 @@ export interface FailoverParams {
   rttvarMs?: number;
   /** no RTT sample yet: RTO₀ = rto_initial (e.g. a path that never carried data) */
   unmeasured?: boolean;
+  /** `uname -r` of the kernel modelled (src/kernel/hb-timer.ts); absent or null: a current kernel */
+  kernelRelease?: string | null;
 }
 
 export interface Range {
@@ -85,6 +92,10 @@ export interface FailoverModel {
   strikes: number;
   /** PF is reachable (src/kernel/pf.ts) */
   pfEffective: boolean;
+  /** entering PF pulls in the heartbeat timer (src/kernel/hb-timer.ts; false before 6.1.11/6.2) */
+  pfResetsHbTimer: boolean;
+  /** the kernel difference that changed this prediction, one line (null: none did) */
+  kernelNote: string | null;
   dataPath: {
     /** ms from the first unacknowledged DATA after the cut to PF (traffic moves to another path); null = no PF */
     pfMs: number | null;
@@ -181,6 +192,22 @@ export function hbDelay(rto: number, hb: number, j: number): number {
 }
 
 /**
+ * The first (uncounted) heartbeat after PF entry, ms after PF, R = RTO at PF entry.
+ * The reset there arms base B = max(R/2, HZ/5) plus U[0, R). Where it cannot pull in a
+ * pending timer (src/kernel/hb-timer.ts), the timer the ACTIVE path armed is due at E,
+ * uniform in (0, P] after PF with P = max(R/2 + hb_interval, HZ/5) (re-armed from the last
+ * DATA, no jitter): E ≥ B keeps E, else the reset applies. So min B, max max(P, B + R),
+ * mean (B·(B + R/2) + (P² − B²)/2) / P for P > B.
+ */
+function firstHbAfterPf(r: number, hb: number, resets: boolean): Range {
+  const fixed = { min: hbDelay(r, 0, 0.5), expected: hbDelay(r, 0, 1), max: hbDelay(r, 0, 1.5) };
+  const b = fixed.min;
+  const period = Math.max(r / 2 + hb, HB_FLOOR_MS);
+  if (resets || period <= b) return fixed;
+  return { min: b, expected: (b * fixed.expected + (period * period - b * b) / 2) / period, max: Math.max(period, fixed.max) };
+}
+
+/**
  * Idle-path detection with jitter factor j ∈ [0.5, 1.5) and phase φ ∈ [0, 1) for the first heartbeat:
  * the first heartbeat after the cut leaves after φ·period and does not count; strike k (k = 1..strikes)
  * waits hbDelay(RTO_{k−1}), with hb_interval not added once the path is PF (k > pfAfter).
@@ -248,13 +275,21 @@ export function modelFailover(params: FailoverParams): FailoverModel {
   if (!p.pfEnable) notes.push('pf_enable=0: no PF state, traffic stays on a failing primary until it is INACTIVE');
   else if (!pfEffective) notes.push(`pf_retrans (${p.pfRetrans}) ≥ path_max_retrans − 1 (${p.pathMaxRetrans - 1}): PF is never entered (the kernel needs pf_retrans < error count < path_max_retrans)`);
   const pfMs = pfEffective ? sumRto(rto0, p.rtoMax, 0, p.pfRetrans, (r) => r) : null;
+  const hbReset = pfResetsHbTimer(p.kernelRelease);
+  let kernelNote: string | null = null;
   let inactive: Range;
   let hbAfterPfMs: number[] = [];
   if (pfMs !== null) {
     // after PF: the first heartbeat (RTO_pf, not counted), then one per strike k = pf+1..path_max_retrans
-    const hbs = (j: number) => sumRto(rto0, p.rtoMax, p.pfRetrans, p.pathMaxRetrans, (r) => hbDelay(r, 0, j));
+    const rPf = rtoAt(rto0, p.rtoMax, p.pfRetrans);
+    const first = firstHbAfterPf(rPf, p.hbInterval, hbReset.resets);
+    const rest = (j: number) => sumRto(rto0, p.rtoMax, p.pfRetrans + 1, p.pathMaxRetrans, (r) => hbDelay(r, 0, j));
     hbAfterPfMs = listRto(rto0, p.rtoMax, p.pfRetrans, p.pathMaxRetrans, (r) => hbDelay(r, 0, 1));
-    inactive = { min: pfMs + hbs(0.5), expected: pfMs + hbs(1), max: pfMs + hbs(1.5) };
+    hbAfterPfMs[0] = first.expected;
+    inactive = { min: pfMs + first.min + rest(0.5), expected: pfMs + first.expected + rest(1), max: pfMs + first.max + rest(1.5) };
+    const onTime = hbDelay(rPf, 0, 1.5);
+    if (first.max > onTime)
+      kernelNote = `${hbReset.reason}: PF does not pull in the pending heartbeat timer; the first heartbeat after PF may wait ${formatMs(first.max)} (RTO/2 + hb_interval), not ${formatMs(onTime)}`;
   } else {
     const t = sumRto(rto0, p.rtoMax, 0, p.pathMaxRetrans, (r) => r);
     inactive = { min: t, expected: t, max: t };
@@ -270,6 +305,7 @@ export function modelFailover(params: FailoverParams): FailoverModel {
   const idleInactive = range(strikes, pfAfter);
   const idlePf = pfAfter !== null ? range(pfAfter, null) : null;
   const abort = abortTime(p, rto0, pfEffective);
+  if (kernelNote) notes.push(kernelNote);
   if (p.associationMaxRetrans > p.pathMaxRetrans * p.paths)
     notes.push(`association_max_retrans > path_max_retrans × ${p.paths}: all paths can be INACTIVE before the association aborts (RFC 4960 §8.2)`);
   if (p.associationMaxRetrans < p.pathMaxRetrans + 1 && p.paths > 1)
@@ -280,6 +316,8 @@ export function modelFailover(params: FailoverParams): FailoverModel {
     rtoSeries: series,
     strikes,
     pfEffective,
+    pfResetsHbTimer: hbReset.resets,
+    kernelNote,
     dataPath: { pfMs, inactiveMs, inactive, inactiveBy: pfMs !== null ? 'heartbeats' : 'timeouts', hbAfterPfMs, trafficMovesMs: pfMs ?? rto0 },
     idlePath: { pf: idlePf, inactive: idleInactive },
     abort,

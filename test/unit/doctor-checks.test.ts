@@ -140,6 +140,12 @@ test('failover target uses the failover model', async () => {
   assert.equal(checkFailoverTarget({ ...f, failoverTargetMs: 60_000 }).severity, 'ok');
   const slow = failoverFromSysctls({ ...f.sysctls!, rto_min: '1000', rto_max: '60000', rto_initial: '3000', pf_retrans: '0', path_max_retrans: '5' });
   assert.ok(slow.failoverMs >= f.failover!.failoverMs);
+  // telecom on Linux 5.10: traffic moves as soon (PF), INACTIVE later (the first heartbeat after PF may wait for the ACTIVE path's timer)
+  const telecom = { ...f.sysctls!, rto_min: '100', rto_max: '200', pf_retrans: '0', path_max_retrans: '2', hb_interval: '1000' };
+  const [new61, old510] = [failoverFromSysctls(telecom, '6.1.0-57-amd64'), failoverFromSysctls(telecom, '5.10.0-32-amd64')];
+  assert.equal(old510.failoverMs, new61.failoverMs);
+  assert.match(new61.model, /INACTIVE after 950 ms/);
+  assert.match(old510.model, /INACTIVE after 1\.25 s/);
 });
 
 test('stale settings: associations created before a tune', async () => {

@@ -332,3 +332,23 @@ test('drill reads the path through the one procfs reader: a capture reads back, 
   assert.equal(spawnSync('mkfifo', [join(dir, 'net/sctp/remaddr')]).status, 0);
   await assert.rejects(readPath(dir, 7, '10.1.0.2', 250), /not a regular file/);
 });
+
+test('drill plan on Linux 5.10: the model for that kernel (late first heartbeat after PF), named in the report', async () => {
+  const s = await snap();
+  const on61 = makePlan(s, { assocId: 3 }, '10.1.0.2', 8000, {}, sysctls);
+  assert.equal(on61.params.kernelRelease, '6.1.0-56-amd64', 'the snapshot’s kernel');
+  assert.equal(on61.predicted.kernelNote, null);
+  const on510 = makePlan({ ...s, kernelRelease: '5.10.0-32-amd64' }, { assocId: 3 }, '10.1.0.2', 8000, {}, sysctls);
+  assert.equal(on510.predicted.pfMs, on61.predicted.pfMs);
+  assert.equal(on510.predicted.inactiveMinMs, on61.predicted.inactiveMinMs);
+  assert.ok(on510.predicted.inactiveMaxMs > on61.predicted.inactiveMaxMs, 'the pending heartbeat timer can delay INACTIVE');
+  assert.match(on510.predicted.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.11\/6\.2\): PF does not pull in the pending heartbeat timer/);
+  const r = planReport(on510, null);
+  assert.deepEqual(checkSchema(await schema(), JSON.parse(JSON.stringify(r))), []);
+  assert.match(printDrill(r, makeStyle(false)), /^! Linux 5\.10\.0-32-amd64 .*pending heartbeat timer/m);
+  assert.doesNotMatch(printDrill(planReport(on61, null), makeStyle(false)), /pending heartbeat timer/);
+  // an idle path's heartbeats are not changed by it: no note
+  const idle = makePlan({ ...s, kernelRelease: '5.10.0-32-amd64' }, { assocId: 3 }, '10.2.0.2', 8000, {}, sysctls);
+  assert.equal(idle.regime, 'idle');
+  assert.equal(idle.predicted.kernelNote, null);
+});

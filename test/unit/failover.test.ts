@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_PARAMS, HB_FLOOR_MS, hbDelay, modelFailover, paramsFromSysctls, rtoSeries, initialRto } from '../../src/model/failover.js';
+import { pfResetsHbTimer } from '../../src/kernel/hb-timer.js';
 
 const P = (o: Partial<typeof DEFAULT_PARAMS>) => ({ ...DEFAULT_PARAMS, ...o });
 
@@ -145,4 +146,81 @@ test('property: times are monotone (PF ≤ INACTIVE, idle min ≤ expected ≤ m
       },
     ),
   );
+});
+
+test('kernel fact: PF entry pulls in the heartbeat timer from 6.1.11 / 6.2 (8f35ae17ef56); Debian 6.1.0-N from ABI 4', () => {
+  // Debian 5.10.223's sctp_transport_reset_hb_timer() still has the time_before() check; 6.1.11-1 (ABI 4) took 6.1.11
+  for (const [rel, resets] of [
+    ['5.10.0-32-amd64', false], ['5.15.0-91-generic', false], ['6.1.0-3-amd64', false], ['6.1.10-200.fc37.x86_64', false], ['6.1.0', false],
+    ['6.1.0-4-amd64', true], ['6.1.0-57-amd64', true], ['6.1.11', true], ['6.2.0', true], ['6.12.57+deb13-amd64', true], ['7.2.0-1-amd64', true],
+  ] as const) assert.equal(pfResetsHbTimer(rel).resets, resets, rel);
+  // no release known: the model is that of current kernels, and says nothing
+  assert.deepEqual(pfResetsHbTimer(null), { resets: true, reason: null });
+  assert.deepEqual(pfResetsHbTimer('garbage'), { resets: true, reason: null });
+});
+
+// telecom as the drill lab models it (RTO₀ = the path's RTO 148 ms, rto_max 200, pmr 2, pf 0, hb 1000)
+const LAB_TELECOM = P({ rtoMin: 100, rtoMax: 200, pathMaxRetrans: 2, pfRetrans: 0, hbInterval: 1000, associationMaxRetrans: 4, rttMs: 148, rttvarMs: 0 });
+
+test('Linux 5.10: the first heartbeat after PF waits for the timer the ACTIVE path left, so INACTIVE reaches 2.02 s, not 1.3 s', () => {
+  // 6.1: PF 148; reset with RTO 148: max(74, 200) + U[0, 148) (uncounted); RTO 200: 200 + U[0, 200) twice
+  const new61 = modelFailover({ ...LAB_TELECOM, kernelRelease: '6.1.0-57-amd64' });
+  assert.deepEqual(new61.dataPath.inactive, { min: 748, expected: 1022, max: 1296 });
+  assert.equal(new61.kernelNote, null);
+  assert.equal(new61.pfResetsHbTimer, true);
+  // 5.10: the pending timer is due E ∈ (0, P] after PF, P = 74 + 1000 = 1074 (re-armed from the last DATA, no jitter);
+  // E ≥ B = 200 keeps it, else the reset gives 200 + U[0, 148): max 1074, mean (200·274 + (1074² − 200²)/2) / 1074
+  const old510 = modelFailover({ ...LAB_TELECOM, kernelRelease: '5.10.0-32-amd64' });
+  assert.equal(old510.pfResetsHbTimer, false);
+  assert.equal(old510.dataPath.pfMs, 148, 'PF itself comes from the T3 timeout: unchanged');
+  assert.equal(old510.dataPath.inactive.min, 748);
+  assert.equal(old510.dataPath.inactive.max, 148 + 1074 + 400 + 400);
+  assert.ok(Math.abs(old510.dataPath.inactive.expected - (148 + (200 * 274 + (1074 ** 2 - 200 ** 2) / 2) / 1074 + 600)) < 1e-9);
+  assert.equal(old510.dataPath.hbAfterPfMs.length, 3);
+  assert.match(old510.kernelNote ?? '', /^Linux 5\.10\.0-32-amd64 \(before 6\.1\.11\/6\.2\): PF does not pull in the pending heartbeat timer; .* may wait 1\.07 s/);
+  assert.ok(old510.notes.includes(old510.kernelNote!));
+  // bullseye's lab drills (bpf and procfs agreed): 3 of 5 lay past 6.1's range, all within 5.10's
+  for (const ms of [976, 1104, 1478, 1513, 1387]) assert.ok(ms >= old510.dataPath.inactive.min && ms <= old510.dataPath.inactive.max, `${ms}`);
+  assert.equal([976, 1104, 1478, 1513, 1387].filter((ms) => ms > new61.dataPath.inactive.max).length, 3);
+  // only the data path after PF differs: idle path, PF, abort are the same
+  assert.deepEqual(old510.idlePath, new61.idlePath);
+  assert.deepEqual(old510.abort, new61.abort);
+  // no PF, no PF-entry reset: nothing changes, nothing to say
+  const off = modelFailover({ ...LAB_TELECOM, pfEnable: false, kernelRelease: '5.10.0-32-amd64' });
+  assert.deepEqual(off.dataPath, modelFailover({ ...LAB_TELECOM, pfEnable: false }).dataPath);
+  assert.equal(off.kernelNote, null);
+  // a timer the ACTIVE path arms before the reset's own base (hb_interval 0, RTO/2 < HZ/5) changes nothing either
+  assert.deepEqual(modelFailover({ ...LAB_TELECOM, hbInterval: 0, kernelRelease: '5.10.0-32-amd64' }).dataPath, modelFailover({ ...LAB_TELECOM, hbInterval: 0 }).dataPath);
+});
+
+test('Linux 5.10 first heartbeat after PF: the closed form matches a step-by-step run of the kernel rule', () => {
+  // sctp_transport_reset_hb_timer() before 8f35ae17ef56: mod_timer(B + U[0, R)) only if the pending timer E is before B
+  let seed = 0x9e3779b9; // xorshift32: a fixed sequence, the same every run
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  for (const [r, hb] of [[148, 1000], [100, 1000], [1000, 30000], [400, 300]] as const) {
+    const b = Math.max(r / 2, HB_FLOOR_MS);
+    const period = Math.max(r / 2 + hb, HB_FLOOR_MS);
+    let sum = 0;
+    let lo = Infinity;
+    let hi = 0;
+    const n = 200_000;
+    for (let i = 0; i < n; i++) {
+      const e = (1 - rnd()) * period; // (0, P]
+      const first = e < b ? b + rnd() * r : e;
+      sum += first;
+      lo = Math.min(lo, first);
+      hi = Math.max(hi, first);
+    }
+    const base = P({ rtoMin: r, rtoMax: r, pathMaxRetrans: 2, pfRetrans: 0, hbInterval: hb, rttMs: r, rttvarMs: 0 });
+    const m = modelFailover({ ...base, kernelRelease: '5.10.0-32-amd64' });
+    const first = { min: m.dataPath.inactive.min - m.dataPath.pfMs! - 2 * b, expected: m.dataPath.hbAfterPfMs[0]!, max: m.dataPath.inactive.max - m.dataPath.pfMs! - 2 * (b + r) };
+    assert.ok(lo >= first.min && hi <= first.max, `r ${r} hb ${hb}: simulated ${lo}…${hi} within ${first.min}…${first.max}`);
+    assert.ok(hi > first.max * 0.99, `r ${r} hb ${hb}: the max is reached`);
+    assert.ok(Math.abs(sum / n - first.expected) < first.expected * 0.01, `r ${r} hb ${hb}: mean ${sum / n} vs ${first.expected}`);
+  }
 });

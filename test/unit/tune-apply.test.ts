@@ -179,6 +179,10 @@ test('list and show', async () => {
   const text = printTune(s, plain);
   assert.match(text, /net\.sctp\.rto_min = 100\n\s+Failure detection is a sum of RTOs/);
   assert.match(text, /path INACTIVE \(data\)\s+950 ms/);
+  // on Linux 5.10 the first heartbeat after PF may wait for the ACTIVE path's timer (src/kernel/hb-timer.ts)
+  const old = printTune(await collectTune({ show: 'telecom' }, { ...env, kernel: { release: '5.10.0-32-amd64' } }), plain);
+  assert.match(old, /path INACTIVE \(data\)\s+1\.25 s/);
+  assert.match(old, /Linux 5\.10\.0-32-amd64 \(before 6\.1\.11\/6\.2\): PF does not pull in the pending heartbeat timer/);
 });
 
 test('findSctpSocketOwners: inodes from eps/assocs by header, matched to fd links; unreadable pids skipped', async () => {
