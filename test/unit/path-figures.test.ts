@@ -224,3 +224,36 @@ test('top: the path detail shows bpf figures with their age, STALE once the RTT 
   assert.match(later[k + 1]!.text, /^\s+[\d.]+ s ago STALE srtt 4±4 ms/);
   assert.equal(later[k + 1]!.tone, 'warn');
 });
+
+test('metrics --path-rto: the figures as per-path gauges under the RTO series\' labels and cap; none without --path-rto or across namespaces', async () => {
+  const { buildMetrics } = await import('../../src/metrics/registry.js');
+  const { EventCounts } = await import('../../src/metrics/events.js');
+  const { parseExposition } = await import('../exposition.js');
+  const s = await readSnapshot({ procRoot: capture('two-path-a'), netns: null });
+  const counts = new EventCounts();
+  const ev = replay();
+  for (const e of ev) counts.count(e);
+  const reading = { snapshots: [s], at: Date.now(), durationMs: 1, servedForMs: 1000, error: null };
+  const expo = async (o: Parameters<typeof buildMetrics>[0]) => {
+    const m = buildMetrics(o);
+    m.update(reading, counts);
+    return parseExposition(await m.registry.metrics());
+  };
+  const f = await expo({ pathRto: true, maxPaths: 200 });
+  const sample = (name: string, path: string) => f.get(name)?.samples.find((x) => x.labels['assoc_id'] === '3' && x.labels['path'] === path)?.value;
+  // the capture's assoc 3 has the recording's paths: 10.1.0.2 primary, 10.2.0.2 alt1
+  const last = (addr: string) => ev.filter((e) => e.path === addr).pop()!.metrics!;
+  assert.equal(sample('sctp_path_srtt_seconds', 'primary'), last('10.1.0.2').srttMs! / 1000);
+  assert.equal(sample('sctp_path_srtt_seconds', 'alt1'), last('10.2.0.2').srttMs! / 1000);
+  assert.equal(sample('sctp_path_cwnd_bytes', 'alt1'), 6000);
+  assert.equal(sample('sctp_path_mtu_bytes', 'primary'), 1500);
+  assert.equal(sample('sctp_path_errors', 'primary'), 0);
+  assert.ok(sample('sctp_path_rtt_sample_age_seconds', 'alt1')! >= 0);
+  // other associations had no bpf figures: no series, not zeros
+  assert.equal(f.get('sctp_path_srtt_seconds')!.samples.length, 2);
+  // the cap of --max-paths holds for the figures too
+  const capped = await expo({ pathRto: true, maxPaths: 1 });
+  assert.ok((capped.get('sctp_path_srtt_seconds')?.samples.length ?? 0) <= 1);
+  assert.equal((await expo({ pathRto: false })).has('sctp_path_srtt_seconds'), false);
+  assert.equal((await expo({ pathRto: true, netnsLabel: true })).get('sctp_path_srtt_seconds')?.samples.length ?? 0, 0);
+});
