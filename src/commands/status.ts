@@ -21,7 +21,7 @@ import { escapeControl } from '../render/escape.js';
 import { linkNames, type LinkSpec } from '../links/links.js';
 import { loadLinks } from '../links/load.js';
 import { formatAge, formatBytes, rttAgeMs, staleAfterMs, withFigures, type LiveMeta, type LivePath } from '../model/figures.js';
-import { LIVE_PRINT_S } from '../trace/live.js';
+import { LIVE_PRINT_S, collectLive } from '../trace/live.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -143,7 +143,8 @@ function liveNote(l: LiveMeta): string {
   if (l.source !== 'bpf') return `live: no bpf figures (${l.reason ?? 'unknown'}); procfs's figures only`;
   return (
     `live: bpf (${l.probes.join(', ')}; attached in ${((l.attachMs ?? 0) / 1000).toFixed(1)} s), ${l.seconds} s listened, ${l.events} path report(s)` +
-    `${l.reason ? `; ${l.reason}` : ''}. SRTT/RTTVAR/ERR from a path's last RTT sample (DATA or HEARTBEAT-ACK), CWND… from it or a later SACK; AGE: since that sample; - : none in the window`
+    `${l.reason ? `; ${l.reason}` : ''}\n` +
+    `  SRTT, RTTVAR, ERR: the path's last RTT sample (DATA or HEARTBEAT-ACK); CWND…PMTU: it or a later SACK; AGE: since that sample; -: none in the window`
   );
 }
 
@@ -257,7 +258,6 @@ function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
 
 /** --live: bpf's per-path figures over `seconds`, merged into a status read at the end of the window. */
 async function collectLiveStatus(g: GlobalOptions, filter: AssocFilter, seconds: number, owners: boolean, links: readonly LinkSpec[]): Promise<StatusReport> {
-  const { collectLive } = await import('../trace/live.js');
   let interrupted = false;
   const stop = () => void (interrupted = true);
   process.once('SIGINT', stop).once('SIGTERM', stop);
