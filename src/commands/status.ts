@@ -275,7 +275,8 @@ async function collectLiveStatus(g: GlobalOptions, filter: AssocFilter, seconds:
     printParseWarnings(snap.warnings);
     const report = collectStatus(snap, filter, undefined, links);
     const { figures, ...meta } = live;
-    const associations = withFigures(report.associations, figures, Date.now());
+    // ages as of the report's read (takenAt), like every other figure in it
+    const associations = withFigures(report.associations, figures, Date.parse(snap.takenAt));
     return { ...report, associations, live: meta };
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);

@@ -116,11 +116,14 @@ export function formatBytes(n: number): string {
 
 /** What `status --live` ran: where its figures come from, and why not bpf. */
 export interface LiveMeta {
+  /** bpf: the probes ran for the whole window; procfs: they did not (reason) */
   source: 'bpf' | 'procfs';
   reason: string | null;
   seconds: number;
+  /** how long bpftrace took to attach (ms); null: it did not */
   attachMs: number | null;
   probes: string[];
+  /** path.metrics events received */
   events: number;
 }
 

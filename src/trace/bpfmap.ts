@@ -253,12 +253,7 @@ export class BpfEventMapper {
       // interval's printf, so a sample can be newer than the print
       const ageNs = end !== null && at !== undefined ? Number(end) - at : NaN;
       const ts = ageNs > -60e9 && ageNs < 3.6e12 ? String(end! - BigInt(Math.round(ageNs))) : undefined;
-      const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time: this.timeOf(ts), type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
-      if (ts !== undefined) e.kernelNs = ts;
-      e.assoc = { id: p.assocId };
-      if (p.addr) e.path = p.addr;
-      e.metrics = metrics;
-      out.push(e);
+      out.push(this.metricsEvent(this.timeOf(ts), ts, p, metrics));
     }
     this.figures = emptyAcc();
     return out;
@@ -274,15 +269,19 @@ export class BpfEventMapper {
       const metrics = p.m;
       const rwnd = this.acc.rwnd.get(p.assocId);
       if (rwnd !== undefined) metrics.peerRwndBytes = rwnd;
-      const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time, type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
-      if (kernelNs !== undefined) e.kernelNs = kernelNs;
-      e.assoc = { id: p.assocId };
-      if (p.addr) e.path = p.addr;
-      e.metrics = metrics;
-      out.push(e);
+      out.push(this.metricsEvent(time, kernelNs, p, metrics));
     }
     this.acc = emptyAcc();
     return out;
+  }
+
+  private metricsEvent(time: string, kernelNs: string | undefined, p: PathAcc, metrics: Record<string, number>): SctpEvent {
+    const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time, type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
+    if (kernelNs !== undefined) e.kernelNs = kernelNs;
+    e.assoc = { id: p.assocId };
+    if (p.addr) e.path = p.addr;
+    e.metrics = metrics;
+    return e;
   }
 
   /** an ABORT or ERROR chunk, received (out=0) or sent (out=1), with its first cause */

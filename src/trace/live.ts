@@ -4,23 +4,15 @@
  * attach on a slow host, so the wait for it is bounded and reported.
  */
 import { EventBus, type SctpEvent } from '../events/types.js';
-import { FigureStore } from '../model/figures.js';
+import { FigureStore, type LiveMeta } from '../model/figures.js';
 
 /** how long `status --live` waits for bpftrace's probes before it gives up on bpf */
 export const LIVE_ATTACH_TIMEOUT_MS = 120_000;
 /** the probes print their maps every second while `status --live` listens */
 export const LIVE_PRINT_S = 1;
 
-export interface LiveOutcome {
-  /** bpf: the probes ran for the whole window; procfs: they did not (reason) */
-  source: 'bpf' | 'procfs';
-  reason: string | null;
-  seconds: number;
-  /** how long bpftrace took to attach (ms); null: it did not */
-  attachMs: number | null;
-  probes: string[];
-  /** path.metrics events received */
-  events: number;
+/** what ran (source, reason, window, attach time, probes, events) and the figures */
+export interface LiveOutcome extends LiveMeta {
   figures: FigureStore;
 }
 
