@@ -144,7 +144,7 @@ function liveNote(l: LiveMeta): string {
   return (
     `live: bpf (${l.probes.join(', ')}; attached in ${((l.attachMs ?? 0) / 1000).toFixed(1)} s), ${l.seconds} s listened, ${l.events} path report(s)` +
     `${l.reason ? `; ${l.reason}` : ''}\n` +
-    `  SRTT, RTTVAR, ERR: the path's last RTT sample (DATA or HEARTBEAT-ACK); CWND…PMTU: it or a later SACK; AGE: since that sample; -: none in the window`
+    `  SRTT, RTTVAR, ERR: the path's last RTT sample (DATA or HEARTBEAT-ACK); CWND…PMTU: it or a later SACK; AGE: from that sample to the read; -: none in the window`
   );
 }
 
