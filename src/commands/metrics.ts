@@ -54,7 +54,7 @@ export function metricsCommand(): Command {
     .option('--listen <addr:port>', 'address to listen on (IPv6 in brackets); 0.0.0.0 exposes it to the network', DEFAULT_LISTEN)
     .option('--min-interval <ms>', 'read procfs at most once per this many ms, however often Prometheus scrapes (less often after slow reads)', '1000')
     .option('--all-netns', 'also export every named network namespace, with a netns label (needs root)')
-    .option('--path-rto', 'per-path RTO gauges (sctp_path_rto_seconds; one series per path, capped by --max-paths)')
+    .option('--path-rto', 'per-path RTO gauges (sctp_path_rto_seconds; one series per path, capped by --max-paths), with bpf also SRTT, cwnd, ssthresh, flight, MTU, errors')
     .option('--max-associations <n>', 'per-association series for at most this many associations (0: none)', '500')
     .option('--max-paths <n>', 'with --path-rto: at most this many per-path series', '200')
     .addOption(

@@ -40,6 +40,9 @@ export function parseKernelRelease(text: string, option = '--kernel'): string {
   return text;
 }
 
+/** `status --live [SECONDS]`: how long to listen to the probes (default 10 s; idle paths report once per heartbeat interval) */
+export const parseLiveSeconds = (v: string | true): number => (v === true ? 10 : parseNumber(v, '--live', 1, 3600, 'a number of seconds'));
+
 export function parsePeer(text: string, option = '--peer'): string {
   const a = normaliseUserAddress(text);
   if (!a) throw usageError(`${option}: ${JSON.stringify(text)} is not an IPv4 or IPv6 address`);

@@ -9,7 +9,7 @@ import { writeJson } from '../render/json.js';
 import { globals, type GlobalOptions } from '../context.js';
 import { readSnapshot } from '../procfs/read.js';
 import { isEmptyFilter, matchAssoc, type AssocFilter } from '../model/filter.js';
-import { parseAssocId, parsePeer, parsePort, parseStateFilter } from './options.js';
+import { parseAssocId, parseLiveSeconds, parsePeer, parsePort, parseStateFilter } from './options.js';
 import type { Association, Endpoint, Finding, Snapshot } from '../model/snapshot.js';
 import type { Hz } from '../kernel/hz.js';
 import type { ParseWarning } from '../procfs/parse.js';
@@ -20,6 +20,8 @@ import { mark, timing } from '../timing.js';
 import { escapeControl } from '../render/escape.js';
 import { linkNames, type LinkSpec } from '../links/links.js';
 import { loadLinks } from '../links/load.js';
+import { formatAge, formatBytes, rttAgeMs, staleAfterMs, withFigures, type LiveMeta, type LivePath } from '../model/figures.js';
+import { LIVE_PRINT_S, collectLive } from '../trace/live.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -43,6 +45,8 @@ export interface StatusReport extends NamespaceStatus {
   filter: AssocFilter;
   /** with --all-netns: one entry per namespace (the top-level fields describe the current one) */
   namespaces?: NamespaceStatus[];
+  /** with --live: where the paths' `live` figures come from (bpf), or why there are none */
+  live?: LiveMeta;
 }
 
 export interface StatusSummary {
@@ -113,7 +117,38 @@ function stateColour(state: string, s: Style): string {
   return state;
 }
 
-function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): string[] {
+/** the columns `status --live` adds: bpf's figures of the path's last RTT sample and SACK, and its age */
+const LIVE_COLUMNS = ['SRTT', 'RTTVAR', 'CWND', 'SSTHRESH', 'FLIGHT', 'PMTU', 'ERR', 'AGE'];
+
+function liveCells(p: LivePath, heartbeatIntervalMs: number, s: Style): string[] {
+  const f = p.live;
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
+  const bytes = (v: number | undefined) => (v === undefined ? '-' : formatBytes(v));
+  const age = rttAgeMs(f);
+  const stale = age !== null && age > staleAfterMs(heartbeatIntervalMs, p.rtoMs, LIVE_PRINT_S * 1000);
+  const err = f?.errorCount ? `${f.errorCount.value}/${f.maxPathRetrans?.value ?? p.maxPathRetrans}` : '-';
+  return [
+    ms(f?.srttMs?.value),
+    ms(f?.rttvarMs?.value),
+    bytes(f?.cwndBytes?.value),
+    bytes(f?.ssthreshBytes?.value),
+    bytes(f?.flightBytes?.value),
+    bytes(f?.pmtuBytes?.value),
+    err,
+    age === null ? '-' : stale ? s.yellow(`${formatAge(age)} stale`) : formatAge(age),
+  ];
+}
+
+function liveNote(l: LiveMeta): string {
+  if (l.source !== 'bpf') return `live: no bpf figures (${l.reason ?? 'unknown'}); procfs's figures only`;
+  return (
+    `live: bpf (${l.probes.join(', ')}; attached in ${((l.attachMs ?? 0) / 1000).toFixed(1)} s), ${l.seconds} s listened, ${l.events} path report(s)` +
+    `${l.reason ? `; ${l.reason}` : ''}\n` +
+    `  SRTT, RTTVAR, ERR: the path's last RTT sample (DATA or HEARTBEAT-ACK); CWND…PMTU: it or a later SACK; AGE: from that sample to the read; -: none in the window`
+  );
+}
+
+function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean, live?: LiveMeta): string[] {
   const out: string[] = [];
   const ns = r.netns ? `netns ${r.netns}` : 'current netns';
   out.push(
@@ -132,7 +167,7 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
       `  hb ${a.heartbeatIntervalMs} ms · streams in/out ${a.inStreams}/${a.outStreams} · max retrans ${a.maxRetrans} · ` +
         `retransmitted chunks ${a.retransmittedChunks} · queue tx/rx ${a.txQueue}/${a.rxQueue}`,
     );
-    const rows: string[][] = [['  PATH', 'STATE', 'ROLE', 'RTO', 'HB', 'MAXRTX']];
+    const rows: string[][] = [['  PATH', 'STATE', 'ROLE', 'RTO', 'HB', 'MAXRTX', ...(live ? LIVE_COLUMNS : [])]];
     for (const p of a.paths) {
       const role = [p.primary ? 'primary' : '', p.active ? 'active' : ''].filter(Boolean).join(',') || '-';
       rows.push([
@@ -142,9 +177,10 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
         `${p.rtoMs} ms`,
         p.heartbeatArmed ? 'armed' : 'off',
         String(p.maxPathRetrans),
+        ...(live ? liveCells(p, a.heartbeatIntervalMs, s) : []),
       ]);
     }
-    out.push(...table(rows, new Set([3, 5])));
+    out.push(...table(rows, live ? new Set([3, 5, 6, 7, 8, 9, 10, 11, 12]) : new Set([3, 5])));
     for (const f of a.findings) out.push(findingLine(f, s));
   }
   if (showEndpoints) {
@@ -169,12 +205,13 @@ function printNamespace(r: NamespaceStatus, s: Style, showEndpoints: boolean): s
     `${sum.associations} association(s), ${sum.established} established; paths: ${pathText || 'none'}; ` +
       `${sum.warnings} warning(s), ${sum.failures} failure(s)`,
   );
+  if (live) out.push(liveNote(live));
   return out;
 }
 
 export function printStatus(r: StatusReport, s: Style, showEndpoints = false): string {
   const parts = r.namespaces ?? [r];
-  return parts.map((n) => printNamespace(n, s, showEndpoints).join('\n')).join('\n\n') + '\n';
+  return parts.map((n) => printNamespace(n, s, showEndpoints, r.live).join('\n')).join('\n\n') + '\n';
 }
 
 /** Parse-time warnings go to stderr, naming file and line. */
@@ -191,6 +228,7 @@ interface StatusFlags {
   allNetns?: boolean;
   owners?: boolean;
   links?: string;
+  live?: string | true;
 }
 
 export function parseFilter(o: StatusFlags): AssocFilter {
@@ -218,6 +256,33 @@ function stripReport(n: NamespaceStatus | StatusReport): NamespaceStatus {
   return { netns, kernelRelease, hz, takenAt, summary, associations, endpoints, snmp, warnings, ...(links ? { links } : {}) };
 }
 
+/** --live: bpf's per-path figures over `seconds`, merged into a status read at the end of the window. */
+async function collectLiveStatus(g: GlobalOptions, filter: AssocFilter, seconds: number, owners: boolean, links: readonly LinkSpec[]): Promise<StatusReport> {
+  let interrupted = false;
+  const stop = () => void (interrupted = true);
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    const live = await collectLive({
+      procRoot: g.procRoot,
+      netns: g.netns,
+      hz: g.hz,
+      seconds,
+      progress: (t) => process.stderr.write(`sctpdiag: ${t}\n`),
+      cancelled: () => interrupted,
+    });
+    if (live.source !== 'bpf') process.stderr.write(`sctpdiag: warning: --live: ${live.reason}; procfs's figures only\n`);
+    const snap = await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners });
+    printParseWarnings(snap.warnings);
+    const report = collectStatus(snap, filter, undefined, links);
+    const { figures, ...meta } = live;
+    // ages as of the report's read (takenAt), like every other figure in it
+    const associations = withFigures(report.associations, figures, Date.parse(snap.takenAt));
+    return { ...report, associations, live: meta };
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+  }
+}
+
 export function statusCommand(): Command {
   return new Command('status')
     .description('show SCTP associations and their paths')
@@ -230,12 +295,17 @@ export function statusCommand(): Command {
     // for the --all-netns fan-out of `metrics`: no walk of every /proc/PID/fd per scrape
     .addOption(new Option('--no-owners', 'do not look up owning processes').hideHelp())
     .option('--links <file>', 'name associations by a links file (default /etc/sctpdiag/links.conf when it exists)')
+    .option('--live [seconds]', 'also per-path SRTT, cwnd, ssthresh, flight, PMTU, errors from bpf, listening SECONDS (default 10; needs root and bpftrace)')
     .action(async (o: StatusFlags, cmd: Command) => {
       const g = globals(cmd);
       const filter = parseFilter(o);
+      const liveS = o.live === undefined ? null : parseLiveSeconds(o.live);
+      if (liveS !== null && o.allNetns) throw new SctpdiagError('--live cannot be used with --all-netns', EXIT.USAGE);
+      if (liveS !== null && g.procRoot !== '/proc') throw new SctpdiagError('--live needs the live kernel, not --proc-root', EXIT.USAGE);
       const links = await loadLinks(o.links ?? null);
       let report: StatusReport;
-      if (o.allNetns) {
+      if (liveS !== null) report = await collectLiveStatus(g, filter, liveS, o.owners !== false, links);
+      else if (o.allNetns) {
         if (g.procRoot !== '/proc') throw new SctpdiagError('--all-netns cannot be used with --proc-root', EXIT.USAGE);
         report = await collectAllNetns(g, filter, o.owners !== false, links);
       } else {

@@ -29,7 +29,7 @@ export const EVENT_TYPES = [
   'path.rtx_timeout',
   /** heartbeat sent or acknowledged on a path */
   'path.heartbeat',
-  /** SACK-driven path metrics aggregated in-kernel (cwnd, ssthresh, flight, pmtu, rwnd) */
+  /** path figures aggregated in-kernel: per SACK (cwnd, ssthresh, flight, pmtu, rwnd), per RTT sample (srtt, rttvar, rto, errors…) */
   'path.metrics',
   /** an ABORT chunk sent or received, with its cause (bpf); procfs: SctpAborteds grew */
   'chunk.abort',

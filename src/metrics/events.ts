@@ -9,6 +9,7 @@ import { EventBus, type EventSource, type EventType, type SctpEvent } from '../e
 import type { Snapshot } from '../model/snapshot.js';
 import { startEventPipeline } from '../trace/pipeline.js';
 import type { TypeSource } from '../trace/sources.js';
+import { FigureStore } from '../model/figures.js';
 
 export class EventCounts {
   /** `${type}\0${source}` → count */
@@ -23,6 +24,8 @@ export class EventCounts {
   readonly errors = new Map<string, number>();
   /** bpf packet.ootb events (procfs hosts: the SNMP counter SctpOutOfBlues) */
   ootb = 0;
+  /** bpf's latest per-path figures (path.metrics), for the per-path gauges of --path-rto (bounded) */
+  readonly figures = new FigureStore();
   /** names the link of an event's association (set by the exporter when there are links) */
   linkOf: ((e: SctpEvent) => string | null) | null = null;
 
@@ -40,6 +43,7 @@ export class EventCounts {
         const ck = `${e.direction}\0${e.cause ?? 'none'}`;
         m.set(ck, (m.get(ck) ?? 0) + 1);
       } else if (e.type === 'packet.ootb') this.ootb++;
+      else if (e.type === 'path.metrics') this.figures.add(e);
     }
     const link = e.assoc && this.linkOf ? this.linkOf(e) : null;
     if (link) {

@@ -98,6 +98,18 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
   const rto = opts.pathRto
     ? new Gauge({ name: 'sctp_path_rto_seconds', help: 'current retransmission timeout of each path (path: primary, alt1, alt2… in the kernel\'s order)', labelNames: [...assocLabels, 'path'], ...reg })
     : null;
+  // with bpf, the path's figures of its last RTT sample / SACK (path-rtt.bt, path-metrics.bt), under the same labels and cap
+  const pathGauge = (name: string, help: string) => (opts.pathRto ? new Gauge({ name, help: `${help}; bpf only, with --path-rto`, labelNames: [...assocLabels, 'path'], ...reg }) : null);
+  const pathFigures = [
+    { g: pathGauge('sctp_path_srtt_seconds', 'smoothed round-trip time of each path, as the kernel computes it'), f: 'srttMs', scale: 1e-3 },
+    { g: pathGauge('sctp_path_rttvar_seconds', 'round-trip time variation of each path'), f: 'rttvarMs', scale: 1e-3 },
+    { g: pathGauge('sctp_path_cwnd_bytes', 'congestion window of each path'), f: 'cwndBytes', scale: 1 },
+    { g: pathGauge('sctp_path_ssthresh_bytes', 'slow-start threshold of each path'), f: 'ssthreshBytes', scale: 1 },
+    { g: pathGauge('sctp_path_flight_bytes', 'bytes in flight on each path'), f: 'flightBytes', scale: 1 },
+    { g: pathGauge('sctp_path_mtu_bytes', 'path MTU of each path'), f: 'pmtuBytes', scale: 1 },
+    { g: pathGauge('sctp_path_errors', 'error count of each path (PF / INACTIVE at pf_retrans / Path.Max.Retrans)'), f: 'errorCount', scale: 1 },
+  ] as const;
+  const pathSampleAge = pathGauge('sctp_path_rtt_sample_age_seconds', 'age of the last RTT sample (DATA or HEARTBEAT-ACK) of each path: the age of sctp_path_srtt_seconds');
   const linkGauge = (name: string, help: string, extra: string[] = []) => new Gauge({ name, help, labelNames: ['link', ...extra], ...reg });
   const linkUp = linkGauge('sctp_link_up', '1 when the named link has an ESTABLISHED association with an ACTIVE path, else 0 (also when it has no association)');
   const linkAssocs = linkGauge('sctp_link_associations', 'associations matching the named link, any state');
@@ -159,6 +171,9 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
     linkRtx.reset();
     linkEvents.reset();
     rto?.reset();
+    for (const x of pathFigures) x.g?.reset();
+    pathSampleAge?.reset();
+    const now = Date.now();
     for (const m of snmp.values()) m?.reset();
     events.reset();
     lost.reset();
@@ -226,6 +241,12 @@ export function buildMetrics(o: Partial<RegistryOptions> = {}): MetricsModel {
             if (pathBudget > 0) {
               pathBudget--;
               rto.set({ ...al, path: roles[i]! }, p.rtoMs / 1000);
+              // the probes watch the exporter's own netns only
+              const f = ev && !opts.netnsLabel ? ev.figures.figures(a.id, p.address, now) : null;
+              if (f) {
+                for (const x of pathFigures) if (f[x.f]) x.g?.set({ ...al, path: roles[i]! }, f[x.f]!.value * x.scale);
+                if (f.srttMs) pathSampleAge?.set({ ...al, path: roles[i]! }, f.srttMs.ageMs / 1000);
+              }
             } else droppedPaths++;
           });
         }

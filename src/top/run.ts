@@ -13,7 +13,7 @@ import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.
 import { systemCpuMeter, withCycle, type ReadCost } from '../kernel/pacing.js';
 import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../kernel/sysctl-catalog.js';
-import { startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
+import { METRICS_PRINT_S, startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
 import { summariseSources } from '../trace/sources.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
@@ -71,6 +71,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     replay,
     ascii,
     links: o.links ?? [],
+    metricsPrintMs: METRICS_PRINT_S * 1000,
   });
   state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
 

@@ -11,6 +11,7 @@ import type { SctpEvent } from '../events/types.js';
 import { HISTORY, RtoHistory } from './history.js';
 import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
 import { linkHealth, linkOf, type LinkHealth, type LinkSpec } from '../links/links.js';
+import { FigureStore, formatAge, formatBytes, rttAgeMs, staleAfterMs, type LiveFigures } from '../model/figures.js';
 import {
   COLUMNS,
   SNMP_PANEL,
@@ -62,6 +63,8 @@ export interface TopOptions {
   drift?: { profile: string; drifted: number } | null;
   /** named links (--links, or /etc/sctpdiag/links.conf): a LINK column, and links down in the header */
   links?: readonly LinkSpec[];
+  /** how often the probes print their per-path figures (ms): a figure older than a few prints is stale */
+  metricsPrintMs?: number;
 }
 
 export type Mode = 'table' | 'detail' | 'filter' | 'help';
@@ -187,6 +190,8 @@ export class TopState {
   private held: SctpEvent[] = [];
   private snmpHist = new Map<string, (number | null)[]>();
   private hist = new RtoHistory();
+  /** bpf's per-path figures (path.metrics) with their stamps: the detail pane shows them with their age */
+  private figures = new FigureStore();
   private gen = 0;
   private eventCount = 0;
 
@@ -289,6 +294,7 @@ export class TopState {
     this.linked = linked;
     this.linkCache = null;
     this.hist.sweep(gen);
+    if (removed && this.figures.size > 0) this.figures.retain((id, path) => rows.get(String(id))?.assoc.paths.some((p) => p.address === path) ?? false);
     this.established = est;
     this.snapshot = snap;
     this.lastReadAt = t.atMs;
@@ -310,6 +316,7 @@ export class TopState {
     this.events.push(e);
     if (this.events.length >= 2 * EVENT_LOG) this.events.splice(0, this.events.length - EVENT_LOG);
     if (!e.assoc) return;
+    if (e.type === 'path.metrics') this.figures.add(e);
     const key = String(e.assoc.id);
     const row = this.rows.get(key);
     if (!row) return;
@@ -778,6 +785,8 @@ export class TopState {
       const tone: Tone =
         p.state === 'INACTIVE' ? 'fail' : p.state === 'PF' || p.state === 'UNKNOWN' ? 'warn' : p.state === 'ACTIVE' ? 'good' : 'info';
       out.push({ text: fit(base + spark, w), tone });
+      const f = this.now === null ? null : this.figures.figures(a.id, p.address, this.now);
+      if (f) out.push(this.figureLine(f, a.heartbeatIntervalMs, p.rtoMs, w));
     }
     out.push({ text: fit(`P primary · ${ascii ? '>' : '▶'} active (inferred) · paths ${healthSummary(a.paths)}`, w), tone: 'dim' });
     out.push({
@@ -794,6 +803,21 @@ export class TopState {
       out.push({ text: fit(`${f.severity === 'fail' ? 'FAIL' : f.severity === 'warn' ? 'WARN' : 'info'} ${f.message}`, w), tone });
     }
     return out.slice(0, h);
+  }
+
+  /** A path's bpf figures under its row, the RTT sample's age first (a narrow pane cuts the end): SRTT ± RTTVAR, cwnd, ssthresh, flight, PMTU, errors. */
+  private figureLine(f: LiveFigures, hbMs: number, rtoMs: number, w: number): Line {
+    // without an RTT sample (SACK figures only), the freshest figure's age
+    const age = rttAgeMs(f) ?? Math.min(...Object.values(f).map((x) => x.ageMs));
+    const stale = age > staleAfterMs(hbMs, rtoMs, this.opts.metricsPrintMs ?? 0);
+    const parts = [`${formatAge(age)} ago${stale ? ' STALE' : ''}`];
+    if (f.srttMs) parts.push(`srtt ${f.srttMs.value}${f.rttvarMs ? `±${f.rttvarMs.value}` : ''} ms`);
+    if (f.cwndBytes) parts.push(`cwnd ${formatBytes(f.cwndBytes.value)}`);
+    if (f.ssthreshBytes) parts.push(`ssth ${formatBytes(f.ssthreshBytes.value)}`);
+    if (f.flightBytes) parts.push(`flight ${formatBytes(f.flightBytes.value)}`);
+    if (f.pmtuBytes) parts.push(`pmtu ${f.pmtuBytes.value}`);
+    if (f.errorCount) parts.push(`err ${f.errorCount.value}${f.maxPathRetrans ? `/${f.maxPathRetrans.value}` : ''}`);
+    return { text: fit(`     ${parts.join(' ')}`, w), tone: stale ? 'warn' : 'dim' };
   }
 
   private snmpLines(w: number, h: number): Line[] {

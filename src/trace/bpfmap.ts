@@ -72,6 +72,7 @@ interface MetricsAcc {
   rwnd: Map<number, number>;
 }
 
+/** path-metrics.bt's maps (per SACK) → metric names */
 const MAP_METRIC: Record<string, string> = {
   '@sctpdiag_m_cwnd': 'cwndBytes',
   '@sctpdiag_m_ssthresh': 'ssthreshBytes',
@@ -79,6 +80,24 @@ const MAP_METRIC: Record<string, string> = {
   '@sctpdiag_m_pmtu': 'pmtuBytes',
   '@sctpdiag_m_sacks': 'sacks',
 };
+
+/** path-rtt.bt's maps (per RTT sample) → metric names; srtt/rttvar/rto are jiffies until flushed, `at` the sample's stamp */
+const MAP_FIGURE: Record<string, string> = {
+  '@sctpdiag_f_srtt': 'srttMs',
+  '@sctpdiag_f_rttvar': 'rttvarMs',
+  '@sctpdiag_f_rto': 'rtoMs',
+  '@sctpdiag_f_cwnd': 'cwndBytes',
+  '@sctpdiag_f_ssthresh': 'ssthreshBytes',
+  '@sctpdiag_f_flight': 'flightBytes',
+  '@sctpdiag_f_pmtu': 'pmtuBytes',
+  '@sctpdiag_f_errs': 'errorCount',
+  '@sctpdiag_f_maxrtx': 'maxPathRetrans',
+  '@sctpdiag_f_at': 'at',
+  '@sctpdiag_f_n': 'rttSamples',
+};
+const FIGURE_JIFFIES = ['srttMs', 'rttvarMs', 'rtoMs'] as const;
+
+const emptyAcc = (): MetricsAcc => ({ paths: new Map(), keys: new Map(), rwnd: new Map() });
 
 export interface MapperStats {
   lines: number;
@@ -104,7 +123,9 @@ export class BpfEventMapper {
   /** an old bpftrace's printfs come in chunks (probes.ts splitPrintfs) */
   private chunks = new ChunkJoiner();
   attachedProbes: number | null = null;
-  private acc: MetricsAcc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
+  private acc: MetricsAcc = emptyAcc();
+  /** path-rtt.bt's figures, flushed by their own `figures_end` */
+  private figures: MetricsAcc = emptyAcc();
   private clock: Clock;
   /** the last chunk sent (address, stamp): one appended again after a full packet was flushed is one */
   private lastOut = { ck: '', ts: 0n };
@@ -212,26 +233,30 @@ export class BpfEventMapper {
       return;
     }
     const metric = MAP_METRIC[name];
-    if (!metric) return;
-    // up to 4096 keys per map (bpftrace's default): no per-entry arrays
-    for (const k in entries) {
-      const v = entries[k];
-      if (typeof v !== 'number') continue;
-      let p = this.acc.keys.get(k);
-      if (p === undefined) {
-        const parts = k.split(',').map((x) => Number(x.trim()));
-        if (parts.length !== 7 || parts.some((x) => !Number.isFinite(x))) p = null;
-        else {
-          const [id, fam, v4, w0, w1, w2, w3] = parts as [number, number, number, number, number, number, number];
-          const addr = decodeAddr(fam, v4, [w0, w1, w2, w3]);
-          const key = `${id}|${addr}`;
-          p = this.acc.paths.get(key) ?? null;
-          if (!p) this.acc.paths.set(key, (p = { assocId: id, addr, m: {} }));
-        }
-        this.acc.keys.set(k, p);
-      }
-      if (p) p.m[metric] = v;
+    if (metric) addKeyed(this.acc, metric, entries);
+    const figure = MAP_FIGURE[name];
+    if (figure) addKeyed(this.figures, figure, entries);
+  }
+
+  /**
+   * path-rtt.bt's print: one path.metrics event per path, stamped at its last
+   * RTT sample (time, kernelNs), so a consumer knows how old each figure is.
+   */
+  private flushFigures(f: Record<string, string>): SctpEvent[] {
+    const out: SctpEvent[] = [];
+    const end = f.ts !== undefined && TS.test(f.ts) ? BigInt(f.ts) : null;
+    for (const p of this.figures.paths.values()) {
+      const { at, ...metrics } = p.m;
+      for (const k of FIGURE_JIFFIES) if (metrics[k] !== undefined) metrics[k] = jiffiesToMs(metrics[k]!, this.o.hz);
+      // the sample's stamp from the print's exact one and the age (a map value past 2^53 ns, 104 days of
+      // uptime, arrives rounded by JSON; the age stays exact). Negative: bpftrace reads a map after the
+      // interval's printf, so a sample can be newer than the print
+      const ageNs = end !== null && at !== undefined ? Number(end) - at : NaN;
+      const ts = ageNs > -60e9 && ageNs < 3.6e12 ? String(end! - BigInt(Math.round(ageNs))) : undefined;
+      out.push(this.metricsEvent(this.timeOf(ts), ts, p, metrics));
     }
+    this.figures = emptyAcc();
+    return out;
   }
 
   private flushMetrics(f: Record<string, string>): SctpEvent[] {
@@ -244,15 +269,19 @@ export class BpfEventMapper {
       const metrics = p.m;
       const rwnd = this.acc.rwnd.get(p.assocId);
       if (rwnd !== undefined) metrics.peerRwndBytes = rwnd;
-      const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time, type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
-      if (kernelNs !== undefined) e.kernelNs = kernelNs;
-      e.assoc = { id: p.assocId };
-      if (p.addr) e.path = p.addr;
-      e.metrics = metrics;
-      out.push(e);
+      out.push(this.metricsEvent(time, kernelNs, p, metrics));
     }
-    this.acc = { paths: new Map(), keys: new Map(), rwnd: new Map() };
+    this.acc = emptyAcc();
     return out;
+  }
+
+  private metricsEvent(time: string, kernelNs: string | undefined, p: PathAcc, metrics: Record<string, number>): SctpEvent {
+    const e: SctpEvent = { schemaVersion: EVENT_SCHEMA_VERSION, time, type: 'path.metrics', source: 'bpf', severity: 'info', netns: this.o.netns };
+    if (kernelNs !== undefined) e.kernelNs = kernelNs;
+    e.assoc = { id: p.assocId };
+    if (p.addr) e.path = p.addr;
+    e.metrics = metrics;
+    return e;
   }
 
   /** an ABORT or ERROR chunk, received (out=0) or sent (out=1), with its first cause */
@@ -378,10 +407,35 @@ export class BpfEventMapper {
       }
       case 'metrics_end':
         return this.flushMetrics(f);
+      case 'figures_end':
+        return this.flushFigures(f);
       default:
         this.stats.foreignPrintf++;
         return [];
     }
+  }
+}
+
+/** A per-path map's entries (keyed "id,fam,v4,w0,w1,w2,w3") into an accumulator; each key decoded once per print. */
+function addKeyed(acc: MetricsAcc, metric: string, entries: Record<string, unknown>): void {
+  // up to 4096 keys per map (bpftrace's default): no per-entry arrays
+  for (const k in entries) {
+    const v = entries[k];
+    if (typeof v !== 'number') continue;
+    let p = acc.keys.get(k);
+    if (p === undefined) {
+      const parts = k.split(',').map((x) => Number(x.trim()));
+      if (parts.length !== 7 || parts.some((x) => !Number.isFinite(x))) p = null;
+      else {
+        const [id, fam, v4, w0, w1, w2, w3] = parts as [number, number, number, number, number, number, number];
+        const addr = decodeAddr(fam, v4, [w0, w1, w2, w3]);
+        const key = `${id}|${addr}`;
+        p = acc.paths.get(key) ?? null;
+        if (!p) acc.paths.set(key, (p = { assocId: id, addr, m: {} }));
+      }
+      acc.keys.set(k, p);
+    }
+    if (p) p.m[metric] = v;
   }
 }
 

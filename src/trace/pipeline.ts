@@ -49,6 +49,9 @@ export interface PipelineStatus {
   types: TypeSource[];
 }
 
+/** seconds between the probes' prints of their per-path maps (path.metrics), unless a caller says otherwise */
+export const METRICS_PRINT_S = 5;
+
 export interface PipelineOptions {
   procRoot: string;
   netns: string | null;
@@ -289,7 +292,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
-    const metricsS = o.metricsIntervalS ?? 5;
+    const metricsS = o.metricsIntervalS ?? METRICS_PRINT_S;
     runner = new BpftraceRunner(
       {
         bpftrace: caps.bpftrace,

@@ -189,6 +189,9 @@ for (const suite of suites) {
     assert.ok(attached, sources.join('\n'));
     assert.ok(cut(bp, 'bpf'), `bpf path.state for the cut:\n${read(r, 'trace-bpf.out').slice(-4000)}\n${read(r, 'trace-bpf.err')}`);
     assert.ok(back(bp, 'bpf'), `bpf path.state for the recovery:\n${read(r, 'trace-bpf.out').slice(-4000)}`);
+    // per-path figures (path-rtt.bt: a kfunc, on bullseye its kprobe variant with the headers) attach on every suite
+    // (the trace ends before its 5 s print is certain: status-live.test.ts checks the figures)
+    assert.match(attached.reason ?? '', /\bpath-rtt\b/, sources.join('\n'));
     // per event type, in the announcement: bpf for what the probes give, procfs with the reason for the rest
     const by = new Map((attached.sources ?? []).map((s) => [s.type, s]));
     assert.deepEqual(by.get('path.state'), { type: 'path.state', source: 'bpf', reason: 'attached' }, sources.join('\n'));

@@ -1,0 +1,87 @@
+/**
+ * `status --live`: run the path-figure probes (path-rtt.bt, path-metrics.bt)
+ * for a while and keep their path.metrics events. bpftrace takes 20–60 s to
+ * attach on a slow host, so the wait for it is bounded and reported.
+ */
+import { EventBus, type SctpEvent } from '../events/types.js';
+import { FigureStore, type LiveMeta } from '../model/figures.js';
+
+/** how long `status --live` waits for bpftrace's probes before it gives up on bpf */
+export const LIVE_ATTACH_TIMEOUT_MS = 120_000;
+/** the probes print their maps every second while `status --live` listens */
+export const LIVE_PRINT_S = 1;
+
+/** what ran (source, reason, window, attach time, probes, events) and the figures */
+export interface LiveOutcome extends LiveMeta {
+  figures: FigureStore;
+}
+
+export async function collectLive(o: {
+  procRoot: string;
+  netns: string | null;
+  /** --hz, when given */
+  hz: number | undefined;
+  seconds: number;
+  /** told every 15 s while bpftrace attaches, and when it listens */
+  progress: (text: string) => void;
+  cancelled: () => boolean;
+  attachTimeoutMs?: number;
+}): Promise<LiveOutcome> {
+  const { startEventPipeline } = await import('./pipeline.js');
+  const bus = new EventBus();
+  const figures = new FigureStore();
+  let events = 0;
+  bus.subscribe((e: SctpEvent) => {
+    if (e.type !== 'path.metrics' || e.source !== 'bpf') return;
+    events++;
+    figures.add(e);
+  });
+  const p = startEventPipeline({
+    procRoot: o.procRoot,
+    netns: o.netns,
+    // the pipeline's one read sizes the probes' maps; status reads procfs itself afterwards
+    intervalMs: (o.seconds + 600) * 1000,
+    metricsIntervalS: LIVE_PRINT_S,
+    hz: o.hz,
+    bus,
+    filter: { types: new Set(['path.metrics'] as const) },
+  });
+  const started = performance.now();
+  const timeout = o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS;
+  const out = (source: LiveOutcome['source'], reason: string | null, attachMs: number | null): LiveOutcome => ({
+    source,
+    reason,
+    seconds: o.seconds,
+    attachMs,
+    probes: p.status().probes,
+    events,
+    figures,
+  });
+  try {
+    await p.ready;
+    let told = 0;
+    for (;;) {
+      const st = p.status();
+      if (st.probesAttached > 0 && st.bpftracePid !== null) break;
+      if (st.source === 'procfs' && st.reason !== null) return out('procfs', `bpf unavailable: ${st.reason}`, null);
+      if (o.cancelled()) return out('procfs', 'interrupted while bpftrace attached its probes', null);
+      if (performance.now() - started > timeout) return out('procfs', `bpftrace did not attach its probes within ${timeout / 1000} s`, null);
+      const s = Math.floor((performance.now() - started) / 15_000);
+      if (s > told) o.progress(`bpftrace compiling and attaching the probes (${(told = s) * 15} s so far)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const attachMs = Math.round(performance.now() - started);
+    const st = p.status();
+    const pid = st.bpftracePid;
+    o.progress(`probes attached in ${(attachMs / 1000).toFixed(1)} s (${st.probes.join(', ')}); listening ${o.seconds} s`);
+    // the window, and one more print of the maps for its last second
+    const end = performance.now() + (o.seconds + LIVE_PRINT_S) * 1000;
+    while (performance.now() < end && !o.cancelled()) await new Promise((r) => setTimeout(r, 100));
+    const now = p.status();
+    if (now.bpftracePid !== pid) return out('procfs', 'bpftrace exited while listening (figures missed)', attachMs);
+    const partial = now.unavailable.length ? `probes unavailable: ${now.unavailable.map((u) => `${u.name}: ${u.missing.join(' ')}`).join('; ')}` : null;
+    return out('bpf', o.cancelled() ? 'interrupted: a shorter window' : partial, attachMs);
+  } finally {
+    await p.stop();
+  }
+}
