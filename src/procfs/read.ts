@@ -112,13 +112,13 @@ export interface ReadOptions {
   marks?: Record<string, number>;
 }
 
-/** assocs's size, guessed from its first page (header and rows) and snmp's count of established associations. */
-export function guessAssocsBytes(firstPage: string, established: number | undefined): number | null {
+/** A procfs file's size, guessed from its first page (a header, then rows) and how many rows it will have. */
+export function guessBytes(firstPage: string, rows: number | undefined): number | null {
   const lines = firstPage.split('\n').length - 1;
-  if (!established || lines < 2) return null;
+  if (!rows || lines < 2) return null;
   const header = firstPage.indexOf('\n') + 1;
   const perRow = (firstPage.lastIndexOf('\n') + 1 - header) / (lines - 1);
-  return Math.round(header + established * perRow);
+  return Math.round(header + rows * perRow);
 }
 
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
@@ -151,14 +151,12 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     Promise.resolve(release).then((r) => hzFromConfigSources({ option: o.hz, captured: meta?.hz, release: r, procRoot: o.procRoot })),
   ]);
   small.catch(() => {});
-  // the two costly files one after the other (two walks of the transport table at once slow each other), the small ones first:
-  // snmp's association count sizes assocs for its two-range read
+  // the two costly files one after the other (two walks of the transport table at once slow each other), each in two
+  // ranges when large (sctpfile.ts), sized by their row counts: snmp's established associations, then assocs's paths
   const [eps, snmp] = await Promise.all([read('eps', epsParser(`${dir}/eps`)), read('snmp', snmpParser(`${dir}/snmp`))]);
-  const assocs = await read('assocs', assocsParser(`${dir}/assocs`), {
-    sync: true,
-    ...(capture ? {} : { guessSize: (page: string) => guessAssocsBytes(page, snmp.result.counters['SctpCurrEstab']) }),
-  });
-  const remaddrRead = read('remaddr', remaddrParser(`${dir}/remaddr`));
+  const guess = (rows: () => number | undefined) => (capture ? {} : { guessSize: (page: string) => guessBytes(page, rows()) });
+  const assocs = await read('assocs', assocsParser(`${dir}/assocs`), { sync: true, ...guess(() => snmp.result.counters['SctpCurrEstab']) });
+  const remaddrRead = read('remaddr', remaddrParser(`${dir}/remaddr`), guess(() => assocs.result.rows.reduce((n, r) => n + r.raddrs.length, 0)));
   remaddrRead.catch(() => {});
   // owners only of the SCTP sockets, once their inodes are known, while the kernel prints remaddr (a capture has no /proc/PID: its metadata says so)
   let owners: Map<number, Owner[]> | undefined;

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { readRange, readSctpFile, SPLIT_MIN_BYTES, type Range } from '../../src/procfs/sctpfile.js';
 import { assocsParser, parseAssocs, parseSnmp } from '../../src/procfs/parse.js';
-import { guessAssocsBytes } from '../../src/procfs/read.js';
+import { guessBytes } from '../../src/procfs/read.js';
 import { buildSnapshot } from '../../src/model/snapshot.js';
 import { real } from '../helpers.js';
 
 const ASSOCS = real('ipv6-asconf-many/many_a_assocs.txt');
 const SNMP = real('ipv6-asconf-many/many_a_snmp.txt');
+const REMADDR = real('ipv6-asconf-many/many_a_remaddr.txt');
 
 /** A seq_file stand-in: each read returns the bytes at pos, at most the next page size (whole pages, cut records, 1 byte…). */
 function pagedReader(text: string, pages: number[]): (buf: Buffer, pos: number) => number {
@@ -37,30 +38,32 @@ async function range(text: string, from: number, to: number, pages: number[]): P
 
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 
-test('two ranges of real assocs text, cut at any byte, read in pages of any size, add up to the file exactly', async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.integer({ min: 1, max: ASSOCS.length + 64 }),
-      fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 8 }),
-      fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 8 }),
-      async (cut, headPages, tailPages) => {
-        const head = await range(ASSOCS, 0, cut, headPages);
-        const tail = await range(ASSOCS, cut, Infinity, tailPages);
-        assert.equal(head + tail, ASSOCS);
-        // the head ends at a record's end: no record is cut in two
-        assert.ok(head === ASSOCS || head.endsWith('\n'));
-      },
-    ),
-    { numRuns: 300 },
-  );
-  // every boundary position in the header, the first rows and the last ones (both sides of each newline)
-  const cuts = [...Array(1200).keys()].map((i) => i + 1).concat([...Array(700).keys()].map((i) => ASSOCS.length + 1 - i));
-  for (const cut of cuts) {
-    const head = await range(ASSOCS, 0, cut, [4096]);
-    const tail = await range(ASSOCS, cut, Infinity, [4096]);
-    if (head + tail !== ASSOCS) assert.fail(`cut at ${cut}: ${lines(head).length} + ${lines(tail).length} lines`);
-  }
-});
+for (const [name, TEXT] of [['assocs', ASSOCS], ['remaddr', REMADDR]] as const) {
+  test(`two ranges of real ${name} text, cut at any byte, read in pages of any size, add up to the file exactly`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: TEXT.length + 64 }),
+        fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 8 }),
+        async (cut, headPages, tailPages) => {
+          const head = await range(TEXT, 0, cut, headPages);
+          const tail = await range(TEXT, cut, Infinity, tailPages);
+          assert.equal(head + tail, TEXT);
+          // the head ends at a record's end: no record is cut in two
+          assert.ok(head === TEXT || head.endsWith('\n'));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // every boundary position in the header, the first rows and the last ones (both sides of each newline)
+    const cuts = [...Array(1200).keys()].map((i) => i + 1).concat([...Array(700).keys()].map((i) => TEXT.length + 1 - i));
+    for (const cut of cuts) {
+      const head = await range(TEXT, 0, cut, [4096]);
+      const tail = await range(TEXT, cut, Infinity, [4096]);
+      if (head + tail !== TEXT) assert.fail(`cut at ${cut}: ${lines(head).length} + ${lines(tail).length} lines`);
+    }
+  });
+}
 
 test('the table changes between the walks: a record added before the cut comes twice and is listed once; one removed costs at most one record, as a kernel page restart does', async () => {
   const rows = lines(ASSOCS);
@@ -99,12 +102,15 @@ test('the table changes between the walks: a record added before the cut comes t
   assert.ok(snap.warnings.some((w) => /printed again/.test(w.message)));
 });
 
-test("guessAssocsBytes: a real first page and snmp's SctpCurrEstab guess the real size within 5%", () => {
+test("guessBytes: a real first page and the row count (snmp's SctpCurrEstab; assocs's paths for remaddr) guess the real size within 5%", () => {
   const established = parseSnmp(SNMP).counters['SctpCurrEstab'];
-  const guess = guessAssocsBytes(ASSOCS.slice(0, 4096), established)!;
-  assert.ok(Math.abs(guess - ASSOCS.length) / ASSOCS.length < 0.05, `${guess} vs ${ASSOCS.length}`);
-  assert.equal(guessAssocsBytes(ASSOCS.slice(0, 4096), undefined), null);
-  assert.equal(guessAssocsBytes(ASSOCS.slice(0, 100), established), null, 'no whole row in the page');
+  const guess = guessBytes(ASSOCS.slice(0, 4096), established)!;
+  assert.ok(Math.abs(guess - ASSOCS.length) / ASSOCS.length < 0.05, `assocs: ${guess} vs ${ASSOCS.length}`);
+  const paths = parseAssocs(ASSOCS).rows.reduce((n, r) => n + r.raddrs.length, 0);
+  const remaddrGuess = guessBytes(REMADDR.slice(0, 4096), paths)!;
+  assert.ok(Math.abs(remaddrGuess - REMADDR.length) / REMADDR.length < 0.05, `remaddr: ${remaddrGuess} vs ${REMADDR.length}`);
+  assert.equal(guessBytes(ASSOCS.slice(0, 4096), undefined), null);
+  assert.equal(guessBytes(ASSOCS.slice(0, 100), established), null, 'no whole row in the page');
 });
 
 test('readSctpFile: a large assocs read in two ranges parses as one read does, whatever the size guess', async () => {
