@@ -47,6 +47,7 @@
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
 import { pfReachable } from '../kernel/pf.js';
 import { lookupKey } from '../kernel/sysctl-catalog.js';
+import { MAX_PATHS } from './limits.js';
 
 export const HB_FLOOR_MS = 200;
 
@@ -193,8 +194,7 @@ function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: 
   return first + active + pf;
 }
 
-/** most peer paths the model (and every --paths option) accepts */
-export const MAX_PATHS = 64;
+export { MAX_PATHS };
 
 /**
  * Abort with every path dead: timeouts rotate over the paths not INACTIVE, each

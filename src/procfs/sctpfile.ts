@@ -76,8 +76,9 @@ function openChecked(path: string, max: number): { fd: number; procfs: boolean }
  * first range ends with the line holding byte b−1, the next starts after it
  * (it reads from b−1 and drops up to its first newline), so ranges of an
  * unchanging file add up to it exactly. If the table changes between the two
- * walks, a record at b may come twice or not at all, as at each of the
- * kernel's own page restarts (it resumes by record index).
+ * walks, the rows printed within a row's length after b come twice (one added
+ * before b; the snapshot lists them once) or not at all (one removed), as a
+ * row does at each of the kernel's own page restarts (it resumes by index).
  */
 export interface Range {
   /** > 0: start after the line holding byte from−1 */
