@@ -5,7 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -138,5 +138,20 @@ test('readSctpFile: a large assocs read in two ranges parses as one read does, w
     }
   } finally {
     rmSync(dir, { recursive: true });
+  }
+});
+
+test("a real kernel seq_file (this host's /proc/kallsyms: size 0, megabytes) read as two ranges, cut anywhere, is exactly one read's text", async () => {
+  const path = '/proc/kallsyms';
+  const whole = readFileSync(path, 'utf8');
+  assert.ok(whole.length > SPLIT_MIN_BYTES, `${whole.length} bytes`);
+  const collect = () => {
+    const rows: string[] = [];
+    return { line: (_ln: number, t: { all(): string[] }) => void rows.push(t.all().join(' ')), warn: () => {}, result: () => rows };
+  };
+  for (const share of [0.2, Math.SQRT1_2, 0.999]) {
+    const r = await readSctpFile(path, collect(), { sync: true, keepText: true, guessSize: () => Math.round(whole.length * share) });
+    assert.equal(r.ranges, 2);
+    assert.ok(r.text === whole, `cut at ${share}: ${r.text!.length} of ${whole.length} bytes`);
   }
 });
