@@ -154,12 +154,12 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
   };
   const total = { bytes: 0 };
   const head: Range = { from: 0, to: Infinity, pos: 0, kernelMs: 0 };
-  let tail: Tail | null = null;
-  // the tail range: its own open file (a seq_file's position is per open), read on the thread pool, its text kept until the head's ends
-  const startTail = (size: number | null): Tail | null => {
-    if (size === null || size < SPLIT_MIN_BYTES) return null;
+  // the tail range, if any: its own open file (a seq_file's position is per open), read on the thread pool, its text kept until the head ends
+  const tails: Tail[] = [];
+  const startTail = (size: number | null) => {
+    if (size === null || size < SPLIT_MIN_BYTES) return;
     const cut = Math.round(size * Math.SQRT1_2);
-    if (cut <= head.pos) return null;
+    if (cut <= head.pos) return;
     const t = openChecked(path, max);
     head.to = cut;
     const r: Range = { from: cut, to: Infinity, pos: 0, kernelMs: 0 };
@@ -167,11 +167,11 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
     const done = readRange(r, (b, p) => readAt(t.fd, b, p), (s) => texts.push(s), { path, max, total });
     // its error is reported where it is awaited, never as an unhandled rejection meanwhile
     done.catch(() => {});
-    return { r, texts, done, fd: t.fd };
+    tails.push({ r, texts, done, fd: t.fd });
   };
   let first = true;
   const each = async (page: string) => {
-    if (first && o.guessSize) tail = startTail(o.guessSize(page));
+    if (first && o.guessSize) startTail(o.guessSize(page));
     first = false;
     // a procfs page: let the other readers' pages be handled while the kernel makes the next
     if (o.sync && procfs) await new Promise<void>((r) => setImmediate(r));
@@ -180,18 +180,19 @@ export async function readSctpFile<R>(path: string, parser: LineParser<R>, o: Sc
     const readPage: PageReader = o.sync || !procfs ? (b, p) => readSync(fd, b, 0, b.length, p) : (b, p) => readAt(fd, b, p);
     await readRange(head, readPage, take, { path, max, total, each });
     let kernelMs = head.kernelMs;
-    const t = tail as Tail | null;
-    if (t) {
+    for (const t of tails) {
       await t.done;
       for (const s of t.texts) take(s);
       kernelMs += t.r.kernelMs;
     }
     feed.end();
-    return { result: parser.result(), kernelMs, ranges: t ? 2 : 1, ...(pieces ? { text: pieces.join('') } : {}) };
+    return { result: parser.result(), kernelMs, ranges: 1 + tails.length, ...(pieces ? { text: pieces.join('') } : {}) };
   } finally {
     close(fd, () => {});
-    const t = tail as Tail | null;
-    // never close under a read in flight
-    if (t) void t.done.catch(() => {}).finally(() => close(t.fd, () => {}));
+    for (const t of tails) {
+      // the head failed: the tail ends with the line it is in (a no-op once it is done); never closed under a read in flight
+      t.r.to = 0;
+      void t.done.catch(() => {}).finally(() => close(t.fd, () => {}));
+    }
   }
 }
