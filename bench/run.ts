@@ -130,9 +130,7 @@ function snapshotLabRows(r: BenchResult): Row[] {
     }
     const pj = m('probe_parseJoin');
     row('parse+join (in guest)', pj, 'ms', `${round(pj / floor, 3)}× floor`);
-    const ex = m('probe_exposed');
-    if (!Number.isNaN(ex)) row('our work not hidden by the kernel (exposed)', ex, 'ms', `${round(ex / floor, 3)}× floor`);
-    for (const k of ['readAssocs', 'readRemaddr', 'readBothParallel', 'readSnapshot', 'owners', 'serialise'])
+    for (const k of ['readAssocs', 'readAssocsTwoRanges', 'readRemaddr', 'readRemaddrTwoRanges', 'readSnapshot', 'owners', 'serialise'])
       if (!Number.isNaN(m(`probe_${k}`))) row(`status part: ${k}`, m(`probe_${k}`), 'ms', `${round(m(`probe_${k}`) / floor, 2)}× floor`);
     if (!Number.isNaN(m('statusRssMb')))
       row('status peak RSS', m('statusRssMb'), 'MB', '', BIG(n) ? '≤ 120 MB' : '', BIG(n) ? verdict(m('statusRssMb'), '<=', 120) : 'info');

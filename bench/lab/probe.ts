@@ -1,19 +1,19 @@
 /**
  * Runs inside the lab guest (netns a): where does `sctpdiag status --json`
  * spend its time on a real kernel? Prints one JSON object of milliseconds.
- *   readAssocs / readRemaddr   each file alone, node's readFile
- *   readBothParallel           both at once, nothing else to do
+ *   readAssocs / readRemaddr   each file alone, one range, as procfs/sctpfile.ts reads it
+ *   …TwoRanges                 the same file as two byte ranges side by side (what status does when it is large)
  *   readSnapshot               what status does (procfs/read.ts), owners included
- *   exposed                    readSnapshot − readBothParallel: our own work not hidden by the kernel's
  *   at_<step>                  readSnapshot's timeline: ms at the end of each step
- *   readSnapshotNoOwners       the same without the owner scan
  *   parseJoin                  CPU cost of parse + buildSnapshot on texts in memory (median of 3)
  *   owners                     /proc/PID/fd scan for the socket inodes, alone
  *   serialise                  collectStatus + JSON.stringify
  */
-import { readFile } from 'node:fs/promises';
 import { findSocketOwnersSync } from '../../src/procfs/owners.js';
-import { readSnapshot } from '../../src/procfs/read.js';
+import { guessBytes, readSnapshot } from '../../src/procfs/read.js';
+import { readSctpFile } from '../../src/procfs/sctpfile.js';
+import { assocsParser, parseSnmp, remaddrParser } from '../../src/procfs/parse.js';
+import { readFileSync } from 'node:fs';
 import { collectStatus } from '../../src/commands/status.js';
 import { parseJoin } from '../snapshot.js';
 
@@ -23,32 +23,34 @@ const ms = (t0: bigint) => Math.round(Number(process.hrtime.bigint() - t0) / 1e5
 async function main(): Promise<void> {
   const out: Record<string, number> = {};
   let t = process.hrtime.bigint();
-  const assocs = await readFile(P + 'assocs', 'utf8');
+  const a1 = await readSctpFile(P + 'assocs', assocsParser(), { sync: true, keepText: true });
   out.readAssocs = ms(t);
+  const established = parseSnmp(readFileSync(P + 'snmp', 'utf8')).counters['SctpCurrEstab'];
   t = process.hrtime.bigint();
-  const remaddr = await readFile(P + 'remaddr', 'utf8');
+  const a2 = await readSctpFile(P + 'assocs', assocsParser(), { sync: true, guessSize: (page) => guessBytes(page, established) });
+  out.readAssocsTwoRanges = ms(t);
+  out.assocsRanges = a2.ranges;
+  const paths = a1.result.rows.reduce((n, r) => n + r.raddrs.length, 0);
+  t = process.hrtime.bigint();
+  const r1 = await readSctpFile(P + 'remaddr', remaddrParser(), { keepText: true });
   out.readRemaddr = ms(t);
   t = process.hrtime.bigint();
-  await Promise.all([readFile(P + 'assocs', 'utf8'), readFile(P + 'remaddr', 'utf8')]);
-  out.readBothParallel = ms(t);
+  const r2 = await readSctpFile(P + 'remaddr', remaddrParser(), { guessSize: (page) => guessBytes(page, paths) });
+  out.readRemaddrTwoRanges = ms(t);
+  out.remaddrRanges = r2.ranges;
   t = process.hrtime.bigint();
   const marks: Record<string, number> = {};
   await readSnapshot({ procRoot: '/proc', netns: null, marks });
   out.readSnapshot = ms(t);
   const started = Math.round(performance.now() - out.readSnapshot);
   for (const [k, v] of Object.entries(marks)) out[`at_${k}`] = v - started;
-  out.exposed = Math.round((out.readSnapshot - out.readBothParallel) * 10) / 10;
+  const texts = { assocs: a1.text!, remaddr: r1.text!, eps: readFileSync(P + 'eps', 'utf8'), snmp: readFileSync(P + 'snmp', 'utf8') };
   t = process.hrtime.bigint();
-  await readSnapshot({ procRoot: '/proc', netns: null, owners: false });
-  out.readSnapshotNoOwners = ms(t);
-  const eps = await readFile(P + 'eps', 'utf8');
-  const snmp = await readFile(P + 'snmp', 'utf8');
-  t = process.hrtime.bigint();
-  let snap = parseJoin({ assocs, remaddr, eps, snmp });
+  let snap = parseJoin(texts);
   const pj = [ms(t)];
   for (let i = 0; i < 2; i++) {
     t = process.hrtime.bigint();
-    snap = parseJoin({ assocs, remaddr, eps, snmp });
+    snap = parseJoin(texts);
     pj.push(ms(t));
   }
   out.parseJoin = pj.sort((a, b) => a - b)[1]!;
@@ -60,8 +62,8 @@ async function main(): Promise<void> {
   JSON.stringify(collectStatus(snap, {}, 'lab'));
   out.serialise = ms(t);
   out.rows = snap.associations.length;
-  out.assocsBytes = assocs.length;
-  out.remaddrBytes = remaddr.length;
+  out.assocsBytes = texts.assocs.length;
+  out.remaddrBytes = texts.remaddr.length;
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 

@@ -11,7 +11,7 @@ import { ASSOC_STATES, PATH_STATE_NAMES } from '../kernel/enums.js';
 import { normaliseUserAddress } from '../model/addr.js';
 import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type EventType } from '../events/types.js';
 import type { LogSettings } from '../trace/run.js';
-import { MAX_PATHS } from '../model/failover.js';
+import { MAX_PATHS } from '../model/limits.js';
 
 /** A decimal number within [min, max], integers only unless `decimals`; `what` completes "is not …" (e.g. "a port"). */
 export function parseNumber(text: string, option: string, min: number, max: number, what: string, decimals = false): number {

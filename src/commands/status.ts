@@ -14,7 +14,6 @@ import type { Association, Endpoint, Finding, Snapshot } from '../model/snapshot
 import type { Hz } from '../kernel/hz.js';
 import type { ParseWarning } from '../procfs/parse.js';
 import { table, type Style } from '../render/style.js';
-import { readEveryNetns } from '../procfs/every-netns.js';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { mark, timing } from '../timing.js';
 import { escapeControl } from '../render/escape.js';
@@ -243,6 +242,8 @@ export function parseFilter(o: StatusFlags): AssocFilter {
 /** --all-netns: the current namespace, then every named one, each read by a child inside it. */
 async function collectAllNetns(g: GlobalOptions, filter: AssocFilter, owners: boolean, links: readonly LinkSpec[]): Promise<StatusReport> {
   const here = collectStatus(await readSnapshot({ procRoot: g.procRoot, netns: g.netns, hz: g.hz, owners }), filter, undefined, links);
+  // loaded only here: a plain status does not pay for it
+  const { readEveryNetns } = await import('../procfs/every-netns.js');
   const others = await readEveryNetns({
     hz: g.hz,
     owners,

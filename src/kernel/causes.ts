@@ -47,20 +47,7 @@ export function causeOf(code: number | null): Cause {
   return BY_CODE.get(code) ?? { code, name: `unknown cause ${code}`, label: 'other' };
 }
 
-/** what a received cause usually means for an operator, for the causes seen in the field */
-export const CAUSE_HINTS: Readonly<Record<string, string>> = {
-  user_abort: 'the peer application aborted (close with SO_LINGER 0, or SCTP_ABORT)',
-  protocol_violation: 'the peer saw a protocol violation (often: max retransmissions reached, or a middlebox altered a chunk)',
-  no_user_data: 'a DATA chunk without payload',
-  stale_cookie: 'the COOKIE-ECHO came too late (RTT above valid_cookie_life, or clocks/NAT delaying the handshake)',
-  out_of_resource: 'the peer ran out of memory or streams',
-  restart_new_addresses: 'the peer restarted with other addresses (an INIT from a changed address set)',
-  unresolvable_address: 'an address parameter the peer cannot reach or resolve',
-  none: 'no cause: often the answer to an out-of-the-blue packet (no association for it: NAT, conntrack, a restarted peer)',
-};
-
 export const CHUNK_ABORT = 6;
-export const CHUNK_ERROR = 9;
 
 const CHUNK_TYPES: Readonly<Record<number, string>> = {
   0: 'DATA',

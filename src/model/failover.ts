@@ -51,6 +51,7 @@
 import { pfResetsHbTimer } from '../kernel/hb-timer.js';
 import { pfReachable } from '../kernel/pf.js';
 import { lookupKey } from '../kernel/sysctl-catalog.js';
+import { MAX_PATHS } from './limits.js';
 
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
 export const HB_FLOOR_MS = 200;
@@ -220,8 +221,7 @@ function idleStrikes(p: FailoverParams, rto0: number, strikes: number, pfAfter: 
   return first + active + pf;
 }
 
-/** most peer paths the model (and every --paths option) accepts */
-export const MAX_PATHS = 64;
+export { MAX_PATHS };
 
 /**
  * Abort with every path dead: timeouts rotate over the paths not INACTIVE, each

@@ -112,6 +112,15 @@ export interface ReadOptions {
   marks?: Record<string, number>;
 }
 
+/** A procfs file's size, guessed from its first page (a header, then rows) and how many rows it will have. */
+export function guessBytes(firstPage: string, rows: number | undefined): number | null {
+  const lines = firstPage.split('\n').length - 1;
+  if (!rows || lines < 2) return null;
+  const header = firstPage.indexOf('\n') + 1;
+  const perRow = (firstPage.lastIndexOf('\n') + 1 - header) / (lines - 1);
+  return Math.round(header + rows * perRow);
+}
+
 export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const takenAt = (o.now ?? (() => new Date()))();
   // the kernel CPU of the whole read (eps, snmp and the owner scan's readlinks too): what the pacing budget is about
@@ -121,9 +130,9 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
   const meta = await readCaptureMeta(o.procRoot);
   const capture = o.procRoot !== '/proc';
   const dir = `${o.procRoot}/net/sctp`;
-  const read = <R>(name: SctpFile, parser: LineParser<R>, sync = false) => {
+  const read = <R>(name: SctpFile, parser: LineParser<R>, more: { sync?: boolean; guessSize?: (page: string) => number | null } = {}) => {
     const path = `${dir}/${name}`;
-    return readSctpFile(path, parser, { sync, keepText: o.texts !== undefined }).then(
+    return readSctpFile(path, parser, { ...more, keepText: o.texts !== undefined }).then(
       (r) => {
         if (o.texts && r.text !== undefined) o.texts[name] = r.text;
         mark(name);
@@ -134,13 +143,6 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
       },
     );
   };
-  // side by side, each page parsed as it comes; assocs, the long pole, by read(2) on this thread
-  const files = Promise.all([
-    read('assocs', assocsParser(`${dir}/assocs`), true),
-    read('eps', epsParser(`${dir}/eps`)),
-    read('remaddr', remaddrParser(`${dir}/remaddr`)),
-    read('snmp', snmpParser(`${dir}/snmp`)),
-  ]);
   const release = meta?.kernelRelease ?? readOptional(`${o.procRoot}/sys/kernel/osrelease`);
   const small = Promise.all([
     release,
@@ -148,15 +150,15 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     // CONFIG_HZ from the kernel's config while the kernel prints
     Promise.resolve(release).then((r) => hzFromConfigSources({ option: o.hz, captured: meta?.hz, release: r, procRoot: o.procRoot })),
   ]);
-  const [[assocs, eps, remaddr, snmp], [kernelRelease, hbIntervalText, configHz]] = await Promise.all([files, small]);
-  mark('filesAndConfig');
-  if (o.cost) {
-    o.cost.kernelMs = assocs.kernelMs + remaddr.kernelMs;
-    o.cost.associations = assocs.result.rows.length;
-  }
-  const hz =
-    configHz ?? hzFromAssociations({ hbints: assocs.result.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
-  // owners only of the SCTP sockets, once their inodes are known (a capture has no /proc/PID: its metadata says so)
+  small.catch(() => {});
+  // the two costly files one after the other (two walks of the transport table at once slow each other), each in two
+  // ranges when large (sctpfile.ts), sized by their row counts: snmp's established associations, then assocs's paths
+  const [eps, snmp] = await Promise.all([read('eps', epsParser(`${dir}/eps`)), read('snmp', snmpParser(`${dir}/snmp`))]);
+  const guess = (rows: () => number | undefined) => (capture ? {} : { guessSize: (page: string) => guessBytes(page, rows()) });
+  const assocs = await read('assocs', assocsParser(`${dir}/assocs`), { sync: true, ...guess(() => snmp.result.counters['SctpCurrEstab']) });
+  const remaddrRead = read('remaddr', remaddrParser(`${dir}/remaddr`), guess(() => assocs.result.rows.reduce((n, r) => n + r.raddrs.length, 0)));
+  remaddrRead.catch(() => {});
+  // owners only of the SCTP sockets, once their inodes are known, while the kernel prints remaddr (a capture has no /proc/PID: its metadata says so)
   let owners: Map<number, Owner[]> | undefined;
   if (o.owners !== false && !meta) {
     const inodes = new Set<number>();
@@ -166,6 +168,14 @@ export async function readSnapshot(o: ReadOptions): Promise<Snapshot> {
     owners = await findSocketOwnersSliced(o.procRoot, inodes);
     mark('owners');
   }
+  const [remaddr, [kernelRelease, hbIntervalText, configHz]] = await Promise.all([remaddrRead, small]);
+  mark('filesAndConfig');
+  if (o.cost) {
+    o.cost.kernelMs = assocs.kernelMs + remaddr.kernelMs;
+    o.cost.associations = assocs.result.rows.length;
+  }
+  const hz =
+    configHz ?? hzFromAssociations({ hbints: assocs.result.rows.map((r) => r.hbint), hbIntervalMs: hbIntervalText ? Number(hbIntervalText) : null });
   if (o.cost) o.cost.kernelMs = Math.max(o.cost.kernelMs, (process.cpuUsage().system - sys0) / 1000);
   const snapshot = buildSnapshot({
     takenAt: meta ? new Date(meta.capturedAt) : takenAt,
