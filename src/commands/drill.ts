@@ -15,7 +15,7 @@ import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
 import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
-import { makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
+import { atCut, makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
 import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
 import { appendRecord } from '../drill/record.js';
@@ -103,7 +103,8 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; un
   return { t0, t0Ns, uncertainty: (done - written) / 2 };
 }
 
-async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; lockDir?: string }): Promise<DrillReport> {
+async function execute(planned: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; sysctls: ReadonlyMap<string, string>; lockDir?: string }): Promise<DrillReport> {
+  let plan = planned;
   if (!nftAvailable()) throw nftMissing();
   if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
   const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
@@ -147,6 +148,7 @@ async function execute(plan: DrillPlan, o: { procRoot: string; netns: string | n
     const now = await read();
     if (now.state === null) throw new SctpdiagError(`drill: association ${a.id} is gone (or no longer has path ${plan.path.address}); nothing was changed`, EXIT.NOT_FOUND);
     if (!now.otherActive) throw new SctpdiagError(`drill: association ${a.id} has no other ACTIVE path than ${plan.path.address} any more; nothing was changed`, EXIT.DRILL_UNSAFE);
+    plan = atCut(plan, now.rtoMs, o.sysctls);
     const rtxcBefore = await readRtxc(o.procRoot, a.id);
     const samples: Sample[] = [];
     const stats: PollStats = { samples: 0, intervalMs: o.intervalMs, maxGapMs: 0 };
@@ -260,6 +262,7 @@ export function drillCommand(): Command {
           hz: snap.hz.value,
           intervalMs: POLL_MS,
           noBpf: f.bpf === false,
+          sysctls,
           ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }

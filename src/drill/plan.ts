@@ -101,20 +101,9 @@ export function modelFor(a: Association, path: Path, sysctls: ReadonlyMap<string
   return { params, model: modelFailover(params) };
 }
 
-export function makePlan(
-  s: Snapshot,
-  sel: Selection,
-  peer: string,
-  forMs: number,
-  targets: Targets,
-  sysctls: ReadonlyMap<string, string>,
-): DrillPlan {
-  const association = selectAssociation(s, sel, peer);
-  const path = checkSafe(association, peer);
-  const { params, model } = modelFor(association, path, sysctls, s.kernelRelease);
-  // procfs has no active path; the inferred one (the primary while ACTIVE) carries the data
-  const regime = association.activePath === path.address ? 'data' : 'idle';
-  const predicted =
+function predict(a: Association, path: Path, regime: 'data' | 'idle', sysctls: ReadonlyMap<string, string>, kernelRelease: string | null) {
+  const { params, model } = modelFor(a, path, sysctls, kernelRelease);
+  const predicted: DrillPlan['predicted'] =
     regime === 'data'
       ? {
           pfMs: model.dataPath.pfMs,
@@ -132,6 +121,32 @@ export function makePlan(
           movedMs: null,
           kernelNote: null,
         };
+  return { params, model, predicted };
+}
+
+/**
+ * The plan again for the path's RTO read just before the cut: T3 and heartbeats run on the
+ * RTO in force then, and bpftrace's start (up to a minute) lies between the plan and the cut.
+ */
+export function atCut(plan: DrillPlan, rtoMs: number, sysctls: ReadonlyMap<string, string>): DrillPlan {
+  if (!(rtoMs > 0) || rtoMs === plan.path.rtoMs) return plan;
+  const path = { ...plan.path, rtoMs };
+  return { ...plan, path, ...predict(plan.association, path, plan.regime, sysctls, plan.params.kernelRelease ?? null) };
+}
+
+export function makePlan(
+  s: Snapshot,
+  sel: Selection,
+  peer: string,
+  forMs: number,
+  targets: Targets,
+  sysctls: ReadonlyMap<string, string>,
+): DrillPlan {
+  const association = selectAssociation(s, sel, peer);
+  const path = checkSafe(association, peer);
+  // procfs has no active path; the inferred one (the primary while ACTIVE) carries the data
+  const regime = association.activePath === path.address ? 'data' : 'idle';
+  const { params, model, predicted } = predict(association, path, regime, sysctls, s.kernelRelease);
   const cut: CutSpec = {
     localAddresses: association.localAddresses.map((l) => l.address),
     localPort: association.localPort,

@@ -168,6 +168,7 @@ export function printDrill(r: DrillReport, s: Style): string {
         : m.source === 'mixed'
           ? `Measured from ${bpfText}, and by ${polled} for ${r.events.filter((e) => e.source === 'procfs').map((e) => e.event).join(', ')} (${b.reason}); cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}.`
           : `Measured by ${polled}; cut start ± ${formatMs(Math.round(m.cutUncertaintyMs))}; MOVED is inferred from PF (procfs prints no active path). Not from bpf: ${b.reason ?? 'unknown'}.`,
+      `Modelled for the path's RTO just before the cut: ${formatMs(r.params.rttMs)} (params.rttMs).`,
       `Another path ACTIVE throughout: ${m.timeline.backupHeld ? 'yes' : 'no'}; primary back: ${m.timeline.primaryBackMs === null ? '—' : formatMs(Math.round(m.timeline.primaryBackMs)) + ' after the restore'}; retransmitted chunks during the drill: ${m.retransmissions ?? '?'}; nft table removed: ${m.tableRemoved ? 'yes' : 'NO'}`,
     );
     for (const f of r.failures) out.push(s.red('✗ ' + f));

@@ -9,7 +9,7 @@ import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { readSnapshot } from '../../src/procfs/read.js';
 import { durationMs, parseFor, parseTargets } from '../../src/drill/spec.js';
 import { buildCut, buildRuleset, DELETE_ARGV } from '../../src/drill/nft.js';
-import { checkSafe, makePlan, selectAssociation } from '../../src/drill/plan.js';
+import { atCut, checkSafe, makePlan, selectAssociation } from '../../src/drill/plan.js';
 import { timeline, type Sample } from '../../src/drill/measure.js';
 import { bpfTimeline, FIGURES, mergeTimeline } from '../../src/drill/bpf.js';
 import type { SctpEvent } from '../../src/events/types.js';
@@ -120,6 +120,22 @@ test('drill plan: selection, ADDR not a path, no other ACTIVE path, the model fr
   const dry = planReport(p, null);
   assert.equal(dry.verdict, 'dry-run');
   assert.equal(dry.events.find((e) => e.event === 'PF')!.pass, null, 'a dry run passes or fails nothing');
+});
+
+test('drill atCut: the model follows the RTO read just before the cut (bpftrace took a minute since the plan); same RTO → same plan', async () => {
+  const p = makePlan(await snap(), { assocId: 3 }, '10.1.0.2', 8000, { PF: 500 }, sysctls);
+  assert.equal(atCut(p, p.path.rtoMs, sysctls), p);
+  const q = atCut(p, 200, sysctls);
+  assert.equal(q.path.rtoMs, 200);
+  assert.equal(q.params.rttMs, 200);
+  assert.equal(q.predicted.pfMs, 200, 'T3 fires one RTO after the oldest outstanding DATA: the RTO in force at the cut');
+  assert.ok(q.predicted.inactiveMs < p.predicted.inactiveMs, `${q.predicted.inactiveMs} < ${p.predicted.inactiveMs}`);
+  assert.deepEqual(q.cut, p.cut, 'the cut itself is unchanged');
+  assert.equal(q.regime, p.regime);
+  const tl = timeline([S(0, 'ACTIVE'), S(210, 'PF', 400)], { rto0Ms: 200, rtoMaxMs: 1000, restoreMs: 8000, primary: true });
+  const bpf = { figures: [], reason: '--no-bpf', probes: [], attachMs: null, lostEvents: 0, events: 0 };
+  const m = { source: 'procfs' as const, bpf, procfsTimeline: tl, stats: { samples: 400, intervalMs: 20, maxGapMs: 30 }, cutUncertaintyMs: 3, timeline: tl, retransmissions: 4, tableRemoved: true, interrupted: null };
+  assert.match(printDrill(measuredReport(q, null, m), makeStyle(false)), /RTO just before the cut: 200 ms/);
 });
 
 const S = (t: number, state: Sample['state'], rtoMs = 200, otherActive = true, prevT = t): Sample => ({ t, prevT, state, rtoMs, otherActive });
