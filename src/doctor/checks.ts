@@ -97,7 +97,7 @@ export const checkProbeSupport: Check = (f) => {
   const evidence = [
     `BTF vmlinux: ${p.btfVmlinux ? 'yes' : 'no'} (/sys/kernel/btf/vmlinux)`,
     `BTF sctp module: ${p.btfSctp ? 'yes' : 'no'} (/sys/kernel/btf/sctp)`,
-    `kprobes: ${p.kprobeEvents ?? 'no kprobe_events in tracefs or debugfs'}`,
+    `kprobes: ${p.kprobeEvents ?? 'no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no kprobe_events in tracefs or debugfs'}`,
   ];
   const sev = (bad: Severity): Severity => (p.bpftraceVersion ? bad : 'info');
   if (!p.kprobeEvents)

@@ -5,7 +5,7 @@
  * tests build fake hosts in a temp dir.
  */
 import { parseCapEff } from '../kernel/privileges.js';
-import { INITIAL_SYS_ROOT, tracefsFiles } from '../kernel/tracefs.js';
+import { INITIAL_SYS_ROOT, kprobeFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -108,7 +108,7 @@ export async function gatherPlatform(o: {
   const run = o.run ?? execRunner;
   // `ip netns exec` mounts a /sys without tracefs; trace then runs bpftrace in the initial mount namespace
   const hostSys = o.hostSysRoot !== undefined ? o.hostSysRoot : o.sysRoot === undefined ? INITIAL_SYS_ROOT : null;
-  const kprobeCandidates = [sys, ...(hostSys ? [hostSys] : [])].flatMap((d) => tracefsFiles(d, 'kprobe_events'));
+  const kprobeCandidates = [sys, ...(hostSys ? [hostSys] : [])].flatMap((d) => kprobeFiles(d));
   const [sctpModule, sctpBuiltin, sctpDiagModule, btfVmlinux, btfSctp, ...kprobes] = await Promise.all([
     exists(join(sys, 'module/sctp')),
     exists(join(o.procRoot, 'net/sctp')),

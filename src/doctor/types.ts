@@ -43,7 +43,7 @@ export interface PlatformFacts {
   btfVmlinux: boolean;
   /** /sys/kernel/btf/sctp (module BTF, needed for typed sctp probes) */
   btfSctp: boolean;
-  /** a kprobe_events file under tracefs or debugfs (this mount namespace's, else the initial one's), or null */
+  /** where kprobes are offered: the kprobe PMU or kprobe_events (kernel/tracefs.ts kprobeFiles; this mount namespace's, else the initial one's), or null */
   kprobeEvents: string | null;
   /** effective uid */
   uid: number;

@@ -15,3 +15,12 @@ export const INITIAL_SYS_ROOT = '/proc/1/root/sys';
 export function tracefsFiles(sysRoot: string, file: string): string[] {
   return TRACEFS_DIRS.map((d) => join(sysRoot, d, file));
 }
+
+/**
+ * Where the kernel offers kprobes: the perf kprobe PMU (4.17+, what bpftrace and
+ * libbpf attach through; sysfs, so visible under `ip netns exec` too), else
+ * tracefs's kprobe_events (older kernels).
+ */
+export function kprobeFiles(sysRoot: string): string[] {
+  return [join(sysRoot, 'bus/event_source/devices/kprobe'), ...tracefsFiles(sysRoot, 'kprobe_events')];
+}

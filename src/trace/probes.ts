@@ -13,7 +13,7 @@
  * then come from the procfs diff).
  */
 import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
-import { INITIAL_SYS_ROOT, tracefsFiles } from '../kernel/tracefs.js';
+import { INITIAL_SYS_ROOT, kprobeFiles, tracefsFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -397,7 +397,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
   // under `ip netns exec` bpftrace runs in the initial mount namespace (hostMountPrefix), so its tracefs counts
   const sysRoots = o.sysRoot === undefined ? [sys, INITIAL_SYS_ROOT] : [sys];
-  const kprobes = sysRoots.some((r) => existsSync(`${r}/kernel/debug/kprobes`) || tracefsFiles(r, '').some((d) => existsSync(d)));
+  const kprobes = sysRoots.some((r) => existsSync(`${r}/kernel/debug/kprobes`) || [...kprobeFiles(r), ...tracefsFiles(r, '')].some((f) => existsSync(f)));
   if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
   // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
   // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not

@@ -244,6 +244,9 @@ test('lab: drill — refusals, measured failover vs model and target, 6002 untou
   assert.equal(unverified?.severity, 'info', diag);
   assert.match(unverified?.title ?? '', /failover never verified on 1 multi-homed association/, diag);
   assert.deepEqual(unverified?.associations, [Number(ids[2])], 'the drilled 6001 is verified, 6002 is not\n' + diag);
+  // in a netns the drill's bpf attached (above): doctor there must not call the kernel probes unavailable
+  const probes = doctor.checks?.find((c) => c.id === 'platform.probes');
+  assert.equal(probes?.severity, 'ok', `${JSON.stringify(probes)}\n${diag}`);
 });
 
 // One measured drill per matrix suite (their roots have nftables; bookworm is the test above):

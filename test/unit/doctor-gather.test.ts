@@ -45,7 +45,7 @@ test('gatherPlatform reads module, BTF and tracefs facts under a fake /sys', asy
   }
 });
 
-test('gatherPlatform: no tracefs in this mount namespace (ip netns exec) → the initial namespace\'s kprobe_events counts; none anywhere → null', async () => {
+test('gatherPlatform: no tracefs in this mount namespace (ip netns exec) → the initial namespace\'s kprobe_events counts, and the kprobe PMU; none anywhere → null', async () => {
   const root = await mkdtemp(join(tmpdir(), 'sctpdiag-doctor-'));
   try {
     const sys = join(root, 'sys');
@@ -58,6 +58,9 @@ test('gatherPlatform: no tracefs in this mount namespace (ip netns exec) → the
     await mkdir(join(host, 'kernel/tracing'), { recursive: true });
     await writeFile(join(host, 'kernel/tracing/kprobe_events'), '');
     assert.equal((await gather()).kprobeEvents, join(host, 'kernel/tracing/kprobe_events'));
+    // the perf kprobe PMU is in sysfs, so visible under `ip netns exec`: bpftrace attaches through it without tracefs
+    await mkdir(join(sys, 'bus/event_source/devices/kprobe'), { recursive: true });
+    assert.equal((await gather()).kprobeEvents, join(sys, 'bus/event_source/devices/kprobe'));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
