@@ -114,7 +114,7 @@ export async function watchBpf(o: {
   progress: (seconds: number) => void;
   cancelled: () => boolean;
 }): Promise<BpfWatch> {
-  const [{ startEventPipeline }, { loadProbeFiles }] = await Promise.all([import('../trace/pipeline.js'), import('../trace/probes.js')]);
+  const [{ startEventPipeline, waitForProbes }, { loadProbeFiles }] = await Promise.all([import('../trace/pipeline.js'), import('../trace/probes.js')]);
   const bus = new EventBus();
   const events: SctpEvent[] = [];
   bus.subscribe((e) => {
@@ -131,31 +131,19 @@ export async function watchBpf(o: {
     bus,
     filter: { assocId: o.assocId, types: new Set(DRILL_EVENT_TYPES) },
   });
-  const started = performance.now();
   let why: string | null = null;
   let attachMs: number | null = null;
   let restarts = 0;
   let pid: number | null = null;
   let finished: Promise<{ events: SctpEvent[]; outcome: BpfOutcome }> | undefined;
   const attached = (async () => {
-    await p.ready;
-    let told = 0;
-    for (;;) {
-      const st = p.status();
-      if (st.probesAttached > 0 && st.bpftracePid !== null) {
-        attachMs = Math.round(performance.now() - started);
-        restarts = st.restarts;
-        pid = st.bpftracePid;
-        return true;
-      }
-      if (st.source === 'procfs' && st.reason !== null) why = o.noBpf ? '--no-bpf' : `bpf unavailable: ${st.reason}`;
-      else if (o.cancelled()) why = 'interrupted while bpftrace attached its probes';
-      else if (performance.now() - started > o.timeoutMs) why = `bpftrace did not attach its probes within ${o.timeoutMs / 1000} s`;
-      if (why !== null) return false;
-      const s = Math.floor((performance.now() - started) / 15_000);
-      if (s > told) o.progress((told = s) * 15);
-      await new Promise((r) => setTimeout(r, 100));
+    const w = await waitForProbes(p, { ...o, unavailable: (r) => (o.noBpf ? '--no-bpf' : `bpf unavailable: ${r}`) });
+    if (!w.ok) {
+      why = w.why;
+      return false;
     }
+    ({ attachMs, restarts, pid } = w);
+    return true;
   })();
   return {
     attached,

@@ -27,7 +27,7 @@ export async function collectLive(o: {
   cancelled: () => boolean;
   attachTimeoutMs?: number;
 }): Promise<LiveOutcome> {
-  const { startEventPipeline } = await import('./pipeline.js');
+  const { startEventPipeline, waitForProbes } = await import('./pipeline.js');
   const bus = new EventBus();
   const figures = new FigureStore();
   let events = 0;
@@ -46,7 +46,6 @@ export async function collectLive(o: {
     bus,
     filter: { types: new Set(['path.metrics'] as const) },
   });
-  const started = performance.now();
   const timeout = o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS;
   const out = (source: LiveOutcome['source'], reason: string | null, attachMs: number | null): LiveOutcome => ({
     source,
@@ -58,21 +57,15 @@ export async function collectLive(o: {
     figures,
   });
   try {
-    await p.ready;
-    let told = 0;
-    for (;;) {
-      const st = p.status();
-      if (st.probesAttached > 0 && st.bpftracePid !== null) break;
-      if (st.source === 'procfs' && st.reason !== null) return out('procfs', `bpf unavailable: ${st.reason}`, null);
-      if (o.cancelled()) return out('procfs', 'interrupted while bpftrace attached its probes', null);
-      if (performance.now() - started > timeout) return out('procfs', `bpftrace did not attach its probes within ${timeout / 1000} s`, null);
-      const s = Math.floor((performance.now() - started) / 15_000);
-      if (s > told) o.progress(`bpftrace compiling and attaching the probes (${(told = s) * 15} s so far)`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const attachMs = Math.round(performance.now() - started);
+    const w = await waitForProbes(p, {
+      timeoutMs: timeout,
+      progress: (s) => o.progress(`bpftrace compiling and attaching the probes (${s} s so far)`),
+      cancelled: o.cancelled,
+      unavailable: (r) => `bpf unavailable: ${r}`,
+    });
+    if (!w.ok) return out('procfs', w.why, null);
+    const { attachMs, pid } = w;
     const st = p.status();
-    const pid = st.bpftracePid;
     o.progress(`probes attached in ${(attachMs / 1000).toFixed(1)} s (${st.probes.join(', ')}); listening ${o.seconds} s`);
     // the window, and one more print of the maps for its last second
     const end = performance.now() + (o.seconds + LIVE_PRINT_S) * 1000;

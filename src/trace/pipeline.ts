@@ -445,3 +445,29 @@ function withKernelFields(ref: AssocRef, own: AssocRef): AssocRef {
   return ref;
 }
 
+
+export type ProbeWait = { ok: true; attachMs: number; pid: number; restarts: number } | { ok: false; why: string };
+
+/**
+ * Wait (bounded) for bpftrace to attach a pipeline's probes: the one wait of
+ * `drill` and `status --live`. `progress` is told every 15 s; `unavailable`
+ * words the pipeline's reason when bpf cannot be used at all.
+ */
+export async function waitForProbes(
+  p: Pick<EventPipeline, 'ready' | 'status'>,
+  o: { timeoutMs: number; progress: (seconds: number) => void; cancelled: () => boolean; unavailable: (reason: string) => string },
+): Promise<ProbeWait> {
+  const started = performance.now();
+  await p.ready;
+  let told = 0;
+  for (;;) {
+    const st = p.status();
+    if (st.probesAttached > 0 && st.bpftracePid !== null) return { ok: true, attachMs: Math.round(performance.now() - started), pid: st.bpftracePid, restarts: st.restarts };
+    if (st.source === 'procfs' && st.reason !== null) return { ok: false, why: o.unavailable(st.reason) };
+    if (o.cancelled()) return { ok: false, why: 'interrupted while bpftrace attached its probes' };
+    if (performance.now() - started > o.timeoutMs) return { ok: false, why: `bpftrace did not attach its probes within ${o.timeoutMs / 1000} s` };
+    const s = Math.floor((performance.now() - started) / 15_000);
+    if (s > told) o.progress((told = s) * 15);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
