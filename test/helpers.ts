@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-files.js';
-import { sysctlDir } from '../src/kernel/sysctl-catalog.js';
+import { normaliseValue, shortName, sysctlDir } from '../src/kernel/sysctl-catalog.js';
+import type { Frame, Pane } from '../src/top/state.js';
+import { assocHealth, type Row } from '../src/top/view.js';
 const PACKAGE_ROOT = packageRoot();
-import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
+import { buildSnapshot, type Association, type Snapshot } from '../src/model/snapshot.js';
 import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../src/procfs/parse.js';
 
 export const ROOT = PACKAGE_ROOT;
@@ -76,7 +78,6 @@ export async function seedFakeProc(procRoot: string, values: ReadonlyMap<string,
 export async function fakeTuneHost(): Promise<{ root: string; proc: string; env: import('../src/commands/tune.js').TuneEnv }> {
   const { mkdtemp, mkdir, readFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
-  const { parseSysctlDump } = await import('../src/kernel/sysctl-catalog.js');
   const { defaultProfileDirs } = await import('../src/tune/profile.js');
   const root = await mkdtemp(join(tmpdir(), 'sctpdiag-apply-'));
   const proc = join(root, 'proc');
@@ -92,4 +93,42 @@ export async function fakeTuneHost(): Promise<{ root: string; proc: string; env:
     kernel: { release: '6.1.0-56-amd64' },
   };
   return { root, proc, env };
+}
+
+/** Parse `key = value` lines (sysctl -a style, as in the 6.1 capture). */
+export function parseSysctlDump(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\w./]+)\s*=\s*(.*)$/.exec(line);
+    if (m && m[1] !== undefined && m[2] !== undefined) out.set(shortName(m[1]), normaliseValue(m[2]));
+  }
+  return out;
+}
+
+/** A top row for an association, as the app state builds one. */
+export function makeRow(a: Association, prevRtxc?: number, slots?: number[], link: string | null = null): Row {
+  return {
+    key: a.key,
+    assoc: a,
+    health: assocHealth(a),
+    rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
+    slots,
+    link,
+  };
+}
+
+/** Plain text of a frame (what the screen shows, without colours). */
+export function frameText(f: Frame): string {
+  const grid: string[][] = Array.from({ length: f.height }, () => Array.from({ length: f.width }, () => ' '));
+  const put = (p: Pane) => {
+    p.lines.slice(0, p.height).forEach((l, i) => {
+      const y = p.top + i;
+      if (y >= f.height) return;
+      [...l.text].slice(0, p.width).forEach((c, x) => {
+        if (p.left + x < f.width) grid[y]![p.left + x] = c;
+      });
+    });
+  };
+  for (const p of [f.header, f.table, f.detail, f.snmp, f.events, f.help, f.footer]) if (p) put(p);
+  return grid.map((r) => r.join('').trimEnd()).join('\n');
 }

@@ -357,16 +357,6 @@ export async function readSysctls(procRoot: string): Promise<Map<string, string>
   return out;
 }
 
-/** Parse `key = value` lines (sysctl -a style, as in the 6.1 capture). */
-export function parseSysctlDump(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*([\w./]+)\s*=\s*(.*)$/.exec(line);
-    if (m && m[1] !== undefined && m[2] !== undefined) out.set(shortName(m[1]), normaliseValue(m[2]));
-  }
-  return out;
-}
-
 /** Kernel release from `${procRoot}/sys/kernel/osrelease`, or null. */
 export async function readKernelRelease(procRoot: string): Promise<string | null> {
   try {

@@ -147,13 +147,6 @@ export function initialRto(p: FailoverParams): number {
   return clamp(p.rttMs + 4 * rttvar, p.rtoMin, p.rtoMax);
 }
 
-/** RTOᵢ for i = 0..n-1 (small n: the model itself never builds the whole list). */
-export function rtoSeries(rto0: number, rtoMax: number, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(rtoAt(rto0, rtoMax, i));
-  return out;
-}
-
 /** RTOᵢ = min(RTO₀·2ⁱ, rto_max) for any i ≥ 0 (2^1024 is Infinity, so a huge i gives rto_max). */
 export function rtoAt(rto0: number, rtoMax: number, i: number): number {
   if (rto0 <= 0) return 0;

@@ -869,19 +869,3 @@ function samePeers(a: Association, b: Association): boolean {
 function printable(ch: string | undefined): ch is string {
   return ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f';
 }
-
-/** Plain text of a frame (what the screen shows, without colours): for tests and the README. */
-export function frameText(f: Frame): string {
-  const grid: string[][] = Array.from({ length: f.height }, () => Array.from({ length: f.width }, () => ' '));
-  const put = (p: Pane) => {
-    p.lines.slice(0, p.height).forEach((l, i) => {
-      const y = p.top + i;
-      if (y >= f.height) return;
-      [...l.text].slice(0, p.width).forEach((c, x) => {
-        if (p.left + x < f.width) grid[y]![p.left + x] = c;
-      });
-    });
-  };
-  for (const p of [f.header, f.table, f.detail, f.snmp, f.events, f.help, f.footer]) if (p) put(p);
-  return grid.map((r) => r.join('').trimEnd()).join('\n');
-}

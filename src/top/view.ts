@@ -131,18 +131,6 @@ export function primaryRto(a: Association): number | null {
   return p ? p.rtoMs : null;
 }
 
-export function makeRow(a: Association, prevRtxc?: number, slots?: number[], link: string | null = null): Row {
-  // every field in the literal (slots too): one object shape, no out-of-object property store per row
-  return {
-    key: a.key,
-    assoc: a,
-    health: assocHealth(a),
-    rtxcDelta: prevRtxc === undefined ? null : Math.max(0, a.retransmittedChunks - prevRtxc),
-    slots,
-    link,
-  };
-}
-
 // ---- columns -----------------------------------------------------------------
 
 export type ColumnId =

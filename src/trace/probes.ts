@@ -487,11 +487,6 @@ export interface Program {
   starts: { name: string; line: number }[];
 }
 
-/** One program text from the selected probe files (ours only: no user text, ever), in a version's dialect. */
-export function buildProgram(files: readonly ProbeFile[], version?: BpftraceVersion | null, kprobes = false): string {
-  return layoutProgram(files, version, kprobes).text;
-}
-
 /** The header the kprobe variants read sctp's structs from (with no module BTF). */
 export const SCTP_STRUCTS_INCLUDE = '#include <net/sctp/structs.h>';
 

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_PARAMS, HB_FLOOR_MS, hbDelay, modelFailover, paramsFromSysctls, rtoSeries, initialRto } from '../../src/model/failover.js';
+import { DEFAULT_PARAMS, HB_FLOOR_MS, hbDelay, modelFailover, paramsFromSysctls, rtoAt, initialRto } from '../../src/model/failover.js';
 import { pfResetsHbTimer } from '../../src/kernel/hb-timer.js';
 
 const P = (o: Partial<typeof DEFAULT_PARAMS>) => ({ ...DEFAULT_PARAMS, ...o });
@@ -49,7 +49,7 @@ test('issue example rto_min 200 / rto_max 1000 / pmr 2 / pf 0: PF 200 ms, INACTI
 });
 
 test('rto_max caps the backoff: 1000, 2000, 3000, 3000, 3000', () => {
-  assert.deepEqual(rtoSeries(1000, 3000, 5), [1000, 2000, 3000, 3000, 3000]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => rtoAt(1000, 3000, i)), [1000, 2000, 3000, 3000, 3000]);
   // PF after 1000, then heartbeats 1000 (uncounted) + 2000 + 3000 + 3000 + 3000 = 13 s
   assert.equal(modelFailover(P({ rtoMin: 1000, rtoMax: 3000, pathMaxRetrans: 4 })).dataPath.inactiveMs, 13000);
   // no PF: T3 timeouts 1000 + 2000 + 3000 + 3000 + 3000 = 12 s

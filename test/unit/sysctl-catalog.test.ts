@@ -9,12 +9,11 @@ import {
   cookieHmacValues,
   defaultFor,
   lookupKey,
-  parseSysctlDump,
   readSysctls,
   validateValue,
 } from '../../src/kernel/sysctl-catalog.js';
 import { seedFakeProc } from '../helpers.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, parseSysctlDump } from '../helpers.js';
 const repoFile = (p: string) => join(ROOT, p);
 
 const fixture = async () => parseSysctlDump(await readFile(repoFile('test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));

@@ -3,7 +3,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLinks, linkHealth } from '../../src/links/links.js';
-import { TopState, frameText } from '../../src/top/state.js';
+import { TopState } from '../../src/top/state.js';
+import { frameText } from '../helpers.js';
 import { layoutColumns } from '../../src/top/view.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../../src/events/types.js';
 import { CLI, failoverSnapshot as failover } from '../helpers.js';

@@ -9,7 +9,8 @@ import type { Association, Snapshot } from '../../src/model/snapshot.js';
 import { diffSnapshots } from '../../src/model/diff.js';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../../src/events/types.js';
 import { HISTORY, RtoHistory } from '../../src/top/history.js';
-import { TopState, frameText } from '../../src/top/state.js';
+import { TopState } from '../../src/top/state.js';
+import { frameText } from '../helpers.js';
 import { runTop } from '../../src/top/run.js';
 import { capture, failoverSnapshot } from '../helpers.js';
 

@@ -9,7 +9,6 @@ import {
   formatEvent,
   healthSummary,
   layoutColumns,
-  makeRow,
   rate,
   rates,
   reconcile,
@@ -17,8 +16,8 @@ import {
   sparkline,
   type Row,
 } from '../../src/top/view.js';
-import { TopState, frameText } from '../../src/top/state.js';
-import { capture, failoverSnapshot } from '../helpers.js';
+import { TopState } from '../../src/top/state.js';
+import { capture, failoverSnapshot, frameText, makeRow } from '../helpers.js';
 
 const failover = failoverSnapshot;
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/package-files.js';
 const PACKAGE_ROOT = packageRoot();
 import { tracefsFiles } from '../../src/kernel/tracefs.js';
-import { hostMountPrefix, kallsymsProbes, assessProbes, buildProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
+import { hostMountPrefix, kallsymsProbes, assessProbes, layoutProgram, detectCapabilities, listingSet, loadProbeFiles, parseProbeHeader } from '../../src/trace/probes.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 
 const fx = (p: string) => readFileSync(join(PACKAGE_ROOT, 'test/fixtures/linux-6.1-debian/ipv6-asconf-many', p), 'utf8');
@@ -26,7 +26,7 @@ test('every probe file declares events and requirements; together they cover the
   for (const t of ['path.state', 'path.primary', 'peer.added', 'peer.removed', 'asconf.received', 'assoc.up', 'assoc.down', 'assoc.restart', 'path.rtx_timeout', 'path.heartbeat', 'path.metrics'] as const)
     assert.ok(covered.has(t), t);
   assert.ok([...covered].every((t) => (EVENT_TYPES as readonly string[]).includes(t)));
-  assert.match(buildProgram(files), /---- path-state\.bt/);
+  assert.match(layoutProgram(files).text, /---- path-state\.bt/);
 });
 
 test('assessment against the lab kernel listings: everything attachable there', () => {

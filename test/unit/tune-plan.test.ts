@@ -5,10 +5,9 @@ import { readFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
-import { parseSysctlDump } from '../../src/kernel/sysctl-catalog.js';
 import { buildPlan, findDrift, orderWrites } from '../../src/tune/plan.js';
 import { defaultProfileDirs, loadProfile } from '../../src/tune/profile.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, parseSysctlDump } from '../helpers.js';
 
 const shippedDirs = { user: '/nonexistent', shipped: defaultProfileDirs({}).shipped };
 const live61 = async () => parseSysctlDump(await readFile(join(ROOT, 'test/fixtures/linux-6.1/sysctl_defaults.txt'), 'utf8'));
