@@ -11,12 +11,7 @@ import type { NetnsTarget } from './netns.js';
 import { parseHz } from './commands/options.js';
 import { escapeControl } from './render/escape.js';
 
-/**
- * The commands, in help order, each loaded only when needed: a command line
- * that names one loads that one (lab, 8k associations: loading every command
- * was ~1 s of a `status`'s start under TCG, a third of it the other commands).
- * Help, a mistyped or a missing command name load them all.
- */
+/** The commands in help order, each loaded when named (help, a mistyped or a missing name load them all). */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status.js')).statusCommand(),
   capture: async () => (await import('./commands/capture.js')).captureCommand(),

@@ -72,13 +72,7 @@ export interface HzInputs {
   hbIntervalMs?: number | null;
 }
 
-/**
- * CONFIG_HZ found in a kernel config file, by path: a kernel's config does not
- * change while it runs, so `top`, `trace` and the exporter read the ~270 KB
- * file once, not on every snapshot (in the lab, over 9p, that was ~0.3 s a
- * read, and the read pacing of costly.ts then polled 10× less often). Only
- * what was found is kept: a file that appears later is still seen.
- */
+/** CONFIG_HZ found in a kernel config, by path: a running kernel's config never changes, so the ~270 KB file is read once; a file that appears later is still seen. */
 const configHz = new Map<string, number>();
 
 async function hzInConfigFile(path: string, gzipped: boolean): Promise<number | null> {

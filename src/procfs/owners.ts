@@ -10,7 +10,7 @@ import type { Owner } from '../model/rows.js';
 
 export type { Owner };
 
-/** readlink()s between two yields of the sliced scan (~1 ms under the lab's emulator) */
+/** readlink()s between two yields of the sliced scan */
 const SLICE = 16;
 
 /**

@@ -1,9 +1,4 @@
-/**
- * The one JSON writer of --json: indented for a person at a terminal, compact
- * when piped (10k associations are 17 MB indented, 8 MB compact), and then
- * written in ~1 MB pieces, a large array element by element: holding the whole
- * document and its Buffer copy was ~25 MB of peak RSS at 10k.
- */
+/** The one JSON writer of --json: indented at a terminal, compact when piped, written in ~1 MB pieces (a large array element by element) so the whole document is never held twice. */
 const PIECE = 1 << 20;
 
 export function writeJson(

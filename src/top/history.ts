@@ -1,13 +1,7 @@
 /**
- * RTO history of every path, for the detail pane (sparkline) and chart of
- * whichever association the operator selects. At 10k associations that is
- * 20k paths × HISTORY samples: kept in one Int32Array of rings (4 bytes a
- * sample, no object per path) instead of a Map of arrays per association
- * (~10 MB of small objects at 10k, a third of top's heap). A path owns a
- * slot; the row keeps its paths' slots. The array is laid out position-major
- * (position i of every slot side by side), so memory is only touched as
- * history accumulates: one read of 20k paths is 80 KB, not the whole 4.8 MB.
- * Pure: no I/O, no clock.
+ * RTO history of every path for the detail pane: one Int32Array of rings, a slot per path, laid out
+ * position-major so memory is touched only as history accumulates (no object per path: 20k paths at 10k
+ * associations). Pure: no I/O, no clock.
  */
 
 export const HISTORY = 60;
