@@ -25,6 +25,7 @@ import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js
 import { table, type Style } from '../render/style.js';
 import {
   applyWrites,
+  acquireTuneLock,
   DEFAULT_STATE_DIR,
   resolveStateDir,
   detectInterrupted,
@@ -37,7 +38,6 @@ import {
   type RollbackResult,
   type SysctlIO,
 } from '../tune/apply.js';
-import { acquireTuneLock } from '../tune/lock.js';
 import { buildPlan, findDrift, type Drift, type PlanItem, type Write } from '../tune/plan.js';
 import { checkProfileName, defaultProfileDirs, listProfiles, loadProfile, type ProfileDirs, type ProfileListing, type ResolvedProfile } from '../tune/profile.js';
 import { escapeControl } from '../render/escape.js';
