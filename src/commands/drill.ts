@@ -13,6 +13,7 @@ import { parseAssocId, parsePeer, parsePort } from './options.js';
 import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock, type Lock, type Probe } from '../lock.js';
+import { requirePrivilege } from '../kernel/privileges.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
 import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
 import { atCut, makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
@@ -126,7 +127,7 @@ export function acquireDrillLock(o: { dir?: string; netns: string | null; probe?
 async function execute(planned: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; sysctls: ReadonlyMap<string, string> }): Promise<DrillReport> {
   let plan = planned;
   if (!nftAvailable()) throw nftMissing();
-  if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
+  requirePrivilege('drill', 'drill --yes changes the firewall: it needs root', 'run with sudo');
   const lock = await acquireDrillLock({ netns: o.netns });
   let removed = false;
   let interrupted: string | null = null;
