@@ -115,7 +115,7 @@ export function acquireDrillLock(o: { dir?: string; netns: string | null; probe?
     rootDir: true,
     busy: (h) =>
       new SctpdiagError(
-        `another drill is running (pid ${h.pid}${h.netns ? `, netns ${h.netns}` : ''}, since ${h.since})`,
+        `another drill is running (pid ${h.pid}${h.netns ? `, netns ${h.netns}` : ''}${h.since ? `, since ${h.since}` : ''})`,
         EXIT.BUSY,
         `wait for it to end; its cut ends by itself at its --for`,
       ),
