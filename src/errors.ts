@@ -12,7 +12,7 @@ export const EXIT = {
   USAGE: 2,
   /** /proc/net/sctp missing: the sctp module is not loaded or the kernel has no SCTP */
   NO_SCTP: 3,
-  /** the operation needs root (or CAP_NET_ADMIN / CAP_BPF) */
+  /** the operation needs root (kernel/privileges.ts says who may do what) */
   PERMISSION: 4,
   /** a named thing does not exist: netns, profile, association, capture dir */
   NOT_FOUND: 5,

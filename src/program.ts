@@ -92,8 +92,8 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
     target = { kind: 'pid', pid: validatePid(o.netnsPid!) };
   }
   if (currentNetns() === netnsLabel(target)) return null; // this process is the hop's child, already inside
-  if (process.getuid?.() !== 0)
-    throw new SctpdiagError('entering a network namespace needs root', EXIT.PERMISSION, 'run with sudo, or use --proc-root /proc/PID for read-only status');
+  const { requirePrivilege } = await import('./kernel/privileges.js');
+  requirePrivilege('netns', 'entering a network namespace needs root', 'run with sudo, or use --proc-root /proc/PID for read-only status');
   const res = await runInNetns(target, stripNetnsArgs(argv));
   return res.code;
 }

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { collectTune, DEFAULT_SYSCTL_D } from '../src/commands/tune.js';
 import { SctpdiagError } from '../src/errors.js';
+import { allowed } from '../src/kernel/privileges.js';
 import { procSysctlIO, resolveStateDir, type SysctlIO } from '../src/tune/apply.js';
 import { defaultProfileDirs } from '../src/tune/profile.js';
 
@@ -42,7 +43,7 @@ try {
       stateDir: resolveStateDir(v['state-dir']),
       profileDirs: { user: v['profile-dir'] ?? dirs.user, shipped: dirs.shipped },
       sysctlD: v['sysctl-dir'],
-      isRoot: process.getuid?.() === 0,
+      isRoot: allowed('tune'),
       kernel: { release: null, hz: null },
       io,
     },

@@ -12,7 +12,8 @@ import { readSysctls } from '../kernel/sysctl-catalog.js';
 import { parseAssocId, parsePeer, parsePort } from './options.js';
 import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
-import { acquireLock } from '../drill/lock.js';
+import { acquireLock, type Lock, type Probe } from '../lock.js';
+import { requirePrivilege } from '../kernel/privileges.js';
 import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from '../drill/measure.js';
 import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
 import { atCut, makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
@@ -103,11 +104,31 @@ async function startCut(plan: DrillPlan): Promise<{ t0: number; t0Ns: bigint; un
   return { t0, t0Ns, uncertainty: (done - written) / 2 };
 }
 
-async function execute(planned: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; sysctls: ReadonlyMap<string, string>; lockDir?: string }): Promise<DrillReport> {
+/** One drill at a time on this host: its lock lives in a root-owned directory. */
+export function acquireDrillLock(o: { dir?: string; netns: string | null; probe?: Probe; pid?: number }): Promise<Lock> {
+  return acquireLock({
+    dir: o.dir ?? '/run/sctpdiag',
+    name: 'drill.lock',
+    what: 'drill',
+    netns: o.netns,
+    waitMs: 0,
+    rootDir: true,
+    busy: (h) =>
+      new SctpdiagError(
+        `another drill is running (pid ${h.pid}${h.netns ? `, netns ${h.netns}` : ''}${h.since ? `, since ${h.since}` : ''})`,
+        EXIT.BUSY,
+        `wait for it to end; its cut ends by itself at its --for`,
+      ),
+    probe: o.probe,
+    pid: o.pid,
+  });
+}
+
+async function execute(planned: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; sysctls: ReadonlyMap<string, string> }): Promise<DrillReport> {
   let plan = planned;
   if (!nftAvailable()) throw nftMissing();
-  if (process.getuid?.() !== 0) throw new SctpdiagError('drill --yes changes the firewall: it needs root', EXIT.PERMISSION, 'run with sudo');
-  const lock = await acquireLock({ netns: o.netns, ...(o.lockDir ? { dir: o.lockDir } : {}) });
+  requirePrivilege('drill', 'drill --yes changes the firewall: it needs root', 'run with sudo');
+  const lock = await acquireDrillLock({ netns: o.netns });
   let removed = false;
   let interrupted: string | null = null;
   const cleanup = () => {
@@ -263,7 +284,6 @@ export function drillCommand(): Command {
           intervalMs: POLL_MS,
           noBpf: f.bpf === false,
           sysctls,
-          ...(process.env.SCTPDIAG_DRILL_LOCK_DIR ? { lockDir: process.env.SCTPDIAG_DRILL_LOCK_DIR } : {}),
         });
       }
       if (report.verdict === 'pass') await remember(report, sel.link?.name ?? null);

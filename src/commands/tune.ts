@@ -20,11 +20,13 @@ import {
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
 import { parsePaths } from './options.js';
+import { allowed } from '../kernel/privileges.js';
 import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
   applyWrites,
+  acquireTuneLock,
   DEFAULT_STATE_DIR,
   resolveStateDir,
   detectInterrupted,
@@ -37,7 +39,6 @@ import {
   type RollbackResult,
   type SysctlIO,
 } from '../tune/apply.js';
-import { acquireTuneLock } from '../tune/lock.js';
 import { buildPlan, findDrift, type Drift, type PlanItem, type Write } from '../tune/plan.js';
 import { checkProfileName, defaultProfileDirs, listProfiles, loadProfile, type ProfileDirs, type ProfileListing, type ResolvedProfile } from '../tune/profile.js';
 import { escapeControl } from '../render/escape.js';
@@ -412,7 +413,7 @@ export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileD
     stateDir: resolveStateDir(opts.stateDir),
     profileDirs: { user: opts.profileDir ?? dirs.user, shipped: dirs.shipped },
     sysctlD: opts.sysctlDir ?? DEFAULT_SYSCTL_D,
-    isRoot: process.getuid?.() === 0,
+    isRoot: allowed('tune'),
     kernel: { release: null, hz: g.hz ?? null },
   };
 }

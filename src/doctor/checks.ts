@@ -15,7 +15,7 @@ import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
 import { groupSources } from '../trace/sources.js';
 import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
-import { canAdminNet, canUseBpf } from '../kernel/privileges.js';
+import { allowed, PRIVILEGED, type Privilege } from '../kernel/privileges.js';
 import { assocLabel, checkLinks, linksOf } from './links.js';
 
 export type Check = (f: DoctorFacts) => CheckResult;
@@ -178,22 +178,18 @@ export const checkPrivileges: Check = (f) => {
   const p = f.platform;
   if (!p) return result('platform.privileges', 'platform', 'info', 'not checked: reading a capture');
   const caps = p.capEff;
-  const bpfOk = canUseBpf(caps);
-  const netOk = canAdminNet(caps);
   const ev = [`uid ${p.uid}`, `CapEff ${caps === null ? 'unknown' : '0x' + caps.toString(16)}`];
-  if (p.uid === 0 && bpfOk && netOk) return result('platform.privileges', 'platform', 'ok', 'running as root', ev);
-  const limits: string[] = [];
-  if (!bpfOk) limits.push('bpf events (bpftrace needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN): procfs polling only');
-  if (!netOk) limits.push('no sysctl writes (tune --apply), no --netns');
+  // the rules the commands refuse by (kernel/privileges.ts)
+  const limits: string[] = (Object.keys(PRIVILEGED) as Privilege[]).filter((k) => !allowed(k, p)).map((k) => PRIVILEGED[k].without);
   if (p.uid !== 0) limits.push("socket owners of other users' processes are not shown");
-  if (limits.length === 0) return result('platform.privileges', 'platform', 'ok', 'not root, but with the capabilities needed', ev);
+  if (limits.length === 0) return result('platform.privileges', 'platform', 'ok', 'running as root', ev);
   return result(
     'platform.privileges',
     'platform',
     'info',
     p.uid === 0 ? 'running as root without some capabilities' : 'not running as root: some checks and features are limited',
     [...ev, ...limits.map((l) => `limits: ${l}`)],
-    'run with sudo, or grant CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE (see deploy/)',
+    p.uid === 0 ? 'grant CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) for bpf events (see deploy/)' : 'run with sudo; for bpf events and socket owners alone, grant CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE (see deploy/)',
   );
 };
 

@@ -1,7 +1,7 @@
 /** Which capabilities sctpdiag's features need (include/uapi/linux/capability.h). */
 import { readFileSync } from 'node:fs';
+import { EXIT, SctpdiagError } from '../errors.js';
 
-const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -19,9 +19,36 @@ export function canUseBpf(capEff: bigint | null): boolean {
   return hasCap(capEff, CAP_SYS_ADMIN) || (hasCap(capEff, CAP_BPF) && hasCap(capEff, CAP_PERFMON));
 }
 
-/** sysctl writes and entering another network namespace */
-export function canAdminNet(capEff: bigint | null): boolean {
-  return hasCap(capEff, CAP_NET_ADMIN);
+/** Who runs us, as every privilege rule judges it. */
+export interface Who {
+  uid: number;
+  capEff: bigint | null;
+}
+
+/**
+ * What only some users may do. tune --apply/--rollback (sysctls, root's state dir), drill --yes
+ * (an nft cut) and --netns/--netns-pid (setns(2) into a netns needs CAP_SYS_ADMIN in our user
+ * namespace and in the one owning the target) are root's; bpf events need canUseBpf.
+ */
+export const PRIVILEGED = {
+  bpf: { allowed: (w: Who) => canUseBpf(w.capEff), without: 'bpf events (bpftrace needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN): procfs polling only' },
+  tune: { allowed: (w: Who) => w.uid === 0, without: 'no sysctl writes (tune --apply/--rollback need root)' },
+  drill: { allowed: (w: Who) => w.uid === 0, without: 'no drill --yes (its nft cut needs root)' },
+  netns: { allowed: (w: Who) => w.uid === 0, without: 'no --netns/--netns-pid (entering a network namespace needs root)' },
+} as const;
+
+export type Privilege = keyof typeof PRIVILEGED;
+
+/** this process, as the rules judge it */
+const self = (): Who => ({ uid: process.getuid?.() ?? -1, capEff: ownCapEff() });
+
+export function allowed(what: Privilege, who: Who = self()): boolean {
+  return PRIVILEGED[what].allowed(who);
+}
+
+/** Refuse, before anything is read or written, what this process may not do (exit 4). */
+export function requirePrivilege(what: Privilege, message: string, hint: string): void {
+  if (!allowed(what)) throw new SctpdiagError(message, EXIT.PERMISSION, hint);
 }
 
 /** this process's effective capabilities */

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { fullName, lookupKey, normaliseValue, sysctlDir, validateValue } from '../kernel/sysctl-catalog.js';
 import { readRegularFile, readRegularFileOrNull, UnsafeFileError, writeExistingFileNoFollow, writeFileAtomicNoFollow } from '../safefs.js';
-import { holderAlive, selfHolder, type Holder } from './lock.js';
+import { acquireLock, holderAlive, selfHolder, type Holder, type Lock } from '../lock.js';
 import { orderWrites, type Write } from './plan.js';
 
 /** The one file --persist writes, in the sysctl.d directory; a journal naming any other is refused. */
@@ -78,6 +78,28 @@ export const DEFAULT_STATE_DIR = '/var/lib/sctpdiag';
 
 export function resolveStateDir(option: string | undefined, env = process.env): string {
   return option ?? env.SCTPDIAG_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
+/** One apply or rollback at a time per netns, held for the whole transaction (originals read, writes, journal). */
+export function lockPath(stateDir: string, netns: string | null): string {
+  return join(stateDir, `tune-${(netns ?? 'init').replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+}
+
+/** Take the tune lock, waiting up to waitMs for a live holder; throws BUSY naming the holder. */
+export function acquireTuneLock(stateDir: string, netns: string | null, waitMs: number, what: string): Promise<Lock> {
+  return acquireLock({
+    dir: stateDir,
+    name: basename(lockPath(stateDir, netns)),
+    what,
+    netns,
+    waitMs,
+    busy: (h, path) =>
+      new SctpdiagError(
+        `another tune ${h.what ?? 'apply or rollback'} (pid ${h.pid}${h.since ? `, since ${h.since}` : ''}) holds ${path}`,
+        EXIT.BUSY,
+        waitMs > 0 ? `waited ${Math.round(waitMs / 1000)} s; try again when it has finished (--wait S waits longer)` : 'try again when it has finished, or give --wait S',
+      ),
+  });
 }
 
 export function journalPath(stateDir: string, netns: string | null): string {

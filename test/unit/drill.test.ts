@@ -13,7 +13,8 @@ import { atCut, checkSafe, makePlan, selectAssociation } from '../../src/drill/p
 import { timeline, type Sample } from '../../src/drill/measure.js';
 import { bpfTimeline, FIGURES, mergeTimeline } from '../../src/drill/bpf.js';
 import type { SctpEvent } from '../../src/events/types.js';
-import { acquireLock, type ProcInfo } from '../../src/drill/lock.js';
+import { acquireDrillLock } from '../../src/commands/drill.js';
+import type { Probe } from '../../src/lock.js';
 import { measuredReport, planReport, printDrill } from '../../src/drill/report.js';
 import { makeStyle } from '../../src/render/style.js';
 import { capture, CLI, GOLDEN, ROOT } from '../helpers.js';
@@ -284,24 +285,24 @@ test('drill lock: exclusive, stale by pid start time or boot id, never a symlink
   const dir = await mkdtemp(join(tmpdir(), 'drill-lock-'));
   let boot = 'boot-1';
   const starts = new Map<number, string>([[100, 'st100'], [200, 'st200']]);
-  const proc: ProcInfo = { bootId: async () => boot, startTime: async (pid) => starts.get(pid) ?? null };
-  const l1 = await acquireLock({ dir, netns: 'a', proc, pid: 100 });
-  await assert.rejects(acquireLock({ dir, netns: null, proc, pid: 200 }), code(EXIT.BUSY));
+  const probe: Probe = { bootId: () => boot, startTime: (pid) => starts.get(pid) ?? null };
+  const l1 = await acquireDrillLock({ dir, netns: 'a', probe, pid: 100 });
+  await assert.rejects(acquireDrillLock({ dir, netns: null, probe, pid: 200 }), code(EXIT.BUSY));
   starts.set(100, 'reused'); // pid 100 died and the pid was reused
-  const l2 = await acquireLock({ dir, netns: null, proc, pid: 200 });
+  const l2 = await acquireDrillLock({ dir, netns: null, probe, pid: 200 });
   assert.equal(l2.replacedStale?.pid, 100);
   boot = 'boot-2'; // rebooted: the lock is stale even though pid 200 lives
-  const l3 = await acquireLock({ dir, netns: null, proc, pid: 100 });
+  const l3 = await acquireDrillLock({ dir, netns: null, probe, pid: 100 });
   assert.equal(l3.replacedStale?.pid, 200);
   l3.release();
   l1.release();
-  const l4 = await acquireLock({ dir, netns: null, proc, pid: 100 });
+  const l4 = await acquireDrillLock({ dir, netns: null, probe, pid: 100 });
   assert.equal(l4.replacedStale, null);
   l4.release();
   const { symlink } = await import('node:fs/promises');
   await writeFile(join(dir, 'elsewhere'), 'x');
   await symlink(join(dir, 'elsewhere'), join(dir, 'drill.lock'));
-  await assert.rejects(acquireLock({ dir, netns: null, proc, pid: 100 }), /not a regular file/);
+  await assert.rejects(acquireDrillLock({ dir, netns: null, probe, pid: 100 }), /not a regular file/);
 });
 
 test('drill CLI: dry run on a capture prints the plan and the rules; refusals have their exit codes', async () => {

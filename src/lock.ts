@@ -1,0 +1,169 @@
+/**
+ * The one lock of tune and drill: a file created with O_EXCL|O_NOFOLLOW names
+ * its holder by pid, start time and boot id, so a lock left by a crash, a
+ * reboot or a reused pid is taken over instead of blocking until someone
+ * deletes it by hand.
+ */
+import { constants, unlinkSync } from 'node:fs';
+import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EXIT, SctpdiagError } from './errors.js';
+import { readBootId, readStartTime } from './kernel/identity.js';
+import { readRegularFile, readRegularFileSync } from './safefs.js';
+
+/** Who runs (or ran) a locked operation: a PID alone is not an identity once PIDs are reused. */
+export interface Holder {
+  pid: number;
+  /** /proc/PID/stat field 22 (clock ticks after boot), null when unreadable */
+  startTime: string | null;
+  /** /proc/sys/kernel/random/boot_id, null when unreadable */
+  bootId: string | null;
+}
+
+/** What a lock file holds. */
+export interface LockRecord extends Holder {
+  what: string;
+  netns: string | null;
+  since: string;
+}
+
+/** Where liveness is read from (tests give a fake). */
+export interface Probe {
+  bootId(): string | null;
+  startTime(pid: number): string | null;
+}
+
+const realProbe: Probe = { bootId: readBootId, startTime: readStartTime };
+const MAX_BYTES = 4096;
+
+export function selfHolder(probe: Probe = realProbe, pid = process.pid): Holder {
+  return { pid, startTime: probe.startTime(pid), bootId: probe.bootId() };
+}
+
+/** The holder still runs: same boot, and its pid has the recorded start time (when either is unknown: the pid exists). */
+export function holderAlive(h: Partial<Holder>, probe: Probe = realProbe): boolean {
+  if (typeof h.pid !== 'number' || !Number.isInteger(h.pid) || h.pid <= 0) return false;
+  const boot = probe.bootId();
+  if (h.bootId && boot && h.bootId !== boot) return false; // recorded before a reboot
+  const st = probe.startTime(h.pid);
+  if (st !== null && h.startTime) return st === h.startTime; // differs: the pid was reused
+  if (st !== null) return true;
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseRecord(text: string): Partial<LockRecord> | null {
+  try {
+    const r = JSON.parse(text) as unknown;
+    return typeof r === 'object' && r !== null ? (r as Partial<LockRecord>) : null;
+  } catch {
+    return null; // torn or foreign: a dead holder
+  }
+}
+
+export interface Lock {
+  path: string;
+  /** the dead holder's record that was taken over ({} when unreadable), or null */
+  replacedStale: Partial<LockRecord> | null;
+  /** removes the file if it is still ours; synchronous, so an exit handler can call it */
+  release(): void;
+}
+
+export interface LockOptions {
+  dir: string;
+  name: string;
+  what: string;
+  netns: string | null;
+  /** how long to wait for a live holder before throwing busy(holder) */
+  waitMs: number;
+  busy: (holder: Partial<LockRecord>, path: string) => SctpdiagError;
+  /** the directory must be a real directory, root's when we are root (a lock dir shared by every run on the host) */
+  rootDir?: boolean;
+  probe?: Probe;
+  pid?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let asides = 0;
+
+async function prepareDir(dir: string, rootDir: boolean): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!rootDir) return;
+  const st = await lstat(dir);
+  if (!st.isDirectory()) throw new SctpdiagError(`${dir} is not a directory`, EXIT.FAILURE);
+  if (process.getuid?.() === 0 && st.uid !== 0) throw new SctpdiagError(`${dir} is not owned by root: refusing to lock there`, EXIT.FAILURE);
+}
+
+/** Move a dead holder's file aside, and remove it only if it is still the one judged dead. */
+async function takeOver(path: string, judged: string): Promise<void> {
+  const aside = `${path}.stale-${process.pid}-${++asides}`;
+  try {
+    await rename(path, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // another run took it over first
+    throw e;
+  }
+  const moved = await readRegularFile(aside, MAX_BYTES).catch(() => null);
+  if (moved !== null && moved !== judged) await link(aside, path).catch(() => undefined); // a new holder's: put it back, unless yet another took the name
+  await unlink(aside).catch(() => undefined);
+}
+
+/** Take the lock, waiting up to waitMs for a live holder; a dead holder's lock is taken over. */
+export async function acquireLock(o: LockOptions): Promise<Lock> {
+  const probe = o.probe ?? realProbe;
+  await prepareDir(o.dir, o.rootDir ?? false);
+  const path = join(o.dir, o.name);
+  const me = selfHolder(probe, o.pid);
+  const record: LockRecord = { ...me, what: o.what, netns: o.netns, since: new Date().toISOString() };
+  const deadline = Date.now() + o.waitMs;
+  let replacedStale: Partial<LockRecord> | null = null;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(record) + '\n');
+      } finally {
+        await fh.close();
+      }
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        // only our own: a takeover after a (wrong) stale verdict must not be undone by us
+        let cur: Partial<LockRecord> | null = null;
+        try {
+          cur = parseRecord(readRegularFileSync(path, MAX_BYTES));
+        } catch {
+          return;
+        }
+        if (cur?.pid === me.pid && cur.startTime === me.startTime) {
+          try {
+            unlinkSync(path);
+          } catch {
+            /* already gone */
+          }
+        }
+      };
+      return { path, replacedStale, release };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const st = await lstat(path).catch(() => null);
+    if (!st) continue; // released meanwhile
+    if (!st.isFile()) throw new SctpdiagError(`${path} is not a regular file: refusing to touch it`, EXIT.FAILURE);
+    // read without following a link swapped in after the lstat; oversize is unreadable, so stale
+    const text = await readRegularFile(path, MAX_BYTES).catch(() => '');
+    const held = parseRecord(text) ?? {};
+    if (!holderAlive(held, probe)) {
+      replacedStale = held;
+      await takeOver(path, text);
+      continue;
+    }
+    if (Date.now() >= deadline) throw o.busy(held, path);
+    await sleep(Math.min(100 + attempt * 20, 500));
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * tune and drill lock through one module (src/lock.ts): separate files (a drill
+ * does not wait for a tune), one record format, one liveness rule.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { access, chown, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, SctpdiagError } from '../../src/errors.js';
+import { acquireTuneLock, lockPath } from '../../src/tune/apply.js';
+import { acquireDrillLock } from '../../src/commands/drill.js';
+import { selfHolder } from '../../src/lock.js';
+
+const busy = (re: RegExp) => (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.BUSY && re.test(e.message);
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+test('tune and drill: separate lock files, one record format, one liveness rule', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'locks-'));
+  const stateDir = join(root, 'state');
+  const run = join(root, 'run');
+  const tune = await acquireTuneLock(stateDir, null, 0, 'apply');
+  const drill = await acquireDrillLock({ dir: run, netns: 'a' }); // held together: different files
+  const tuneText = await readFile(tune.path, 'utf8');
+  const drillText = await readFile(drill.path, 'utf8');
+  assert.equal(tune.path, lockPath(stateDir, null));
+  assert.equal(drill.path, join(run, 'drill.lock'));
+  for (const text of [tuneText, drillText]) {
+    assert.match(text, /^\{"pid":/); // the lab reads the holder's pid first
+    const r = JSON.parse(text) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(r).sort(), ['bootId', 'netns', 'pid', 'since', 'startTime', 'what']);
+    assert.equal(r.pid, process.pid);
+  }
+  // each one's live record blocks the other's lock: the same liveness rule
+  const other = join(root, 'other');
+  await mkdir(other);
+  await writeFile(join(other, 'drill.lock'), tuneText);
+  await assert.rejects(acquireDrillLock({ dir: other, netns: null }), busy(new RegExp(`^another drill is running \\(pid ${process.pid}, since `)));
+  await writeFile(lockPath(stateDir, 'b'), drillText);
+  await assert.rejects(acquireTuneLock(stateDir, 'b', 0, 'apply'), busy(new RegExp(`^another tune drill \\(pid ${process.pid}, since .*\\) holds `)));
+  // and the same records with another start time (the pid reused) are taken over by both
+  const reused = (text: string) => JSON.stringify({ ...JSON.parse(text), startTime: String(Number(selfHolder().startTime) + 1) });
+  await writeFile(join(other, 'drill.lock'), reused(tuneText));
+  const d2 = await acquireDrillLock({ dir: other, netns: null });
+  assert.equal(d2.replacedStale?.what, 'apply');
+  await writeFile(lockPath(stateDir, 'b'), reused(drillText));
+  const t2 = await acquireTuneLock(stateDir, 'b', 0, 'rollback');
+  assert.equal(t2.replacedStale?.what, 'drill');
+  // release removes only its own file: a lock taken over meanwhile by a live process (pid 1) stays
+  const init = JSON.stringify({ ...selfHolder(undefined, 1), what: 'apply', netns: null, since: 'x' });
+  for (const l of [t2, d2]) {
+    await writeFile(l.path, init);
+    l.release();
+    assert.equal(await readFile(l.path, 'utf8'), init);
+  }
+  for (const l of [tune, drill]) {
+    l.release();
+    l.release();
+    assert.equal(await exists(l.path), false);
+  }
+});
+
+test("drill's lock directory must be root's when we are root; tune's state dir is not checked (as before)", { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'locks-'));
+  await chown(root, 65534, 65534);
+  await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is not owned by root: refusing to lock there/);
+  const t = await acquireTuneLock(root, null, 0, 'apply');
+  t.release();
+});
