@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
 import { readSysctls } from '../kernel/sysctl-catalog.js';
-import { parseAssocId, parsePeer, parsePort } from './options.js';
+import { parseAssocId, parseFor, parsePeer, parsePort, parseTargets } from './options.js';
 import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';
 import { acquireLock } from '../drill/lock.js';
@@ -17,7 +17,7 @@ import { poll, readPath, readRtxc, timeline, type PollStats, type Sample } from 
 import { applyRuleset, buildCut, deleteTableSync, nftAvailable, nftMissing, nftPath } from '../drill/nft.js';
 import { atCut, makePlan, type DrillPlan, type Selection } from '../drill/plan.js';
 import { measuredReport, planReport, printDrill, type DrillReport } from '../drill/report.js';
-import { DEFAULT_FOR_MS, parseFor, parseTargets } from '../drill/spec.js';
+import { DEFAULT_FOR_MS } from '../drill/spec.js';
 import { appendRecord } from '../drill/record.js';
 import { resolveStateDir } from '../tune/apply.js';
 import { DEFAULT_LINKS_FILE, findLink, loadLinks } from '../links/load.js';
