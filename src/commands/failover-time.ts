@@ -9,7 +9,8 @@ import { globals } from '../context.js';
 import { usageError } from '../errors.js';
 import { catalog, defaultFor, readKernelRelease, readSysctls } from '../kernel/sysctl-catalog.js';
 import { parseKernelRelease, parsePaths, parseRttMs, parseSysctlInt } from './options.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import { formatMs } from '../model/figures.js';
+import { MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
 

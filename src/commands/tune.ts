@@ -20,7 +20,8 @@ import {
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
 import { parseNumber, parsePaths, parseRttMs } from './options.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
+import { formatMs } from '../model/figures.js';
+import { MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
