@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
-import { readSysctls } from '../kernel/sysctl-catalog.js';
+import { readSysctls } from '../procfs/sysctls.js';
 import { parseAssocId, parseFor, parsePeer, parsePort, parseTargets } from './options.js';
 import { writeJson } from '../render/json.js';
 import { readSnapshot } from '../procfs/read.js';

@@ -13,12 +13,10 @@ import {
   catalog,
   defaultFor,
   fullName,
-  readKernelRelease,
-  readSysctls,
-  sysctlDir,
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
+import { readKernelRelease, readSysctls, sysctlDir } from '../procfs/sysctls.js';
 import { parseNumber, parsePaths, parseRttMs } from './options.js';
 import { formatMs } from '../model/figures.js';
 import { MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';

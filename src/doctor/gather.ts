@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../errors.js';
-import { readSysctls } from '../kernel/sysctl-catalog.js';
+import { readSysctls } from '../procfs/sysctls.js';
 import { modelFailover, paramsFromSysctls } from '../model/failover.js';
 import { formatMs } from '../model/figures.js';
 import type { Snapshot } from '../model/snapshot.js';

@@ -193,7 +193,7 @@ test('config.gz: a gzip bomb (inflating past the cap) and a FIFO are not read; a
   const { gzipSync } = await import('node:zlib');
   const { mkdtempSync: mk, writeFileSync: wr, mkdirSync } = await import('node:fs');
   const { execFileSync } = await import('node:child_process');
-  const { hzFromConfigSources, CONFIG_MAX_BYTES } = await import('../../src/kernel/hz.js');
+  const { hzFromConfigSources, CONFIG_MAX_BYTES } = await import('../../src/procfs/hz.js');
   const boot = mk(join(tmpdir(), 'sctpdiag-boot-'));
   const ok = mk(join(tmpdir(), 'sctpdiag-cfg-'));
   wr(join(ok, 'config.gz'), gzipSync('CONFIG_HZ=300\n'));
