@@ -135,21 +135,11 @@ setInterval(() => console.log(JSON.stringify({ type: 'printf', data: 'SCTPDIAG r
 `,
   );
   chmodSync(rtx, 0o755);
-  const bus = new EventBus();
   const got: SctpEvent[] = [];
+  const bus = new EventBus();
   bus.subscribe((e) => got.push(e));
   // pushed (top, the exporter): bpf starts before the caller hands over a snapshot
-  const p = startEventPipeline({
-    procRoot: '/proc',
-    netns: null,
-    intervalMs: 200,
-    bus,
-    hz: 100,
-    pushed: true,
-    capabilities: { ...caps, bpftrace: rtx },
-    probeFiles: files,
-    runner: { backoffMs: 100 },
-  });
+  const p = startEventPipeline({ procRoot: '/proc', netns: null, intervalMs: 200, bus, hz: 100, pushed: true, capabilities: { ...caps, bpftrace: rtx }, probeFiles: files });
   try {
     await until(() => got.some((e) => e.type === 'path.rtx_timeout'));
     // 250 jiffies at HZ=100 (ASSUMED_HZ 250 would give 1000 ms)
