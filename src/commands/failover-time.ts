@@ -7,7 +7,7 @@ import { writeJson } from '../render/json.js';
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
-import { catalog, defaultFor } from '../kernel/sysctl-catalog.js';
+import { catalog, defaultFor, lookupKey, TIMER_MAX_MS } from '../kernel/sysctl-catalog.js';
 import { readKernelRelease, readSysctls } from '../procfs/sysctls.js';
 import { parseKernelRelease, parsePaths, parseRttMs, parseSysctlInt } from './options.js';
 import { formatMs } from '../model/figures.js';
@@ -117,8 +117,8 @@ export function printFailover(r: FailoverReport, s: Style): string {
   return out.join('\n');
 }
 
-const sysctlInt = (name: string, key: string) => (v: string) => parseSysctlInt(v, name, key);
-const dec = (name: string) => (v: string) => parseRttMs(v, name);
+const sysctlInt = (name: string, key: string) => (v: string) => parseSysctlInt(v, name, lookupKey(key)!);
+const dec = (name: string) => (v: string) => parseRttMs(v, name, TIMER_MAX_MS);
 
 export function failoverTimeCommand(): Command {
   return new Command('failover-time')

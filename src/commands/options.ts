@@ -4,7 +4,6 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { KNOWN_HZ } from '../kernel/hz.js';
@@ -15,7 +14,7 @@ import type { LogSettings } from '../trace/run.js';
 import { MAX_PATHS } from '../model/limits.js';
 import type { ListenAddress } from '../metrics/listen.js';
 import { MAX_FOR_MS, MIN_FOR_MS, TARGET_KEYS, type TargetKey, type Targets } from '../drill/spec.js';
-import { INT_MAX, lookupKey, TIMER_MAX_MS } from '../kernel/sysctl-catalog.js';
+import type { SysctlKey } from '../kernel/sysctl-catalog.js';
 
 /** A decimal number within [min, max], integers only unless `decimals`; `what` completes "is not …" (e.g. "a port"). */
 export function parseNumber(text: string, option: string, min: number, max: number, what: string, decimals = false): number {
@@ -37,13 +36,11 @@ export const parseAssocId = (text: string, option = '--assoc'): number => parseN
 export const parsePort = (text: string, option = '--port'): number => parseNumber(text, option, 1, 65535, 'a port');
 /** PID_MAX_LIMIT on 64-bit kernels: no process id is larger */
 export const parsePid = (text: string, option = '--netns-pid'): number => parseNumber(text, option, 1, 4_194_304, 'a process id');
+// the sysctl catalog is handed in by the commands that load it, not loaded at every start
 /** a sysctl's value given as an option: the catalog's range for that key (e.g. path_max_retrans 1..INT_MAX) */
-export function parseSysctlInt(text: string, option: string, name: string): number {
-  const k = lookupKey(name);
-  return parseNumber(text, option, k?.min ?? 0, k?.max ?? INT_MAX, `a value of ${name}`);
-}
-/** an RTT or RTO in ms (decimals allowed): the kernel caps every RTO at rto_max ≤ 86400000 ms */
-export const parseRttMs = (text: string, option: string): number => parseNumber(text, option, 0, TIMER_MAX_MS, 'a number of ms', true);
+export const parseSysctlInt = (text: string, option: string, key: SysctlKey): number => parseNumber(text, option, key.min ?? 0, key.max ?? Number.MAX_SAFE_INTEGER, `a value of ${key.name}`);
+/** an RTT or RTO in ms (up to 3 decimals) within 0..maxMs: the kernel caps every RTO at rto_max ≤ TIMER_MAX_MS */
+export const parseRttMs = (text: string, option: string, maxMs: number): number => parseNumber(text, option, 0, maxMs, 'a number of ms', true);
 
 /** "500ms", "2s", "1.5s", "8" (seconds) → ms within [minMs, maxMs] */
 export function parseDuration(text: string, option: string, minMs: number, maxMs: number, hint?: string): number {
@@ -151,6 +148,7 @@ export function parseTargets(text: string): Targets {
 
 /** `--listen ADDR:PORT`: an IPv4 literal, a bracketed IPv6 literal or `localhost`, and a port 0–65535 */
 export function parseListen(text: string): ListenAddress {
+  const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net'); // loaded by the exporter only
   const bad = (why: string) =>
     usageError(`--listen ${JSON.stringify(text)}: ${why}`, 'use ADDR:PORT, e.g. 127.0.0.1:10132, 0.0.0.0:10132 or [::1]:10132');
   let host: string;

@@ -13,6 +13,7 @@ import {
   catalog,
   defaultFor,
   fullName,
+  TIMER_MAX_MS,
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
@@ -420,7 +421,7 @@ export function tuneCommand(): Command {
     .option('--allow-insecure', 'allow addip_noauth_enable=1 (association hijack risk)')
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
     .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePaths, 2)
-    .option('--rtt <ms>', 'path RTT assumed by the failover model', (v: string) => parseRttMs(v, '--rtt'), 1)
+    .option('--rtt <ms>', 'path RTT assumed by the failover model', (v: string) => parseRttMs(v, '--rtt', TIMER_MAX_MS), 1)
     .option('--wait <s>', `with --apply/--rollback: wait this long for another one's lock, then exit 10 (default ${DEFAULT_LOCK_WAIT_S})`, (v: string) => parseNumber(v, '--wait', 0, 3600, 'a number of seconds'))
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
     .addOption(new Option('--sysctl-dir <dir>', 'where --persist writes (default /etc/sysctl.d)').hideHelp())
