@@ -21,12 +21,6 @@ export function validateNetnsName(name: string): string {
   return name;
 }
 
-export function validatePid(text: string): number {
-  if (!/^[1-9]\d{0,9}$/.test(text) || Number(text) > 4194304)
-    throw usageError(`--netns-pid: ${JSON.stringify(text)} is not a process id`);
-  return Number(text);
-}
-
 export async function listNetns(dir = NETNS_DIR): Promise<string[]> {
   try {
     return (await readdir(dir)).filter((n) => NAME.test(n)).sort();

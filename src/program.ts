@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, SctpdiagError, usageError } from './errors.js';
 import { VERSION } from './package-files.js';
 import type { NetnsTarget } from './netns.js';
-import { parseHz } from './commands/options.js';
+import { parseHz, parsePid } from './commands/options.js';
 import { escapeControl } from './render/escape.js';
 
 /** The commands in help order, each loaded when named (help, a mistyped or a missing name load them all). */
@@ -81,7 +81,7 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
   const o = program.opts<{ netns?: string; netnsPid?: string; procRoot?: string }>();
   if (o.netns === undefined && o.netnsPid === undefined) return null;
   // loaded only for a hop: it brings node:child_process, a few ms of every start
-  const { assertNetnsExists, currentNetns, netnsLabel, runInNetns, stripNetnsArgs, validateNetnsName, validatePid } = await import('./netns.js');
+  const { assertNetnsExists, currentNetns, netnsLabel, runInNetns, stripNetnsArgs, validateNetnsName } = await import('./netns.js');
   if (o.netns !== undefined && o.netnsPid !== undefined) throw usageError('--netns and --netns-pid exclude each other');
   if (o.procRoot !== undefined) throw usageError('--netns reads a live namespace; it cannot be combined with --proc-root');
   let target: NetnsTarget;
@@ -89,7 +89,7 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
     target = { kind: 'name', name: validateNetnsName(o.netns) };
     await assertNetnsExists(target.name);
   } else {
-    target = { kind: 'pid', pid: validatePid(o.netnsPid!) };
+    target = { kind: 'pid', pid: parsePid(o.netnsPid!) };
   }
   if (currentNetns() === netnsLabel(target)) return null; // this process is the hop's child, already inside
   const { requirePrivilege } = await import('./kernel/privileges.js');

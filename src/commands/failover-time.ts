@@ -7,9 +7,11 @@ import { writeJson } from '../render/json.js';
 import { Command } from 'commander';
 import { globals } from '../context.js';
 import { usageError } from '../errors.js';
-import { catalog, defaultFor, readKernelRelease, readSysctls, validateValue } from '../kernel/sysctl-catalog.js';
-import { parseKernelRelease, parsePaths } from './options.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
+import { catalog, defaultFor, lookupKey, TIMER_MAX_MS } from '../kernel/sysctl-catalog.js';
+import { readKernelRelease, readSysctls } from '../procfs/sysctls.js';
+import { parseKernelRelease, parsePaths, parseRttMs, parseSysctlInt } from './options.js';
+import { formatMs } from '../model/figures.js';
+import { MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel, type FailoverParams } from '../model/failover.js';
 import { table, type Style } from '../render/style.js';
 import { defaultProfileDirs, loadProfile, checkProfileName, type ProfileDirs } from '../tune/profile.js';
 
@@ -115,21 +117,8 @@ export function printFailover(r: FailoverReport, s: Style): string {
   return out.join('\n');
 }
 
-const int = (name: string) => (v: string) => {
-  if (!/^\d+$/.test(v)) throw usageError(`${name}: "${v}" is not a non-negative integer`);
-  return Number(v);
-};
-/** a sysctl value: the catalog's range for that key (e.g. path_max_retrans 1..INT_MAX) */
-const sysctlInt = (name: string, key: string) => (v: string) => {
-  int(name)(v);
-  const r = validateValue(key, v);
-  if (!r.ok) throw usageError(`${name}: ${r.error}`);
-  return Number(r.value);
-};
-const dec = (name: string) => (v: string) => {
-  if (!/^\d+(\.\d+)?$/.test(v)) throw usageError(`${name}: "${v}" is not a number`);
-  return Number(v);
-};
+const sysctlInt = (name: string, key: string) => (v: string) => parseSysctlInt(v, name, lookupKey(key)!);
+const dec = (name: string) => (v: string) => parseRttMs(v, name, TIMER_MAX_MS);
 
 export function failoverTimeCommand(): Command {
   return new Command('failover-time')

@@ -6,11 +6,11 @@
 import { Command, Option } from 'commander';
 import { globals } from '../context.js';
 import { EXIT, SctpdiagError, usageError } from '../errors.js';
-import { DEFAULT_LISTEN, parseListen } from '../metrics/listen.js';
+import { DEFAULT_LISTEN } from '../metrics/listen.js';
 import type { EventMode, ExporterOptions } from '../metrics/server.js';
 import { procfsReader } from '../metrics/source.js';
 import { checkSctpDir } from '../procfs/read.js';
-import { parseNumber } from './options.js';
+import { parseListen, parseNumber } from './options.js';
 import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
 import { writeTextfile } from '../metrics/textfile.js';
 

@@ -12,6 +12,9 @@ import { normaliseUserAddress } from '../model/addr.js';
 import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type EventType } from '../events/types.js';
 import type { LogSettings } from '../trace/run.js';
 import { MAX_PATHS } from '../model/limits.js';
+import type { ListenAddress } from '../metrics/listen.js';
+import { MAX_FOR_MS, MIN_FOR_MS, TARGET_KEYS, type TargetKey, type Targets } from '../drill/spec.js';
+import type { SysctlKey } from '../kernel/sysctl-catalog.js';
 
 /** A decimal number within [min, max], integers only unless `decimals`; `what` completes "is not …" (e.g. "a port"). */
 export function parseNumber(text: string, option: string, min: number, max: number, what: string, decimals = false): number {
@@ -31,6 +34,23 @@ export function parseHz(v: string): number {
 
 export const parseAssocId = (text: string, option = '--assoc'): number => parseNumber(text, option, 0, 0xffffffff, 'an association id');
 export const parsePort = (text: string, option = '--port'): number => parseNumber(text, option, 1, 65535, 'a port');
+/** PID_MAX_LIMIT on 64-bit kernels: no process id is larger */
+export const parsePid = (text: string, option = '--netns-pid'): number => parseNumber(text, option, 1, 4_194_304, 'a process id');
+// the sysctl catalog is handed in by the commands that load it, not loaded at every start
+/** a sysctl's value given as an option: the catalog's range for that key (e.g. path_max_retrans 1..INT_MAX) */
+export const parseSysctlInt = (text: string, option: string, key: SysctlKey): number => parseNumber(text, option, key.min ?? 0, key.max ?? Number.MAX_SAFE_INTEGER, `a value of ${key.name}`);
+/** an RTT or RTO in ms (up to 3 decimals) within 0..maxMs: the kernel caps every RTO at rto_max ≤ TIMER_MAX_MS */
+export const parseRttMs = (text: string, option: string, maxMs: number): number => parseNumber(text, option, 0, maxMs, 'a number of ms', true);
+
+/** "500ms", "2s", "1.5s", "8" (seconds) → ms within [minMs, maxMs] */
+export function parseDuration(text: string, option: string, minMs: number, maxMs: number, hint?: string): number {
+  const m = /^(\d{1,7})(?:\.(\d{1,3}))?(ms|s)?$/.exec(text.trim());
+  const ms = !m || (m[3] === 'ms' && m[2] !== undefined) ? NaN : m[3] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000 + Number((m[2] ?? '').padEnd(3, '0'));
+  if (!(ms >= minMs && ms <= maxMs))
+    throw usageError(`${option}: ${JSON.stringify(text.slice(0, 60))} is not a duration in ${minMs / 1000}s..${maxMs / 1000}s (e.g. 10s, 8000ms)`, hint);
+  return ms;
+}
+
 /** --paths of every command that models failover */
 export const parsePaths = (text: string): number => parseNumber(text, '--paths', 1, MAX_PATHS, 'a number of paths');
 
@@ -107,4 +127,43 @@ export function logSettings(o: LogFlags): LogSettings | null {
     maxBytes: o.logMaxBytes !== undefined ? parseNumber(o.logMaxBytes, '--log-max-bytes', 4096, 2 ** 40, 'a number of bytes') : 10 * 1024 * 1024,
     keep: o.logKeep !== undefined ? parseNumber(o.logKeep, '--log-keep', 1, 100, 'a number of files') : 5,
   };
+}
+
+/** drill --for */
+export const parseFor = (text: string): number =>
+  parseDuration(text, '--for', MIN_FOR_MS, MAX_FOR_MS, `a drill cuts a path for ${MIN_FOR_MS / 1000} to ${MAX_FOR_MS / 1000} s; a longer cut is an outage, not a drill`);
+
+/** "PF=500ms,INACTIVE=2s" → { PF: 500, INACTIVE: 2000 } */
+export function parseTargets(text: string): Targets {
+  const out: Targets = {};
+  for (const part of text.split(',')) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(part.trim());
+    const key = m?.[1]?.toUpperCase();
+    if (!m || !(TARGET_KEYS as readonly string[]).includes(key ?? ''))
+      throw usageError(`--target: ${JSON.stringify(part)} is not KEY=DURATION`, `KEY is one of ${TARGET_KEYS.join(', ')}; e.g. PF=500ms,INACTIVE=2s`);
+    out[key as TargetKey] = parseDuration(m[2]!, `--target ${key}`, 0, MAX_FOR_MS);
+  }
+  return out;
+}
+
+/** `--listen ADDR:PORT`: an IPv4 literal, a bracketed IPv6 literal or `localhost`, and a port 0–65535 */
+export function parseListen(text: string): ListenAddress {
+  const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net'); // loaded by the exporter only
+  const bad = (why: string) =>
+    usageError(`--listen ${JSON.stringify(text)}: ${why}`, 'use ADDR:PORT, e.g. 127.0.0.1:10132, 0.0.0.0:10132 or [::1]:10132');
+  let host: string;
+  let portText: string;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    host = v6[1]!;
+    portText = v6[2]!;
+    if (!isIPv6(host)) throw bad(`${host} is not an IPv6 address`);
+  } else {
+    const m = /^([^:[\]]+):(\d+)$/.exec(text);
+    if (!m) throw bad('expected ADDR:PORT');
+    host = m[1]!;
+    portText = m[2]!;
+    if (host !== 'localhost' && !isIPv4(host)) throw bad(`${host} is not an IPv4 address (IPv6 goes in brackets)`);
+  }
+  return { host, port: parseNumber(portText, '--listen', 0, 65535, 'a port') };
 }

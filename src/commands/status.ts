@@ -19,7 +19,7 @@ import { mark, timing } from '../timing.js';
 import { escapeControl } from '../render/escape.js';
 import { linkNames, type LinkSpec } from '../links/links.js';
 import { loadLinks } from '../links/load.js';
-import { formatAge, formatBytes, rttAgeMs, staleAfterMs, withFigures, type LiveMeta, type LivePath } from '../model/figures.js';
+import { formatAge, formatBytes, formatMs, rttAgeMs, staleAfterMs, withFigures, type LiveMeta, type LivePath } from '../model/figures.js';
 import { LIVE_PRINT_S, collectLive } from '../trace/live.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
@@ -141,7 +141,7 @@ function liveCells(p: LivePath, heartbeatIntervalMs: number, s: Style): string[]
 function liveNote(l: LiveMeta): string {
   if (l.source !== 'bpf') return `live: no bpf figures (${l.reason ?? 'unknown'}); procfs's figures only`;
   return (
-    `live: bpf (${l.probes.join(', ')}; attached in ${((l.attachMs ?? 0) / 1000).toFixed(1)} s), ${l.seconds} s listened, ${l.events} path report(s)` +
+    `live: bpf (${l.probes.join(', ')}; attached in ${formatMs(l.attachMs ?? 0, 1)}), ${l.seconds} s listened, ${l.events} path report(s)` +
     `${l.reason ? `; ${l.reason}` : ''}\n` +
     `  SRTT, RTTVAR, ERR: the path's last RTT sample (DATA or HEARTBEAT-ACK); CWND…PMTU: it or a later SACK; AGE: from that sample to the read; -: none in the window`
   );

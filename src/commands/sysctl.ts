@@ -13,15 +13,13 @@ import {
   fullName,
   lookupKey,
   normaliseValue,
-  readKernelRelease,
-  readSysctls,
-  sysctlDir,
   type KernelInfo,
   type RuleFinding,
   type SysctlEffect,
   type SysctlScope,
   type SysctlUnit,
 } from '../kernel/sysctl-catalog.js';
+import { readKernelRelease, readSysctls, sysctlDir } from '../procfs/sysctls.js';
 import { table, type Style } from '../render/style.js';
 import { escapeControl } from '../render/escape.js';
 

@@ -13,15 +13,15 @@ import {
   catalog,
   defaultFor,
   fullName,
-  readKernelRelease,
-  readSysctls,
-  sysctlDir,
+  TIMER_MAX_MS,
   type KernelInfo,
   type RuleFinding,
 } from '../kernel/sysctl-catalog.js';
-import { parsePaths } from './options.js';
+import { readKernelRelease, readSysctls, sysctlDir } from '../procfs/sysctls.js';
+import { parseNumber, parsePaths, parseRttMs } from './options.js';
 import { allowed } from '../kernel/privileges.js';
-import { formatMs, MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
+import { formatMs } from '../model/figures.js';
+import { MAX_PATHS, modelFailover, paramsFromSysctls, type FailoverModel } from '../model/failover.js';
 import { findSctpSocketOwners, type SocketOwner } from '../procfs/owners-sctp.js';
 import { table, type Style } from '../render/style.js';
 import {
@@ -393,16 +393,6 @@ export function printTune(r: TuneReport, s: Style): string {
   return out.join('\n');
 }
 
-const num = (name: string) => (v: string) => {
-  if (!/^\d+(\.\d+)?$/.test(v)) throw usageError(`${name}: "${v}" is not a number`);
-  return Number(v);
-};
-
-const waitSeconds = (v: string) => {
-  if (!/^\d{1,4}$/.test(v) || Number(v) > 3600) throw usageError(`--wait: "${v}" is not a number of seconds between 0 and 3600`);
-  return Number(v);
-};
-
 /** Environment of the real CLI. */
 export function tuneEnvFromCli(cmd: Command, opts: { stateDir?: string; profileDir?: string; sysctlDir?: string }): TuneEnv {
   const g = globals(cmd);
@@ -432,8 +422,8 @@ export function tuneCommand(): Command {
     .option('--allow-insecure', 'allow addip_noauth_enable=1 (association hijack risk)')
     .option('--state-dir <dir>', `journal directory (default ${DEFAULT_STATE_DIR}, or $SCTPDIAG_STATE_DIR)`)
     .option('--paths <n>', `peer paths assumed by the model and RFC 4960 §8.2 check (1..${MAX_PATHS})`, parsePaths, 2)
-    .option('--rtt <ms>', 'path RTT assumed by the failover model', num('--rtt'), 1)
-    .option('--wait <s>', `with --apply/--rollback: wait this long for another one's lock, then exit 10 (default ${DEFAULT_LOCK_WAIT_S})`, waitSeconds)
+    .option('--rtt <ms>', 'path RTT assumed by the failover model', (v: string) => parseRttMs(v, '--rtt', TIMER_MAX_MS), 1)
+    .option('--wait <s>', `with --apply/--rollback: wait this long for another one's lock, then exit 10 (default ${DEFAULT_LOCK_WAIT_S})`, (v: string) => parseNumber(v, '--wait', 0, 3600, 'a number of seconds'))
     .addOption(new Option('--profile-dir <dir>', 'user profile directory (default /etc/sctpdiag/profiles, or $SCTPDIAG_PROFILE_DIR)').hideHelp())
     .addOption(new Option('--sysctl-dir <dir>', 'where --persist writes (default /etc/sysctl.d)').hideHelp())
     .action(async function (this: Command) {

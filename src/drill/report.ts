@@ -3,7 +3,7 @@
  * compared with the model and the --target. The same object is printed as
  * text or (--json) as JSON; schema/drill.schema.json describes it.
  */
-import { formatMs } from '../model/failover.js';
+import { formatMs } from '../model/figures.js';
 import { table, type Style } from '../render/style.js';
 import type { DrillPlan } from './plan.js';
 import type { PollStats, Timeline } from './measure.js';

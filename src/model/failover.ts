@@ -52,6 +52,7 @@ import { pfResetsHbTimer } from '../kernel/hb-timer.js';
 import { pfReachable } from '../kernel/pf.js';
 import { lookupKey } from '../kernel/sysctl-catalog.js';
 import { MAX_PATHS } from './limits.js';
+import { formatMs } from './figures.js';
 
 /** HZ/5: floor of the heartbeat timeout in sctp_transport_timeout(), ms */
 export const HB_FLOOR_MS = 200;
@@ -340,11 +341,4 @@ export function paramsFromSysctls(
     hbInterval: n('hb_interval', b.hbInterval),
     associationMaxRetrans: n('association_max_retrans', b.associationMaxRetrans),
   };
-}
-
-/** "1.4 s", "200 ms" */
-export function formatMs(ms: number | null): string {
-  if (ms === null) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }

@@ -100,12 +100,15 @@ export function rttAgeMs(f: LiveFigures | null | undefined): number | null {
   return f?.srttMs?.ageMs ?? null;
 }
 
-/** "340 ms", "12.3 s", "4 min" */
-export function formatAge(ms: number): string {
+/** Every duration shown to people: "200 ms" below a second, then seconds ("1.42 s", "12.3 s", or `decimals` digits); '—' for none */
+export function formatMs(ms: number | null, decimals?: number): string {
+  if (ms === null) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 1000).toFixed(decimals ?? (ms < 10_000 ? 2 : 1))} s`;
 }
+
+/** an age, which grows past a minute: "340 ms", "12.3 s", "4 min" */
+export const formatAge = (ms: number): string => (ms < 60_000 ? formatMs(ms, 1) : `${Math.round(ms / 60_000)} min`);
 
 /** bytes as a short figure: 4380, 106k, 1.2M */
 export function formatBytes(n: number): string {

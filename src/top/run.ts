@@ -12,7 +12,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { readCaptureMeta, readSnapshot, type ReadOptions } from '../procfs/read.js';
 import { systemCpuMeter, withCycle, type ReadCost } from '../kernel/pacing.js';
 import { gatherDrift } from '../doctor/gather.js';
-import { readSysctls } from '../kernel/sysctl-catalog.js';
+import { readSysctls } from '../procfs/sysctls.js';
 import { METRICS_PRINT_S, startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
 import { summariseSources } from '../trace/sources.js';

@@ -7,14 +7,14 @@ import type { Association, Path } from '../model/snapshot.js';
 import type { PathState } from '../kernel/enums.js';
 import type { SctpEvent } from '../events/types.js';
 import { escapeControl } from '../render/escape.js';
+import { SEVERITY_ORDER, type Severity } from '../model/severity.js';
 
-export type Health = 'ok' | 'info' | 'warn' | 'fail';
-const HEALTH_RANK: Record<Health, number> = { ok: 0, info: 1, warn: 2, fail: 3 };
+const rank = (s: Severity): number => SEVERITY_ORDER.indexOf(s);
 
 /** Colour of a whole line; screen.ts maps it to blessed tags. */
 export type Tone = 'normal' | 'good' | 'info' | 'warn' | 'fail' | 'dim';
 
-export function healthTone(h: Health): Tone {
+export function healthTone(h: Severity): Tone {
   return h === 'ok' ? 'normal' : h;
 }
 
@@ -23,11 +23,11 @@ export function healthTone(h: Health): Tone {
 /** Findings that describe configuration or history, not the current health of the paths. */
 const NOT_HEALTH = new Set(['locally-single-homed', 'retransmissions']);
 
-export function assocHealth(a: Association): Health {
-  let h: Health = 'ok';
+export function assocHealth(a: Association): Severity {
+  let h: Severity = 'ok';
   for (const f of a.findings) {
     if (NOT_HEALTH.has(f.code)) continue;
-    if (HEALTH_RANK[f.severity] > HEALTH_RANK[h]) h = f.severity;
+    if (rank(f.severity) > rank(h)) h = f.severity;
   }
   return h;
 }
@@ -60,7 +60,7 @@ export function healthSummary(paths: readonly Pick<Path, 'state'>[]): string {
 export interface Row {
   key: string;
   assoc: Association;
-  health: Health;
+  health: Severity;
   /** RTXC growth since the previous full read (null: no previous value) */
   rtxcDelta: number | null;
   /** RTO history slot of each path (same order as assoc.paths; see history.ts) */
@@ -167,7 +167,7 @@ const healthSortKey = (r: Row): number => {
   const p = r.assoc.paths;
   const up = p.filter((x) => x.state === 'ACTIVE').length;
   // worst first when ascending: health rank descending, then fraction of paths up
-  return (3 - HEALTH_RANK[r.health]) * 1000 + (p.length ? Math.round((up / p.length) * 999) : 0);
+  return (SEVERITY_ORDER.length - 1 - rank(r.health)) * 1000 + (p.length ? Math.round((up / p.length) * 999) : 0);
 };
 
 export const COLUMNS: readonly Column[] = [

@@ -4,7 +4,7 @@
  * attach on a slow host, so the wait for it is bounded and reported.
  */
 import { EventBus, type SctpEvent } from '../events/types.js';
-import { FigureStore, type LiveMeta } from '../model/figures.js';
+import { FigureStore, formatMs, type LiveMeta } from '../model/figures.js';
 
 /** how long `status --live` waits for bpftrace's probes before it gives up on bpf */
 export const LIVE_ATTACH_TIMEOUT_MS = 120_000;
@@ -66,7 +66,7 @@ export async function collectLive(o: {
     if (!w.ok) return out('procfs', w.why, null);
     const { attachMs, pid } = w;
     const st = p.status();
-    o.progress(`probes attached in ${(attachMs / 1000).toFixed(1)} s (${st.probes.join(', ')}); listening ${o.seconds} s`);
+    o.progress(`probes attached in ${formatMs(attachMs, 1)} (${st.probes.join(', ')}); listening ${o.seconds} s`);
     // the window, and one more print of the maps for its last second
     const end = performance.now() + (o.seconds + LIVE_PRINT_S) * 1000;
     while (performance.now() < end && !o.cancelled()) await new Promise((r) => setTimeout(r, 100));

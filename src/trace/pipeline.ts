@@ -290,7 +290,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
     let layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
     const inum = await currentNetnsInode();
-    mapper = new BpfEventMapper({ netns: o.netns, hz: snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
+    mapper = new BpfEventMapper({ netns: o.netns, hz: o.hz ?? snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
     const m = mapper;
     const metricsS = o.metricsIntervalS ?? METRICS_PRINT_S;
     runner = new BpftraceRunner(

@@ -6,7 +6,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runInGuest } from './vm.js';
 import { labOrSkip, diagnostics } from './guard.js';
-import { modelFailover, paramsFromSysctls, formatMs } from '../../src/model/failover.js';
+import { modelFailover, paramsFromSysctls } from '../../src/model/failover.js';
+import { formatMs } from '../../src/model/figures.js';
 
 
 const bash = (s: string) => s.replaceAll('@{', '${');

@@ -45,6 +45,30 @@ test('unknown --proc-root: exit 5; unknown option and bad values: exit 2', () =>
   assert.equal(run(['--hz', '123', 'status']).code, EXIT.USAGE);
 });
 
+test('every number option: a bad value is a usage error (exit 2) naming the option and its range', () => {
+  const cap = capture('two-path-a');
+  const cases: Array<[string[], RegExp]> = [
+    [['failover-time', '--rtt', 'abc'], /--rtt: "abc" is not a number of ms in 0\.\.86400000/],
+    [['failover-time', '--rttvar', '86400001'], /--rttvar: "86400001" is not a number of ms in 0\.\.86400000/],
+    [['failover-time', '--rto0', '1e3'], /--rto0: "1e3" is not a number of ms/],
+    [['failover-time', '--pf-enable', '2'], /--pf-enable: "2" is not a value of pf_enable in 0\.\.1/],
+    [['failover-time', '--rto-min', '0'], /--rto-min: "0" is not a value of rto_min in 1\.\.86400000/],
+    [['failover-time', '--pf-retrans', '-1'], /--pf-retrans: "-1" is not a value of pf_retrans in 0\.\.65535/],
+    [['tune', '--rtt', '1e9'], /--rtt: "1e9" is not a number of ms in 0\.\.86400000/],
+    [['tune', '--wait', '3601'], /--wait: "3601" is not a number of seconds in 0\.\.3600/],
+    [['--netns-pid', '0', 'status'], /--netns-pid: "0" is not a process id in 1\.\.4194304/],
+    [['--netns-pid', '1x', 'status'], /--netns-pid: "1x" is not a process id/],
+    [['--proc-root', cap, 'drill', '--path', '10.0.0.1', '--for', '600'], /--for: "600" is not a duration in 1s\.\.120s/],
+    [['--proc-root', cap, 'drill', '--path', '10.0.0.1', '--target', 'PF=3m'], /--target PF: "3m" is not a duration in 0s\.\.120s/],
+    [['--proc-root', cap, 'metrics', '--once', '--listen', '127.0.0.1:65536'], /--listen: "65536" is not a port in 0\.\.65535/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = run(args);
+    assert.equal(r.code, EXIT.USAGE, `${args.join(' ')}\n${r.err}`);
+    assert.match(r.err, msg, args.join(' '));
+  }
+});
+
 test('--netns: hostile or unknown names are refused before anything runs', () => {
   const bad = run(['--netns', 'a;reboot', 'status']);
   assert.equal(bad.code, EXIT.USAGE);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSnapshot } from '../../src/procfs/read.js';
-import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/procfs/sysctls.js';
 import { runChecks, checkAddipNoauth, checkAddipWithoutAuth, checkAutoAsconf, checkPfDisabled, checkRtoInitial, checkAssocMaxRetrans, checkFailoverTarget, checkLocallySingleHomed, checkPathStates, checkPrimaryNotActive, checkRetransmissions, checkStaleSettings, checkPathDiversity, checkProfileDrift, checkSctpModule, checkSctpDiag, checkProbeSupport, checkEventSources, checkPrivileges, checkHz, checkPeerSingleHomed, checkNoActivePath, CHECKS } from '../../src/doctor/checks.js';
 import { buildReport, exitCodeFor, worstSeverity } from '../../src/doctor/report.js';
 import { failoverFromSysctls } from '../../src/doctor/gather.js';

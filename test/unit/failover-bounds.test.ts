@@ -173,10 +173,10 @@ test('--paths and --path-max-retrans are bounded everywhere with clear messages 
     [['--proc-root', dir, 'tune', '--profile', 'default', '--paths', '0'], /--paths: .*1\.\.64/],
     [['--proc-root', dir, 'tune', '--show', 'default', '--paths', '65'], /--paths: .*1\.\.64/],
     [['failover-time', '--paths', '1000000000'], /--paths: .*1\.\.64/],
-    [['failover-time', '--path-max-retrans', '2147483648'], /--path-max-retrans: .*out of range 1\.\.2147483647/],
-    [['failover-time', '--path-max-retrans', '0'], /--path-max-retrans: .*out of range 1\.\.2147483647/],
-    [['failover-time', '--association-max-retrans', '99999999999999999999'], /--association-max-retrans: .*out of range/],
-    [['failover-time', '--rto-max', '2147483648'], /--rto-max: .*out of range/],
+    [['failover-time', '--path-max-retrans', '2147483648'], /--path-max-retrans: .* is not a value of path_max_retrans in 1\.\.2147483647/],
+    [['failover-time', '--path-max-retrans', '0'], /--path-max-retrans: .* is not a value of path_max_retrans in 1\.\.2147483647/],
+    [['failover-time', '--association-max-retrans', '99999999999999999999'], /--association-max-retrans: .* is not a value of association_max_retrans in 1\.\.2147483647/],
+    [['failover-time', '--rto-max', '2147483648'], /--rto-max: .* is not a value of rto_max in 1\.\.86400000/],
   ];
   for (const [args, re] of cases) {
     const r = run(args);
@@ -193,7 +193,7 @@ test('config.gz: a gzip bomb (inflating past the cap) and a FIFO are not read; a
   const { gzipSync } = await import('node:zlib');
   const { mkdtempSync: mk, writeFileSync: wr, mkdirSync } = await import('node:fs');
   const { execFileSync } = await import('node:child_process');
-  const { hzFromConfigSources, CONFIG_MAX_BYTES } = await import('../../src/kernel/hz.js');
+  const { hzFromConfigSources, CONFIG_MAX_BYTES } = await import('../../src/procfs/hz.js');
   const boot = mk(join(tmpdir(), 'sctpdiag-boot-'));
   const ok = mk(join(tmpdir(), 'sctpdiag-cfg-'));
   wr(join(ok, 'config.gz'), gzipSync('CONFIG_HZ=300\n'));

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { hzFromAssociations, hzFromConfig, hzFromConfigSources, inferHz, jiffiesToMs, type HzInputs } from '../../src/kernel/hz.js';
+import { hzFromAssociations, hzFromConfig, inferHz, jiffiesToMs } from '../../src/kernel/hz.js';
+import { hzFromConfigSources, type HzInputs } from '../../src/procfs/hz.js';
 
 /** what the snapshot reader does: a kernel config when there is one, else the associations' HBINT, else assumed */
 const detectHz = async (i: HzInputs) => (await hzFromConfigSources(i)) ?? hzFromAssociations(i);

@@ -74,6 +74,31 @@ test('the model is I/O-free: no node:fs, child_process, net or safefs in src/mod
   assert.deepEqual(bad, [], show(bad));
 });
 
+/** What `starts` reach through src imports (static, type-only, dynamic): each module or built-in with the import chain that reaches it. */
+function reach(starts: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>(starts.map((f) => [f, [f]]));
+  const bySource = new Map<string, Edge[]>();
+  for (const e of edges()) bySource.set(e.from, [...(bySource.get(e.from) ?? []), e]);
+  const queue = [...starts];
+  for (let f = queue.shift(); f !== undefined; f = queue.shift())
+    for (const e of bySource.get(f) ?? []) {
+      const to = e.to.endsWith('.js') ? e.to.replace(/\.js$/, '.ts') : e.to;
+      if (out.has(to)) continue;
+      out.set(to, [...out.get(f)!, to]);
+      if (to.endsWith('.ts')) queue.push(to);
+    }
+  return out;
+}
+
+test('the model and top/state are I/O-free transitively: nothing they reach imports node I/O, safefs, netns or a reader', () => {
+  const starts = [...tsFiles(join(SRC, 'model')).map((f) => relative(SRC, f).split(sep).join('/')), 'top/state.ts'];
+  const reached = reach(starts);
+  assert.ok(reached.has('kernel/sysctl-catalog.ts') && reached.has('kernel/hz.ts'), 'the closure follows imports into kernel/');
+  const io = (m: string) => /^node:(fs|child_process|net|http|https|dgram|zlib)(\/|$)/.test(m) || ['safefs.ts', 'netns.ts'].includes(m) || top(m) === 'procfs';
+  const bad = [...reached].filter(([m]) => io(m)).map(([, chain]) => chain.join(' → '));
+  assert.deepEqual(bad, [], bad.join('\n'));
+});
+
 test('readers (procfs) and renderers import no command or feature', () => {
   const upper = new Set(['commands', 'top', 'metrics', 'trace', 'doctor', 'tune', 'drill', 'links']);
   const bad = edges().filter((e) => ['procfs', 'render'].includes(top(e.from)) && upper.has(top(e.to)));

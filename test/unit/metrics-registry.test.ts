@@ -7,7 +7,7 @@ import { buildMetrics, snakeCounterName, snmpMetricName } from '../../src/metric
 import { parseExposition, sampleSum } from '../exposition.js';
 import { SnapshotCache } from '../../src/metrics/source.js';
 import { EventCounts } from '../../src/metrics/events.js';
-import { parseListen } from '../../src/metrics/listen.js';
+import { parseListen } from '../../src/commands/options.js';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 

@@ -22,7 +22,7 @@ import { lookupKey } from '../../src/kernel/sysctl-catalog.js';
 import { parseSysctlDump } from '../helpers.js';
 import { parseBpftraceLine, parseProbeLine } from '../../src/trace/bpfjson.js';
 import { parseRouteGet } from '../../src/doctor/gather.js';
-import { parseListen } from '../../src/metrics/listen.js';
+import { parseListen } from '../../src/commands/options.js';
 
 const SLOW_MS = 100;
 

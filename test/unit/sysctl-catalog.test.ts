@@ -9,9 +9,9 @@ import {
   cookieHmacValues,
   defaultFor,
   lookupKey,
-  readSysctls,
   validateValue,
 } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/procfs/sysctls.js';
 import { seedFakeProc } from '../helpers.js';
 import { ROOT, parseSysctlDump } from '../helpers.js';
 const repoFile = (p: string) => join(ROOT, p);

@@ -124,6 +124,31 @@ test('bpf source: events flow, enriched from the snapshot; kill -9 → restart a
   assert.equal(p.status().bpftracePid, null);
 });
 
+test('before the first pushed snapshot, bpf jiffies turn into ms with --hz, not the assumed HZ', async () => {
+  const rtx = join(tmp, 'bpftrace-rtx');
+  writeFileSync(
+    rtx,
+    `#!${process.execPath}
+process.on('SIGINT', () => process.exit(0));
+console.log(JSON.stringify({ type: 'attached_probes', data: { probes: 2 } }));
+setInterval(() => console.log(JSON.stringify({ type: 'printf', data: 'SCTPDIAG rtx ts=' + process.hrtime.bigint() + ' asoc=4 lport=1 rport=2 rto=250 errs=1 fam=2 v4=33554954 w=0,0,0,0\\n' })), 50);
+`,
+  );
+  chmodSync(rtx, 0o755);
+  const got: SctpEvent[] = [];
+  const bus = new EventBus();
+  bus.subscribe((e) => got.push(e));
+  // pushed (top, the exporter): bpf starts before the caller hands over a snapshot
+  const p = startEventPipeline({ procRoot: '/proc', netns: null, intervalMs: 200, bus, hz: 100, pushed: true, capabilities: { ...caps, bpftrace: rtx }, probeFiles: files });
+  try {
+    await until(() => got.some((e) => e.type === 'path.rtx_timeout'));
+    // 250 jiffies at HZ=100 (ASSUMED_HZ 250 would give 1000 ms)
+    assert.equal(got.find((e) => e.type === 'path.rtx_timeout')!.metrics?.rtoMs, 2500);
+  } finally {
+    await p.stop();
+  }
+});
+
 test('parent killed with SIGKILL: the bpftrace child dies too (setpriv --pdeathsig)', { skip: !existsSync('/usr/bin/setpriv') && 'no setpriv' }, async () => {
   const script = join(tmp, 'parent.mjs');
   writeFileSync(

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, symlink, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SctpdiagError, EXIT } from '../../src/errors.js';
-import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/procfs/sysctls.js';
 import {
   applyWrites,
   detectInterrupted,

@@ -12,7 +12,7 @@ import { cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
-import { readSysctls } from '../../src/kernel/sysctl-catalog.js';
+import { readSysctls } from '../../src/procfs/sysctls.js';
 import { acquireTuneLock, applyWrites, journalPath, lockPath, procSysctlIO, readJournal, type Journal, type SysctlIO } from '../../src/tune/apply.js';
 import { holderAlive, selfHolder } from '../../src/lock.js';
 import { collectTune, type TuneEnv } from '../../src/commands/tune.js';
