@@ -1,8 +1,8 @@
 /**
- * The one lock of tune and drill: a file created with O_EXCL|O_NOFOLLOW names
- * its holder by pid, start time and boot id, so a lock left by a crash, a
- * reboot or a reused pid is taken over instead of blocking until someone
- * deletes it by hand.
+ * The one lock of tune and drill: a file linked into place whole (never seen
+ * empty or half-written) names its holder by pid, start time and boot id, so a
+ * lock left by a crash, a reboot or a reused pid is taken over instead of
+ * blocking until someone deletes it by hand.
  */
 import { constants, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
@@ -96,9 +96,32 @@ async function prepareDir(dir: string, rootDir: boolean): Promise<void> {
   const st = await lstat(dir);
   if (!st.isDirectory()) throw new SctpdiagError(`${dir} is not a directory`, EXIT.FAILURE);
   if (process.getuid?.() === 0 && st.uid !== 0) throw new SctpdiagError(`${dir} is not owned by root: refusing to lock there`, EXIT.FAILURE);
+  // a group- or world-writable lock dir lets anyone plant a lock that blocks every run
+  if (st.mode & 0o022) throw new SctpdiagError(`${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}): refusing to lock there`, EXIT.FAILURE);
 }
 
-/** Move a dead holder's file aside, and remove it only if it is still the one judged dead. */
+let news = 0;
+
+/** Create `path` holding `text`, or throw EEXIST: written under a private name, then linked into place whole. */
+async function createWhole(path: string, text: string): Promise<void> {
+  const tmp = `${path}.new-${process.pid}-${Date.now()}-${++news}`;
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, path); // link(2) never replaces: EEXIST when held
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Move a dead holder's file aside, and remove it only if it is still the one judged dead. A third run
+ * taking the name in the instant before a live file is put back still wins (a stale lock and three runs at once).
+ */
 async function takeOver(path: string, judged: string): Promise<void> {
   const aside = `${path}.stale-${process.pid}-${++asides}`;
   try {
@@ -123,12 +146,7 @@ export async function acquireLock(o: LockOptions): Promise<Lock> {
   let replacedStale: Partial<LockRecord> | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(record) + '\n');
-      } finally {
-        await fh.close();
-      }
+      await createWhole(path, JSON.stringify(record) + '\n');
       let released = false;
       const release = () => {
         if (released) return;

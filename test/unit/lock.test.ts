@@ -4,7 +4,8 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { access, chown, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
@@ -66,4 +67,37 @@ test("drill's lock directory must be root's when we are root; tune's state dir i
   await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is not owned by root: refusing to lock there/);
   const t = await acquireTuneLock(root, null, 0, 'apply');
   t.release();
+});
+
+test('a shared lock directory writable by others is refused (anyone could plant a lock that blocks every run)', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'locks-'));
+  await chmod(root, 0o1777);
+  await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is writable by others \(mode 1777\): refusing to lock there/);
+});
+
+test('processes racing for one lock never hold it at once (the record is linked into place whole, never seen empty)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'locks-race-'));
+  const log = join(dir, 'log');
+  const lockModule = new URL('../../src/lock.js', import.meta.url).href;
+  // each child takes the lock 10 times, writing enter/exit lines around a short hold
+  const child = `
+    const { acquireLock } = await import(${JSON.stringify(lockModule)});
+    const { appendFileSync } = await import('node:fs');
+    for (let i = 0; i < 10; i++) {
+      const l = await acquireLock({ dir: ${JSON.stringify(dir)}, name: 'x.lock', what: 'race', netns: null, waitMs: 60000, busy: () => new Error('busy') });
+      appendFileSync(${JSON.stringify(log)}, 'enter ' + process.pid + '\\n');
+      await new Promise((r) => setTimeout(r, 2));
+      appendFileSync(${JSON.stringify(log)}, 'exit ' + process.pid + '\\n');
+      l.release();
+    }`;
+  const runs = Array.from({ length: 8 }, () => new Promise<number | null>((resolve) => {
+    spawn(process.execPath, ['--input-type=module', '-e', child], { stdio: 'inherit' }).on('exit', resolve);
+  }));
+  assert.deepEqual(await Promise.all(runs), Array(8).fill(0));
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 8 * 10 * 2);
+  for (let i = 0; i < lines.length; i += 2) {
+    const [a, b] = [lines[i]!.split(' '), lines[i + 1]!.split(' ')];
+    assert.deepEqual([a[0], b[0], a[1]], ['enter', 'exit', b[1]], `lines ${i + 1}-${i + 2}: two holders at once`);
+  }
 });
