@@ -93,7 +93,7 @@ async function netnsHop(program: Command, argv: readonly string[]): Promise<numb
   }
   if (currentNetns() === netnsLabel(target)) return null; // this process is the hop's child, already inside
   const { requirePrivilege } = await import('./kernel/privileges.js');
-  requirePrivilege('netns', 'entering a network namespace needs root', 'run with sudo, or use --proc-root /proc/PID for read-only status');
+  requirePrivilege('netns', 'entering a network namespace needs root with CAP_SYS_ADMIN', 'run with sudo, or use --proc-root /proc/PID for read-only status');
   const res = await runInNetns(target, stripNetnsArgs(argv));
   return res.code;
 }

@@ -127,7 +127,7 @@ export function acquireDrillLock(o: { dir?: string; netns: string | null; probe?
 async function execute(planned: DrillPlan, o: { procRoot: string; netns: string | null; hz: number; intervalMs: number; noBpf: boolean; sysctls: ReadonlyMap<string, string> }): Promise<DrillReport> {
   let plan = planned;
   if (!nftAvailable()) throw nftMissing();
-  requirePrivilege('drill', 'drill --yes changes the firewall: it needs root', 'run with sudo');
+  requirePrivilege('drill', 'drill --yes changes the firewall: it needs root with CAP_NET_ADMIN', 'run with sudo');
   const lock = await acquireDrillLock({ netns: o.netns });
   let removed = false;
   let interrupted: string | null = null;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { EXIT, SctpdiagError } from '../errors.js';
 
+const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -25,16 +26,19 @@ export interface Who {
   capEff: bigint | null;
 }
 
+/** root, and (when CapEff is known) holding `cap`: root in a container may have had it dropped */
+const rootWith = (w: Who, cap: bigint): boolean => w.uid === 0 && (w.capEff === null || hasCap(w.capEff, cap));
+
 /**
- * What only some users may do. tune --apply/--rollback (sysctls, root's state dir), drill --yes
- * (an nft cut) and --netns/--netns-pid (setns(2) into a netns needs CAP_SYS_ADMIN in our user
- * namespace and in the one owning the target) are root's; bpf events need canUseBpf.
+ * What only some users may do. tune --apply/--rollback write sysctls and root's state dir (proc_sys
+ * lets euid 0 write whatever its capabilities); drill --yes loads an nft table (netlink: CAP_NET_ADMIN);
+ * --netns/--netns-pid call setns(2) (CAP_SYS_ADMIN in our user namespace and the target's); bpf: canUseBpf.
  */
 export const PRIVILEGED = {
   bpf: { allowed: (w: Who) => canUseBpf(w.capEff), without: 'bpf events (bpftrace needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN): procfs polling only' },
   tune: { allowed: (w: Who) => w.uid === 0, without: 'no sysctl writes (tune --apply/--rollback need root)' },
-  drill: { allowed: (w: Who) => w.uid === 0, without: 'no drill --yes (its nft cut needs root)' },
-  netns: { allowed: (w: Who) => w.uid === 0, without: 'no --netns/--netns-pid (entering a network namespace needs root)' },
+  drill: { allowed: (w: Who) => rootWith(w, CAP_NET_ADMIN), without: 'no drill --yes (its nft cut needs root with CAP_NET_ADMIN)' },
+  netns: { allowed: (w: Who) => rootWith(w, CAP_SYS_ADMIN), without: 'no --netns/--netns-pid (entering a network namespace needs root with CAP_SYS_ADMIN)' },
 } as const;
 
 export type Privilege = keyof typeof PRIVILEGED;

@@ -17,7 +17,9 @@ const ALL = 0x1ffffffffffn;
 test('who may do what: tune, drill --yes and --netns are root\'s (capabilities do not replace it); bpf goes by capabilities', () => {
   const cases: [Who, Record<Privilege, boolean>][] = [
     [{ uid: 0, capEff: ALL }, { bpf: true, tune: true, drill: true, netns: true }],
-    [{ uid: 0, capEff: 0n }, { bpf: false, tune: true, drill: true, netns: true }],
+    [{ uid: 0, capEff: 0n }, { bpf: false, tune: true, drill: false, netns: false }],
+    [{ uid: 0, capEff: CAP.NET_ADMIN }, { bpf: false, tune: true, drill: true, netns: false }],
+    [{ uid: 0, capEff: null }, { bpf: false, tune: true, drill: true, netns: true }],
     [{ uid: 1000, capEff: ALL }, { bpf: true, tune: false, drill: false, netns: false }],
     [{ uid: 1000, capEff: CAP.BPF | CAP.PERFMON | CAP.NET_ADMIN }, { bpf: true, tune: false, drill: false, netns: false }],
     [{ uid: 1000, capEff: CAP.BPF }, { bpf: false, tune: false, drill: false, netns: false }],
