@@ -21,7 +21,7 @@ export function parseNumber(text: string, option: string, min: number, max: numb
   const re = decimals ? /^\d{1,9}(\.\d{1,3})?$/ : /^\d{1,15}$/;
   const n = Number(text);
   if (!re.test(text) || !Number.isFinite(n) || n < min || n > max)
-    throw usageError(`${option}: ${JSON.stringify(text.slice(0, 60))} is not ${what} in ${min}..${max}`);
+    throw usageError(`${option}: ${JSON.stringify(text.slice(0, 60))} is not ${what} in ${min}..${max}${decimals ? ' (up to 3 decimals)' : ''}`);
   return n;
 }
 

@@ -43,7 +43,7 @@ test('lab status --live: SRTT/cwnd/PMTU for the primary, SRTT for the idle backu
   assertGuestOk(r);
   const err = read(r.outDir, 'live.err');
   assert.equal(read(r.outDir, 'live.rc').trim(), '0', err);
-  assert.match(err, /probes attached in [\d.]+ s \(.*path-rtt.*\); listening 8 s/, err);
+  assert.match(err, /probes attached in [\d.]+ m?s \(.*path-rtt.*\); listening 8 s/, err);
   const rep = JSON.parse(read(r.outDir, 'live.json')) as StatusReport;
   const sys = Object.fromEntries(read(r.outDir, 'sysctl.txt').trim().split('\n').map((l) => l.split(' ') as [string, string]));
   const [rtoMin, rtoMax, hb] = [Number(sys.rto_min), Number(sys.rto_max), Number(sys.hb_interval)];
@@ -84,7 +84,7 @@ test('lab status --live: SRTT/cwnd/PMTU for the primary, SRTT for the idle backu
   assert.equal(read(r.outDir, 'live-text.rc').trim(), '0', read(r.outDir, 'live-text.err'));
   assert.match(text, /PATH\s+STATE\s+ROLE\s+RTO\s+HB\s+MAXRTX\s+SRTT\s+RTTVAR\s+CWND\s+SSTHRESH\s+FLIGHT\s+PMTU\s+ERR\s+AGE/, text);
   assert.match(text, /^\s+10\.2\.0\.2\s+ACTIVE\s+-\s+\d+ ms\s+armed\s+\d+\s+\d+ ms\s+\d+ ms\s+\d+\s+\d+\s+\d+\s+1500\s+0\/\d+\s+[\d.]+ m?s$/m, text);
-  assert.match(text, /^live: bpf \(.*path-rtt.*; attached in [\d.]+ s\), 8 s listened/m, text);
+  assert.match(text, /^live: bpf \(.*path-rtt.*; attached in [\d.]+ m?s\), 8 s listened/m, text);
 });
 
 test('lab status --live without root: bpf unavailable, says why, procfs figures, exit 0', { timeout: 620_000 }, async (t) => {

@@ -48,7 +48,8 @@ test('unknown --proc-root: exit 5; unknown option and bad values: exit 2', () =>
 test('every number option: a bad value is a usage error (exit 2) naming the option and its range', () => {
   const cap = capture('two-path-a');
   const cases: Array<[string[], RegExp]> = [
-    [['failover-time', '--rtt', 'abc'], /--rtt: "abc" is not a number of ms in 0\.\.86400000/],
+    [['failover-time', '--rtt', 'abc'], /--rtt: "abc" is not a number of ms in 0\.\.86400000 \(up to 3 decimals\)$/m],
+    [['failover-time', '--rtt', '1.2345'], /--rtt: "1\.2345" is not a number of ms in 0\.\.86400000 \(up to 3 decimals\)/],
     [['failover-time', '--rttvar', '86400001'], /--rttvar: "86400001" is not a number of ms in 0\.\.86400000/],
     [['failover-time', '--rto0', '1e3'], /--rto0: "1e3" is not a number of ms/],
     [['failover-time', '--pf-enable', '2'], /--pf-enable: "2" is not a value of pf_enable in 0\.\.1/],
