@@ -282,7 +282,11 @@ export function buildSnapshot(i: SnapshotInput): Snapshot {
     (r) => warnings.push({ file: remaddrFile, line: r.line, message: `path ${r.address.address} of ASSOC_ID ${r.assocId} printed again; line skipped` }),
   );
   const pathsOf = groupPaths(assocRows, remaddrRows);
-  const associations = assocRows.map((r): Association => {
+  // every path of an association gone from the transport table between the reads of assocs and remaddr: it is
+  // being freed, so it is left out (kept, a diff saw its peers removed and then it gone "closed", not lost);
+  // a remaddr with no path at all says nothing about which association left
+  const live = remaddrRows.length === 0 ? assocRows : assocRows.filter((r) => r.raddrs.length === 0 || (pathsOf.get(r)?.length ?? 0) > 0);
+  const associations = live.map((r): Association => {
     // plain literals in a fixed key order (no object spread): cheaper to build, same JSON
     const paths = (pathsOf.get(r) ?? []).map((p): Path => {
       const fromAssoc = r.raddrs.find((x) => x.kernelAddress === p.address.kernelAddress);

@@ -104,3 +104,31 @@ test('types option restricts the derived events', () => {
   assert.ok(ev.every((e) => e.type === 'assoc.down'));
   assert.ok(PROCFS_EVENT_TYPES.includes('path.state'));
 });
+
+test('an association freed between the reads of assocs and remaddr is left out: no peers "removed", and it goes down as lost, not closed', () => {
+  // seen in the lab (trace --no-bpf, every path cut): assocs still listed assoc 3, remaddr no longer had its paths
+  const dir = join(repoRoot, 'test/fixtures/linux-6.1-debian/two-path-failover');
+  const file = (n: string) => readFileSync(join(dir, n), 'utf8');
+  const withoutAssoc3 = (text: string, column: number) =>
+    text.split('\n').filter((l, i) => i === 0 || l.trim().split(/\s+/)[column] !== '3').join('\n');
+  const snap = (assocs: string, remaddr: string, t: number) =>
+    buildSnapshot({
+      takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
+      netns: 'a',
+      kernelRelease: '6.1.0-56-amd64',
+      hz: { value: 250, source: 'option', detail: 'test' },
+      assocs: parseAssocs(assocs),
+      eps: parseEps(file('a_eps.txt')),
+      remaddr: parseRemaddr(remaddr),
+      snmp: parseSnmp(file('a_snmp.txt')),
+    });
+  const before = series[6]!;
+  const torn = snap(file('a_assocs_fail_t6.txt'), withoutAssoc3(file('a_remaddr_fail_t6.txt'), 1), 7);
+  assert.deepEqual(torn.associations.map((a) => a.id).sort(), [0, 5]);
+  assert.deepEqual(torn.warnings, []);
+  const ev = diffSnapshots(before, torn).filter((e) => e.assoc?.id === 3);
+  assert.deepEqual(ev.map((e) => [e.type, e.severity]), [['assoc.down', 'fail']]);
+  assert.match(ev[0]!.reason ?? '', /probably lost/);
+  const gone = snap(withoutAssoc3(file('a_assocs_fail_t6.txt'), 6), withoutAssoc3(file('a_remaddr_fail_t6.txt'), 1), 8);
+  assert.deepEqual(diffSnapshots(torn, gone), []);
+});
