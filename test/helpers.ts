@@ -31,19 +31,8 @@ export function capture(name: string): string {
  * netns a, samples one second apart): t0 before the cut, then t1..t6.
  */
 export async function failoverSeries(): Promise<import('../src/model/snapshot.js').Snapshot[]> {
-  const { buildSnapshot } = await import('../src/model/snapshot.js');
-  const { parseAssocs, parseEps, parseRemaddr, parseSnmp } = await import('../src/procfs/parse.js');
   const snap = (assocs: string, remaddr: string, t: number) =>
-    buildSnapshot({
-      takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
-      netns: 'a',
-      kernelRelease: '6.1.0-56-amd64',
-      hz: { value: 250, source: 'option', detail: 'test' },
-      assocs: parseAssocs(real(`two-path-failover/${assocs}`)),
-      eps: parseEps(real('two-path-failover/a_eps.txt')),
-      remaddr: parseRemaddr(real(`two-path-failover/${remaddr}`)),
-      snmp: parseSnmp(real('two-path-failover/a_snmp.txt')),
-    });
+    failoverSampleOf(real(`two-path-failover/${assocs}`), real(`two-path-failover/${remaddr}`), t);
   const series = [snap('a_assocs.txt', 'a_remaddr.txt', 0)];
   for (let i = 1; i <= 6; i++) series.push(snap(`a_assocs_fail_t${i}.txt`, `a_remaddr_fail_t${i}.txt`, i));
   return series;
@@ -132,4 +121,18 @@ export function frameText(f: Frame): string {
   };
   for (const p of [f.header, f.table, f.detail, f.snmp, f.events, f.help, f.footer]) if (p) put(p);
   return grid.map((r) => r.join('').trimEnd()).join('\n');
+}
+
+/** A sample of netns a of that series, t seconds in, from the text of its assocs and remaddr. */
+export function failoverSampleOf(assocs: string, remaddr: string, t: number): Snapshot {
+  return buildSnapshot({
+    takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
+    netns: 'a',
+    kernelRelease: '6.1.0-56-amd64',
+    hz: { value: 250, source: 'option', detail: 'test' },
+    assocs: parseAssocs(assocs),
+    eps: parseEps(real('two-path-failover/a_eps.txt')),
+    remaddr: parseRemaddr(remaddr),
+    snmp: parseSnmp(real('two-path-failover/a_snmp.txt')),
+  });
 }

@@ -9,7 +9,7 @@ import { parseAssocs, parseEps, parseRemaddr, parseSnmp } from '../../src/procfs
 import { diffSnapshots, PROCFS_EVENT_TYPES } from '../../src/model/diff.js';
 import { packageRoot } from '../../src/package-files.js';
 const repoRoot = packageRoot();
-import { failoverSeries } from '../helpers.js';
+import { failoverSampleOf, failoverSeries } from '../helpers.js';
 
 
 const series: Snapshot[] = await failoverSeries();
@@ -111,17 +111,7 @@ test('an association freed between the reads of assocs and remaddr is left out: 
   const file = (n: string) => readFileSync(join(dir, n), 'utf8');
   const withoutAssoc3 = (text: string, column: number) =>
     text.split('\n').filter((l, i) => i === 0 || l.trim().split(/\s+/)[column] !== '3').join('\n');
-  const snap = (assocs: string, remaddr: string, t: number) =>
-    buildSnapshot({
-      takenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, t)),
-      netns: 'a',
-      kernelRelease: '6.1.0-56-amd64',
-      hz: { value: 250, source: 'option', detail: 'test' },
-      assocs: parseAssocs(assocs),
-      eps: parseEps(file('a_eps.txt')),
-      remaddr: parseRemaddr(remaddr),
-      snmp: parseSnmp(file('a_snmp.txt')),
-    });
+  const snap = failoverSampleOf;
   const before = series[6]!;
   const torn = snap(file('a_assocs_fail_t6.txt'), withoutAssoc3(file('a_remaddr_fail_t6.txt'), 1), 7);
   assert.deepEqual(torn.associations.map((a) => a.id).sort(), [0, 5]);
