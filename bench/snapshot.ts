@@ -248,7 +248,7 @@ export async function benchSnapshotLab(o: SnapshotLabOptions): Promise<BenchResu
   const st = vm.labStatus();
   if (!st.available) return { name: 'snapshot-lab', metrics: {}, notes: [`lab unavailable: ${st.reason}`] };
   const script = `set -o pipefail
-export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}${process.env['BENCH_ALT2_CLI'] ? ` BENCH_ALT2_CLI=${process.env['BENCH_ALT2_CLI']}` : ''}${process.env['BENCH_QUICK'] ? ' BENCH_QUICK=1' : ''}${['BENCH_ALT_FLAGS', 'BENCH_ALT2_FLAGS'].map((k) => ` ${k}='${(process.env[k] ?? cliNodeFlags().join(' ')).replace(/[^\w=. -]/g, '')}'`).join('')}
+export BENCH_SIZES="${sizes.join(' ')}" BENCH_ITERS=${iters} BENCH_CAP=${o.capS ?? 240} BENCH_PERF_AT=${sizes[1] ?? sizes[0]}${process.env['BENCH_ALT_CLI'] ? ` BENCH_ALT_CLI=${process.env['BENCH_ALT_CLI']}` : ''}${process.env['BENCH_ALT2_CLI'] ? ` BENCH_ALT2_CLI=${process.env['BENCH_ALT2_CLI']}` : ''}${process.env['BENCH_QUICK'] ? ' BENCH_QUICK=1' : ''}${/^\d{1,2}$/.test(process.env['BENCH_LARGE_ITERS'] ?? '') ? ` BENCH_LARGE_ITERS=${process.env['BENCH_LARGE_ITERS']}` : ''}${['BENCH_ALT_FLAGS', 'BENCH_ALT2_FLAGS'].map((k) => ` ${k}='${(process.env[k] ?? cliNodeFlags().join(' ')).replace(/[^\w=. -]/g, '')}'`).join('')}
 source "$LAB_REPO/bench/lab/snapshot.sh"
 `;
   const maxN = Math.max(...sizes);

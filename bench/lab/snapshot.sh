@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Lab half of the snapshot bench (issue #7). Sourced by the guest job that
 # bench/snapshot.ts (benchSnapshotLab) starts; test/lab/guest/lib.sh is loaded.
-#   env: BENCH_SIZES="1000 2000 …"  BENCH_ITERS=3  BENCH_CAP=240 (seconds per command)
+#   env: BENCH_SIZES="1000 2000 …"  BENCH_ITERS=3  BENCH_LARGE_ITERS=2 (above 2,000)  BENCH_CAP=240 (seconds per command)
 # Writes $LAB_OUT/results.tsv: size tool iter ms rc extra (one row per run),
 # $LAB_OUT/perf-<N>.txt (kernel profile of `cat assocs`), logs in $LAB_OUT/logs.
 BENCH_ITERS="${BENCH_ITERS:-3}"
@@ -52,7 +52,7 @@ dd_reads() { awk '/records in/ { split($1, r, "+"); print r[1] + r[2]; exit }' "
 
 measure() {
   local n="$1" it iters="$BENCH_ITERS" bs
-  ((n > 2000)) && iters=$(( BENCH_ITERS < 2 ? BENCH_ITERS : 2 ))
+  ((n > 2000)) && iters="${BENCH_LARGE_ITERS:-2}"
   for ((it = 1; it <= iters; it++)); do
     timed "$n" catAssocs "$it" "$BT/assocs" cat /proc/net/sctp/assocs
     timed "$n" catRemaddr "$it" "$BT/remaddr" cat /proc/net/sctp/remaddr
