@@ -5,11 +5,11 @@
  * blocking until someone deletes it by hand.
  */
 import { constants, unlinkSync } from 'node:fs';
-import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from './errors.js';
 import { readBootId, readStartTime } from './kernel/identity.js';
-import { readRegularFile, readRegularFileSync } from './safefs.js';
+import { readRegularFileOrNull, readRegularFileSync } from './safefs.js';
 
 /** Who runs (or ran) a locked operation: a PID alone is not an identity once PIDs are reused. */
 export interface Holder {
@@ -88,7 +88,6 @@ export interface LockOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let asides = 0;
 
 async function prepareDir(dir: string, rootDir: boolean): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -119,20 +118,27 @@ async function createWhole(path: string, text: string): Promise<void> {
 }
 
 /**
- * Move a dead holder's file aside, and remove it only if it is still the one judged dead. A third run
- * taking the name in the instant before a live file is put back still wins (a stale lock and three runs at once).
+ * Remove a dead holder's file if it is still the one judged dead. Only a takeover removes a file it does not
+ * own, and takeovers pass one at a time through a guard file, so the name cannot change between the compare
+ * and the unlink. A guard left by a run killed inside this function is judged like a lock. False: busy, retry.
  */
-async function takeOver(path: string, judged: string): Promise<void> {
-  const aside = `${path}.stale-${process.pid}-${++asides}`;
+async function takeOver(path: string, judged: string, guardRecord: string, probe: Probe): Promise<boolean> {
+  const guard = `${path}.takeover`;
   try {
-    await rename(path, aside);
+    await createWhole(guard, guardRecord);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // another run took it over first
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const g = await readRegularFileOrNull(guard, MAX_BYTES).catch(() => '');
+    if (g !== null && !holderAlive(parseRecord(g) ?? {}, probe)) await unlink(guard).catch(() => undefined);
+    return false;
   }
-  const moved = await readRegularFile(aside, MAX_BYTES).catch(() => null);
-  if (moved !== null && moved !== judged) await link(aside, path).catch(() => undefined); // a new holder's: put it back, unless yet another took the name
-  await unlink(aside).catch(() => undefined);
+  try {
+    const cur = await readRegularFileOrNull(path, MAX_BYTES).catch(() => null);
+    if (cur === judged) await unlink(path).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+  return true;
 }
 
 /** Take the lock, waiting up to waitMs for a live holder; a dead holder's lock is taken over. */
@@ -173,12 +179,12 @@ export async function acquireLock(o: LockOptions): Promise<Lock> {
     const st = await lstat(path).catch(() => null);
     if (!st) continue; // released meanwhile
     if (!st.isFile()) throw new SctpdiagError(`${path} is not a regular file: refusing to touch it`, EXIT.FAILURE);
-    // read without following a link swapped in after the lstat; oversize is unreadable, so stale
-    const text = await readRegularFile(path, MAX_BYTES).catch(() => '');
+    // read without following a link swapped in after the lstat; gone: released meanwhile; oversize: stale
+    const text = await readRegularFileOrNull(path, MAX_BYTES).catch(() => '');
+    if (text === null) continue;
     const held = parseRecord(text) ?? {};
-    if (!holderAlive(held, probe)) {
+    if (!holderAlive(held, probe) && (await takeOver(path, text, JSON.stringify(record) + '\n', probe))) {
       replacedStale = held;
-      await takeOver(path, text);
       continue;
     }
     if (Date.now() >= deadline) throw o.busy(held, path);

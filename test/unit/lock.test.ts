@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { acquireTuneLock, lockPath } from '../../src/tune/apply.js';
 import { acquireDrillLock } from '../../src/commands/drill.js';
-import { selfHolder } from '../../src/lock.js';
+import { acquireLock, selfHolder } from '../../src/lock.js';
 
 const busy = (re: RegExp) => (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.BUSY && re.test(e.message);
 const exists = (p: string) => access(p).then(() => true, () => false);
@@ -75,16 +75,35 @@ test('a shared lock directory writable by others is refused (anyone could plant 
   await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is writable by others \(mode 1777\): refusing to lock there/);
 });
 
+test('a stale lock is taken over through one guard: a live guard waits, a guard left by a killed run is removed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'locks-guard-'));
+  const me = selfHolder();
+  const dead = JSON.stringify({ ...me, startTime: String(Number(me.startTime) + 1), what: 'apply', netns: null, since: 'x' });
+  const live = JSON.stringify({ ...selfHolder(undefined, 1), what: 'apply', netns: null, since: 'x' });
+  const o = { dir, name: 'x.lock', what: 'rollback', netns: null, waitMs: 0, busy: () => new SctpdiagError('busy', EXIT.BUSY) };
+  await writeFile(join(dir, 'x.lock'), dead);
+  await writeFile(join(dir, 'x.lock.takeover'), live); // another run is taking it over right now
+  await assert.rejects(acquireLock(o), busy(/^busy$/));
+  assert.equal(await readFile(join(dir, 'x.lock'), 'utf8'), dead);
+  await writeFile(join(dir, 'x.lock.takeover'), dead); // that run was killed inside its takeover
+  const l = await acquireLock({ ...o, waitMs: 5_000 });
+  assert.equal(l.replacedStale?.what, 'apply');
+  assert.equal(JSON.parse(await readFile(l.path, 'utf8')).what, 'rollback');
+  assert.equal(await exists(join(dir, 'x.lock.takeover')), false);
+  l.release();
+});
+
 test('processes racing for one lock never hold it at once (the record is linked into place whole, never seen empty)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'locks-race-'));
   const log = join(dir, 'log');
   const lockModule = new URL('../../src/lock.js', import.meta.url).href;
-  // each child takes the lock 10 times, writing enter/exit lines around a short hold
+  // each child takes the lock 10 times, writing enter/exit lines around a short hold; the wait is
+  // unbounded in practice (polling is not fair: on a loaded host one child can lose for a minute)
   const child = `
     const { acquireLock } = await import(${JSON.stringify(lockModule)});
     const { appendFileSync } = await import('node:fs');
     for (let i = 0; i < 10; i++) {
-      const l = await acquireLock({ dir: ${JSON.stringify(dir)}, name: 'x.lock', what: 'race', netns: null, waitMs: 60000, busy: () => new Error('busy') });
+      const l = await acquireLock({ dir: ${JSON.stringify(dir)}, name: 'x.lock', what: 'race', netns: null, waitMs: 3_600_000, busy: () => new Error('busy') });
       appendFileSync(${JSON.stringify(log)}, 'enter ' + process.pid + '\\n');
       await new Promise((r) => setTimeout(r, 2));
       appendFileSync(${JSON.stringify(log)}, 'exit ' + process.pid + '\\n');
