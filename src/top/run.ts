@@ -44,15 +44,11 @@ export interface TopRunOptions {
   onDraw?: (screen: TopScreen, state: TopState) => void;
 }
 
-export function sourceStatus(p: PipelineStatus): SourceStatus {
+function sourceStatus(p: PipelineStatus): SourceStatus {
   const s: SourceStatus = { source: p.source, probesAttached: p.probesAttached, reason: p.reason };
   // which event types do not come from bpf, and why (the log pane's source.changed names them)
   if (p.types.some((t) => t.source !== 'bpf')) s.types = summariseSources(p.types, true);
   return s;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
 /** Runs until the operator quits; rejects (after restoring the terminal) on a crash. */
@@ -64,16 +60,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
   // a capture never changes: a bad one is an error before the screen opens
   const first = replay ? await read(readOpts) : null;
 
-  const ascii = o.io?.ascii ?? !utf8Locale();
   const state = new TopState({
     host: meta?.hostname ?? hostname(),
     baseIntervalMs: o.intervalMs,
     replay,
-    ascii,
-    links: o.links ?? [],
+    ascii: o.io?.ascii ?? !utf8Locale(),
+    links: o.links,
     metricsPrintMs: METRICS_PRINT_S * 1000,
   });
-  state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
+  if (replay) state.setSource({ source: 'replay' });
 
   // the same comparison as `tune --verify` against the last applied profile (a few small reads)
   const readDrift =
@@ -87,8 +82,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
 
   const bus = new EventBus();
   const log = o.log ? new RotatingLog(o.log) : null;
-  let pipeline: EventPipeline | null = null;
-  let latest: Snapshot | null = first;
+  // asserted: assigned in closures, so TypeScript would otherwise narrow it to null for good
+  let pipeline = null as EventPipeline | null;
   let finished = false;
   let readTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
@@ -115,7 +110,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     if (finished) return;
     finished = true;
     restore();
-    process.stderr.write(`sctpdiag top: crashed after restoring the terminal:\n${describe(e)}\n`);
+    const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`sctpdiag top: crashed after restoring the terminal:\n${stack}\n`);
     rejectDone(new SctpdiagError(`top: ${e instanceof Error ? e.message : String(e)}`, EXIT.FAILURE));
   };
   const guard =
@@ -191,7 +187,6 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       const cost: ReadCost = { kernelMs: 0, associations: 0 };
       const s = await read({ ...readOpts, cost });
       if (finished) return;
-      latest = s;
       state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost: withCycle(cost, cycleMs) });
       state.setDrift(await readDrift());
       startPipeline();
@@ -208,10 +203,9 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     readTimer = null;
     if (finished) return;
     // paused: no read, and nothing new to draw (the clock redraws); look again soon
-    const reading = !state.paused || !latest;
-    if (reading) await readOnce();
-    if (finished) return;
-    if (reading) {
+    if (!state.paused || !state.snapshot) {
+      await readOnce();
+      if (finished) return;
       state.tick(Date.now());
       draw();
     }
@@ -258,17 +252,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       }),
     );
     state.resize(screen.width, screen.height);
-    if (first) {
-      state.applySnapshot(first, { atMs: Date.now(), readMs: 0 });
-      draw();
-    } else {
-      draw();
+    if (first) state.applySnapshot(first, { atMs: Date.now(), readMs: 0 });
+    draw();
+    if (!first) {
       guard(tick)();
       clockTimer = setInterval(guard(clock), o.intervalMs);
     }
     await done;
   } catch (e) {
-    if (!finished) fail(e);
+    fail(e);
     await done;
   } finally {
     finished = true;

@@ -56,7 +56,7 @@ const TONE_TAG: Record<Tone, string | null> = {
   dim: 'gray-fg',
 };
 
-export function tagLine(l: Line): string {
+function tagLine(l: Line): string {
   let s = blessed.escape(l.text);
   const tags: string[] = [];
   const tone = l.tone ? TONE_TAG[l.tone] : null;

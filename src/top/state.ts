@@ -59,8 +59,6 @@ export interface TopOptions {
   replay: string | null;
   /** plain ASCII sparklines and markers (terminal not UTF-8) */
   ascii?: boolean;
-  /** sysctl profile drift, when a profile was applied (tune) */
-  drift?: { profile: string; drifted: number } | null;
   /** named links (--links, or /etc/sctpdiag/links.conf): a LINK column, and links down in the header */
   links?: readonly LinkSpec[];
   /** how often the probes print their per-path figures (ms): a figure older than a few prints is stale */
@@ -94,7 +92,6 @@ export interface ChartSeries {
 export interface Frame {
   width: number;
   height: number;
-  mode: Mode;
   header: Pane;
   table?: Pane;
   detail?: Pane;
@@ -116,7 +113,7 @@ export function formatSeconds(ms: number): string {
 }
 
 /** An association with some paths changed (from a live event), derived fields recomputed. */
-export function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
+function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
   const activePath = inferActive(paths);
   const ps = paths.map((p) => ({ ...p, active: p.address === activePath }));
   const primaryPath = ps.find((p) => p.primary)?.address ?? a.primaryPath;
@@ -205,7 +202,6 @@ export class TopState {
   constructor(opts: TopOptions) {
     this.opts = opts;
     this.links = opts.links ?? [];
-    this.drift = opts.drift ?? null;
     this.refreshMs = opts.baseIntervalMs;
   }
 
@@ -228,10 +224,6 @@ export class TopState {
     return this.selection;
   }
 
-  set sel(s: Selection) {
-    this.selection = s;
-  }
-
   /** Profile drift after each live read (null: no profile applied, or unknown). */
   setDrift(d: { profile: string; drifted: number } | null): void {
     this.drift = d;
@@ -241,9 +233,9 @@ export class TopState {
     this.source = s;
   }
 
-  /** A read failed (no SCTP, permission…): shown instead of the table; the last snapshot is dropped. */
+  /** A read failed (no SCTP, permission…): shown instead of the table until a read succeeds. */
   setError(message: string, hint?: string): void {
-    this.error = hint === undefined ? { message } : { message, hint };
+    this.error = { message, hint };
   }
 
   /** A full read: `atMs` when it was taken, `readMs` how long it took, `cost` what it cost the kernel. */
@@ -361,7 +353,7 @@ export class TopState {
   private updateRow(row: Row, next: Association): void {
     const sortKey = column(this.sort.column).sort;
     const before = sortKey(row);
-    const terms = this.filter ? filterTerms(this.filter) : [];
+    const terms = filterTerms(this.filter);
     const matched = matchesTerms(row.assoc, terms, row.link);
     row.assoc = next;
     row.health = assocHealth(next);
@@ -382,7 +374,7 @@ export class TopState {
   }
 
   /** Every link of the file with its associations' totals (a link without one is down). */
-  linkStates(): LinkHealth[] {
+  private linkStates(): LinkHealth[] {
     if (this.linkCache === null) this.linkCache = linkHealth(this.links, this.linked);
     return this.linkCache;
   }
@@ -500,10 +492,8 @@ export class TopState {
   }
 
   private move(delta: number): KeyResult {
-    const rows = this.view();
-    const d = delta === Infinity ? rows.length : delta === -Infinity ? -rows.length : delta;
     const before = this.selection.index;
-    this.selection = moveSelection(this.selection, rows, d, this.tableRows());
+    this.selection = moveSelection(this.selection, this.view(), delta, this.tableRows());
     return this.selection.index === before ? 'none' : 'render';
   }
 
@@ -539,12 +529,11 @@ export class TopState {
   }
 
   selected(): Row | null {
-    const rows = this.view();
-    return rows[this.selection.index] ?? null;
+    return this.view()[this.selection.index] ?? null;
   }
 
   /** RTO samples per path of one association, oldest first (only ever built for the selected one). */
-  rtoHistory(key: string): ReadonlyMap<string, readonly number[]> {
+  rtoHistory(key: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
     const r = this.rows.get(key);
     if (!r?.slots) return out;
@@ -577,7 +566,6 @@ export class TopState {
     const f: Frame = {
       width: w,
       height: this.height,
-      mode: this.mode,
       header: { top: 0, left: 0, width: w, height: 2, lines: this.headerLines() },
       footer: { top: this.height - 1, left: 0, width: w, height: 1, lines: [this.footerLine()] },
     };
@@ -597,7 +585,7 @@ export class TopState {
           series: [...hist.entries()].map(([addr, ys]) => ({
             title: addr,
             x: ys.map((_, i) => String(i - ys.length + 1)),
-            y: [...ys],
+            y: ys,
           })),
         };
       }

@@ -101,10 +101,8 @@ const SHORT_STYLE: Record<string, string> = {
   'one-to-many': '1toM',
   'peeled-off': 'peel',
   'one-to-one': '1to1',
-  unknown: '?',
 };
 const SHORT_STATE: Record<string, string> = {
-  CLOSED: 'CLOSED',
   COOKIE_WAIT: 'C-WAIT',
   COOKIE_ECHOED: 'C-ECHO',
   ESTABLISHED: 'ESTAB',
@@ -114,10 +112,7 @@ const SHORT_STATE: Record<string, string> = {
   SHUTDOWN_ACK_SENT: 'SD-ACK',
   UNKNOWN: '?',
 };
-
-export function shortState(s: string): string {
-  return SHORT_STATE[s] ?? s;
-}
+const shortState = (s: string): string => SHORT_STATE[s] ?? s;
 
 export function ownerText(a: Pick<Association, 'owners'>): string {
   const o = a.owners;
@@ -126,7 +121,7 @@ export function ownerText(a: Pick<Association, 'owners'>): string {
   return o.length > 1 ? `${first}+${o.length - 1}` : first;
 }
 
-export function primaryRto(a: Association): number | null {
+function primaryRto(a: Association): number | null {
   const p = a.paths.find((x) => x.primary) ?? a.paths[0];
   return p ? p.rtoMs : null;
 }
@@ -302,7 +297,7 @@ export function filterTerms(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter(Boolean);
 }
 
-export function matchesTerms(a: Association, terms: readonly string[], link: string | null = null): boolean {
+export function matchesTerms(a: Association, terms: readonly string[], link: string | null): boolean {
   if (terms.length === 0) return true;
   const text = searchText(a, link);
   return terms.every((t) => text.includes(t));
@@ -311,7 +306,6 @@ export function matchesTerms(a: Association, terms: readonly string[], link: str
 /** Every whitespace-separated term must occur (case-insensitive) in the row's text. */
 export function filterRows(rows: readonly Row[], text: string): Row[] {
   const terms = filterTerms(text);
-  if (terms.length === 0) return [...rows];
   return rows.filter((r) => matchesTerms(r.assoc, terms, r.link));
 }
 
