@@ -1,22 +1,11 @@
 /**
- * Terminal styling. Colour is used only when stdout is a TTY, NO_COLOR is unset
- * (https://no-color.org) and --no-color was not given. Every renderer takes a
- * Style so tests render deterministic plain text.
+ * Terminal styling: colour only when stdout is a TTY, NO_COLOR is unset (https://no-color.org) and --no-color was
+ * not given. Every renderer takes a Style so tests render deterministic plain text.
  */
-export interface Style {
-  color: boolean;
-  bold(s: string): string;
-  dim(s: string): string;
-  red(s: string): string;
-  yellow(s: string): string;
-  green(s: string): string;
-  cyan(s: string): string;
-}
-
 const wrap = (on: boolean, open: number, close: number) => (s: string) =>
   on ? `\u001b[${open}m${s}\u001b[${close}m` : s;
 
-export function makeStyle(color: boolean): Style {
+export function makeStyle(color: boolean) {
   return {
     color,
     bold: wrap(color, 1, 22),
@@ -27,6 +16,8 @@ export function makeStyle(color: boolean): Style {
     cyan: wrap(color, 36, 39),
   };
 }
+
+export type Style = ReturnType<typeof makeStyle>;
 
 export const plain: Style = makeStyle(false);
 

@@ -15,6 +15,7 @@ import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../procfs/sysctls.js';
 import { METRICS_PRINT_S, startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
+import type { LogSettings } from '../trace/run.js';
 import { summariseSources } from '../trace/sources.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
 import { TopState, type SourceStatus } from './state.js';
@@ -27,7 +28,7 @@ export interface TopRunOptions {
   intervalMs: number;
   noBpf: boolean;
   /** NDJSON event log (rotated like trace's) */
-  log: { path: string; maxBytes: number; keep: number } | null;
+  log: LogSettings | null;
   /** terminal streams (tests); default the process's */
   io?: ScreenIO;
   /** named links (loaded by the command before the screen opens) */
@@ -230,17 +231,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     else if (r === 'render') draw();
   });
 
-  const hooks = o.processHooks !== false;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = () => finish();
-  const onCrash = (e: unknown) => fail(e);
-  const onExit = () => restore();
-  if (hooks) {
-    for (const s of signals) process.on(s, onSignal);
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-    process.on('exit', onExit);
-  }
+  const hooks: [string, (e: unknown) => void][] = [
+    ['SIGINT', finish],
+    ['SIGTERM', finish],
+    ['SIGHUP', finish],
+    ['uncaughtException', fail],
+    ['unhandledRejection', fail],
+    ['exit', restore],
+  ];
+  if (o.processHooks !== false) for (const [event, fn] of hooks) process.on(event, fn);
 
   try {
     screen = new TopScreen(
@@ -269,17 +268,11 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     unsubscribe();
     restore();
     if (pipeline) {
-      const p: EventPipeline = pipeline;
       // bpftrace gets a moment to exit; never hang the terminal on it
-      await Promise.race([p.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await Promise.race([pipeline.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     log?.close();
-    if (hooks) {
-      for (const s of signals) process.off(s, onSignal);
-      process.off('uncaughtException', onCrash);
-      process.off('unhandledRejection', onCrash);
-      process.off('exit', onExit);
-    }
+    if (o.processHooks !== false) for (const [event, fn] of hooks) process.off(event, fn);
     if (!o.io && process.stdin.isTTY) process.stdin.pause();
   }
 }

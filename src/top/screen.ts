@@ -68,11 +68,15 @@ function tagLine(l: Line): string {
 }
 
 const ASCII_MAP: Record<string, string> = { '·': '|', '→': '>', '▲': '^', '▼': 'v', '▶': '>', '…': '~', '↑': '^', '↓': 'v', '—': '-' };
+const NON_ASCII = new RegExp(`[${Object.keys(ASCII_MAP).join('')}]`, 'g');
 
 /** For terminals without UTF-8: the few non-ASCII characters top prints. */
 export function toAscii(s: string): string {
-  return s.replace(/[·→▲▼▶…↑↓—]/g, (c) => ASCII_MAP[c] ?? '?');
+  return s.replace(NON_ASCII, (c) => ASCII_MAP[c]!);
 }
+
+/** the text panes of a Frame, in drawing order */
+const PANES = ['header', 'table', 'detail', 'snmp', 'events', 'footer', 'help'] as const;
 
 const SERIES_COLOURS = ['yellow', 'cyan', 'magenta', 'green', 'blue', 'white', 'red'];
 
@@ -138,16 +142,8 @@ export class TopScreen {
 
   draw(f: Frame): void {
     if (this.destroyed) return;
-    const panes: [string, Pane | undefined][] = [
-      ['header', f.header],
-      ['table', f.table],
-      ['detail', f.detail],
-      ['snmp', f.snmp],
-      ['events', f.events],
-      ['footer', f.footer],
-      ['help', f.help],
-    ];
-    for (const [name, p] of panes) {
+    for (const name of PANES) {
+      const p = f[name];
       if (!p) {
         this.boxes.get(name)?.hide();
         continue;

@@ -13,7 +13,6 @@ import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
 import { linkHealth, linkOf, type LinkHealth, type LinkSpec } from '../links/links.js';
 import { FigureStore, formatAge, formatBytes, rttAgeMs, staleAfterMs, type LiveFigures } from '../model/figures.js';
 import {
-  COLUMNS,
   SNMP_PANEL,
   assocHealth,
   column,
@@ -83,12 +82,6 @@ export interface Pane {
   lines: Line[];
 }
 
-export interface ChartSeries {
-  title: string;
-  x: string[];
-  y: number[];
-}
-
 export interface Frame {
   width: number;
   height: number;
@@ -99,7 +92,7 @@ export interface Frame {
   events?: Pane;
   help?: Pane;
   /** RTO history per path of the selected association (detail view) */
-  chart?: Omit<Pane, 'lines'> & { title: string; series: ChartSeries[] };
+  chart?: Omit<Pane, 'lines'> & { title: string; series: { title: string; x: string[]; y: number[] }[] };
   footer: Pane;
 }
 
@@ -118,11 +111,17 @@ function withPaths(a: Association, paths: Path[], extra: Partial<Association> = 
   const ps = paths.map((p) => ({ ...p, active: p.address === activePath }));
   const primaryPath = ps.find((p) => p.primary)?.address ?? a.primaryPath;
   const base = { ...a, ...extra, paths: ps, activePath, primaryPath };
-  const { findings: _f, ...rest } = base;
-  return { ...base, findings: deriveFindings(rest) };
+  return { ...base, findings: deriveFindings(base) };
 }
 
-const SORT_ORDER: readonly ColumnId[] = COLUMNS.map((c) => c.id);
+/** the header's event source */
+const EVENTS_TEXT: Record<SourceStatus['source'], (s: SourceStatus) => string> = {
+  bpf: (s) => `events bpf (${s.probesAttached ?? '?'} probes)`,
+  procfs: (s) => `events procfs polling${s.reason ? ` (${s.reason})` : ''}`,
+  degraded: (s) => `events DEGRADED: ${s.reason ?? 'unknown reason'}`,
+  replay: () => 'events none (replay)',
+  starting: () => 'events starting',
+};
 
 const HELP: readonly string[] = [
   'sctpdiag top — keys',
@@ -448,7 +447,7 @@ export class TopState {
         // only the columns on screen: sorting by a hidden one would look like nothing happened
         const order = layoutColumns(this.width, [], this.links.length > 0).map((l) => l.col.id);
         const i = order.indexOf(this.sort.column);
-        this.sort = { column: order[(i + 1) % order.length] ?? SORT_ORDER[0]!, descending: this.sort.descending };
+        this.sort = { column: order[(i + 1) % order.length]!, descending: this.sort.descending };
         this.invalidate('resort');
         return 'render';
       }
@@ -628,25 +627,8 @@ export class TopState {
     const l1 = ['sctpdiag top', `host ${this.opts.host}`, `kernel ${s?.kernelRelease ?? '?'}`, hz, where];
     if (this.opts.replay && s?.netns) l1.push(`netns ${s.netns}`);
     const src = this.source;
-    let events: string;
-    let tone: Tone = 'normal';
-    switch (src.source) {
-      case 'bpf':
-        events = `events bpf (${src.probesAttached ?? '?'} probes)`;
-        break;
-      case 'procfs':
-        events = `events procfs polling${src.reason ? ` (${src.reason})` : ''}`;
-        break;
-      case 'degraded':
-        events = `events DEGRADED: ${src.reason ?? 'unknown reason'}`;
-        tone = 'warn';
-        break;
-      case 'replay':
-        events = 'events none (replay)';
-        break;
-      default:
-        events = 'events starting';
-    }
+    let events = EVENTS_TEXT[src.source](src);
+    let tone: Tone = src.source === 'degraded' ? 'warn' : 'normal';
     const refresh = this.opts.replay
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
