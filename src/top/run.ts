@@ -141,23 +141,20 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     if (!drawTimer && !finished) drawTimer = setTimeout(guard(draw), 100);
   };
 
-  const unsubscribe = bus.subscribe((e: SctpEvent) => {
-    try {
+  const unsubscribe = bus.subscribe(
+    guard((e: SctpEvent) => {
       log?.write(e);
       state.applyEvent(e);
       drawSoon();
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
+  // live only: a replay reads once, before the screen opens
   const startPipeline = () => {
     const start = o.startPipeline === undefined ? startEventPipeline : o.startPipeline;
-    if (pipeline || replay || !start) {
-      if (!start && !replay) state.setSource({ source: 'procfs', reason: 'no event pipeline: table only' });
-      return;
-    }
-    pipeline = start({
+    if (pipeline) return;
+    if (!start) return state.setSource({ source: 'procfs', reason: 'no event pipeline: table only' });
+    const p = start({
       procRoot: o.procRoot,
       netns: o.netns,
       noBpf: o.noBpf,
@@ -167,13 +164,13 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       // top does the (adaptive) reading and pushes each snapshot to the pipeline
       pushed: true,
     });
-    pipeline.ready.catch(fail);
-    state.setSource(sourceStatus(pipeline.status()));
+    pipeline = p;
+    p.ready.catch(fail);
+    state.setSource(sourceStatus(p.status()));
     statusTimer = setInterval(
       guard(() => {
-        if (!pipeline) return;
         const before = JSON.stringify(state.source);
-        state.setSource(sourceStatus(pipeline.status()));
+        state.setSource(sourceStatus(p.status()));
         if (JSON.stringify(state.source) !== before) drawSoon();
       }),
       1000,

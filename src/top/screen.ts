@@ -12,11 +12,6 @@ import type { Tone } from './view.js';
 
 const require = createRequire(import.meta.url);
 type LineFactory = typeof import('blessed-contrib/lib/widget/charts/line.js');
-let lineFactory: LineFactory | null = null;
-function contribLine(): LineFactory {
-  lineFactory ??= require('blessed-contrib/lib/widget/charts/line.js') as LineFactory;
-  return lineFactory;
-}
 
 export interface ScreenIO {
   input?: NodeJS.ReadableStream;
@@ -172,8 +167,9 @@ export class TopScreen {
     this.chartGeom = geom;
     if (!c || c.series.length === 0) return;
     if (!this.chart) {
-      // no `parent`: the canvas is made on 'attach', which must come after construction
-      this.chart = contribLine()({
+      // loaded on first use, not with the screen; no `parent`: the canvas is made on 'attach', after construction
+      const line = require('blessed-contrib/lib/widget/charts/line.js') as LineFactory;
+      this.chart = line({
         top: c.top,
         left: c.left,
         width: c.width,

@@ -32,9 +32,9 @@ import {
   ownerText,
   rates,
   reconcile,
+  severityLabel,
   sortRows,
   sparkline,
-  type ColumnId,
   type Row,
   type Selection,
   type SortSpec,
@@ -100,8 +100,10 @@ export type KeyResult = 'quit' | 'render' | 'none';
 
 /** Hard limits that keep memory flat at 10k associations (HISTORY: history.ts). */
 const EVENT_LOG = 200;
+/** the events whose metrics carry a path's current RTO */
+const RTO_EVENTS: ReadonlySet<SctpEvent['type']> = new Set(['path.metrics', 'path.rtx_timeout', 'path.state']);
 
-export function formatSeconds(ms: number): string {
+function formatSeconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
@@ -280,9 +282,7 @@ export class TopState {
           removed = true;
         }
     // the rows that belong to a link (after removals; a key read twice counts once)
-    const linked: StateRow[] = [];
-    if (this.links.length) for (const r of rows.values()) if (r.link !== null) linked.push(r);
-    this.linked = linked;
+    this.linked = this.links.length ? [...rows.values()].filter((r) => r.link !== null) : [];
     this.linkCache = null;
     this.hist.sweep(gen);
     if (removed && this.figures.size > 0) this.figures.retain((id, path) => rows.get(String(id))?.assoc.paths.some((p) => p.address === path) ?? false);
@@ -312,43 +312,30 @@ export class TopState {
     const row = this.rows.get(key);
     if (!row) return;
     const a = row.assoc;
-    let next: Association | null = null;
-    if (e.type === 'path.state' && e.path && e.to && (PATH_STATE_NAMES as readonly string[]).includes(e.to)) {
-      if (a.paths.some((p) => p.address === e.path))
-        next = withPaths(
-          a,
-          a.paths.map((p) => (p.address === e.path ? { ...p, state: e.to as PathState } : p)),
-        );
-    } else if (e.type === 'path.primary' && e.to) {
-      if (a.paths.some((p) => p.address === e.to))
-        next = withPaths(
-          a,
-          a.paths.map((p) => ({ ...p, primary: p.address === e.to })),
-        );
+    // the paths as the event leaves them; the derived fields are recomputed once, at the end
+    let paths = a.paths;
+    let extra: Partial<Association> | undefined;
+    const known = (address: string | undefined) => a.paths.some((p) => p.address === address);
+    if (e.type === 'path.state' && e.to && (PATH_STATE_NAMES as readonly string[]).includes(e.to) && known(e.path)) {
+      paths = paths.map((p) => (p.address === e.path ? { ...p, state: e.to as PathState } : p));
+    } else if (e.type === 'path.primary' && e.to && known(e.to)) {
+      paths = paths.map((p) => ({ ...p, primary: p.address === e.to }));
     } else if (e.type === 'assoc.down') {
-      next = withPaths(a, a.paths, { state: 'CLOSED', stateCode: 0 });
+      extra = { state: 'CLOSED', stateCode: 0 };
     }
     const rto = e.metrics?.rtoMs;
-    if (e.path && typeof rto === 'number' && (e.type === 'path.metrics' || e.type === 'path.rtx_timeout' || e.type === 'path.state')) {
-      const base = next ?? a;
-      const i = base.paths.findIndex((p) => p.address === e.path && p.rtoMs !== rto);
+    if (e.path && typeof rto === 'number' && RTO_EVENTS.has(e.type)) {
+      const i = paths.findIndex((p) => p.address === e.path && p.rtoMs !== rto);
       if (i >= 0) {
-        next = withPaths(
-          base,
-          base.paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p)),
-        );
+        paths = paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p));
         const slot = row.slots?.[i];
         if (slot !== undefined) this.hist.push(slot, rto);
       }
     }
-    if (next) this.updateRow(row, next);
+    if (paths !== a.paths || extra) this.updateRow(row, withPaths(a, paths, extra));
   }
 
-  /**
-   * An event changed one association: the row is updated in place (the view
-   * holds the same object). The view is rebuilt only if the row's place in it
-   * changed: its sort key, or whether it matches the filter.
-   */
+  /** The row is updated in place (the view holds it); the view is redone only if its sort key or match changed. */
   private updateRow(row: Row, next: Association): void {
     const sortKey = column(this.sort.column).sort;
     const before = sortKey(row);
@@ -380,24 +367,16 @@ export class TopState {
 
   /** Each path's history slot: kept (matched by address) from the previous read, with this read's RTO appended. */
   private carrySlots(old: Row | undefined, a: Association, gen: number): number[] {
-    const paths = a.paths;
-    const slots = new Array<number>(paths.length);
     const op = old?.assoc.paths;
-    const os = old?.slots;
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i]!;
-      let s: number | undefined;
-      if (op && os) {
-        const j = op[i]?.address === p.address ? i : op.findIndex((x) => x.address === p.address);
-        if (j >= 0) s = os[j];
-      }
+    return a.paths.map((p, i) => {
+      const j = op?.[i]?.address === p.address ? i : (op?.findIndex((x) => x.address === p.address) ?? -1);
+      let s = j >= 0 ? old?.slots?.[j] : undefined;
       // a slot already claimed in this generation (a key seen twice) is not shared
       if (s === undefined || this.hist.isKept(s, gen)) s = this.hist.alloc(gen);
       else this.hist.keep(s, gen);
       this.hist.push(s, p.rtoMs);
-      slots[i] = s;
-    }
-    return slots;
+      return s;
+    });
   }
 
   /** A key press (blessed key names: up, down, pageup, enter, escape, backspace, C-c…). */
@@ -712,7 +691,7 @@ export class TopState {
     const rows = this.view();
     const sel = this.selection;
     const cols = layoutColumns(w, rows.slice(sel.offset, sel.offset + h), this.links.length > 0);
-    const lines: Line[] = [{ text: fit(formatHeader(cols, this.sort), w), inverse: true, bold: true }];
+    const lines: Line[] = [titleLine(formatHeader(cols, this.sort), w)];
     const msg = this.message();
     if (msg) return [...lines, ...msg.map((l) => ({ ...l, text: fit(l.text, w) }))].slice(0, h);
     if (rows.length === 0) lines.push({ text: fit(`no association matches "${this.filter}" (Esc clears the filter)`, w), tone: 'dim' });
@@ -729,12 +708,9 @@ export class TopState {
 
   private detailLines(w: number, h: number): Line[] {
     const r = this.selected();
-    const title = (t: string): Line => ({ text: fit(t, w), inverse: true, bold: true });
-    if (!r) return [title('detail'), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
+    if (!r) return [titleLine('detail', w), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
     const a = r.assoc;
-    const out: Line[] = [
-      title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`),
-    ];
+    const out = [titleLine(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`, w)];
     const lh = r.link === null ? undefined : this.linkStates().find((l) => l.spec.name === r.link);
     if (lh)
       out.push({
@@ -770,7 +746,7 @@ export class TopState {
     for (const f of a.findings) {
       if (f.code === 'retransmissions') continue;
       const tone: Tone = f.severity === 'fail' ? 'fail' : f.severity === 'warn' ? 'warn' : 'dim';
-      out.push({ text: fit(`${f.severity === 'fail' ? 'FAIL' : f.severity === 'warn' ? 'WARN' : 'info'} ${f.message}`, w), tone });
+      out.push({ text: fit(`${severityLabel(f.severity)} ${f.message}`, w), tone });
     }
     return out.slice(0, h);
   }
@@ -791,7 +767,7 @@ export class TopState {
   }
 
   private snmpLines(w: number, h: number): Line[] {
-    const out: Line[] = [{ text: fit('SNMP rates (per s)', w), inverse: true, bold: true }];
+    const out = [titleLine('SNMP rates (per s)', w)];
     const labelW = 12;
     const valW = 8;
     const sparkW = Math.max(0, w - labelW - valW - 2);
@@ -799,8 +775,7 @@ export class TopState {
       const hist = this.snmpHist.get(c.name) ?? [];
       const last = hist.length ? hist[hist.length - 1]! : null;
       const val = c.gauge ? (last === null ? '-' : String(last)) : formatRate(last);
-      const moving = !c.gauge && last !== null && last > 0;
-      const tone: Tone = moving ? (c.name === 'SctpAborteds' || c.name === 'SctpT3RtxExpireds' ? 'fail' : 'warn') : 'normal';
+      const tone: Tone = !c.gauge && last !== null && last > 0 ? c.moving : 'normal';
       out.push({
         text: `${fit(c.label, labelW)} ${sparkline(hist, sparkW, this.opts.ascii === true)} ${fit(val, valW, true)}`.slice(0, w),
         tone,
@@ -811,7 +786,7 @@ export class TopState {
 
   private eventLines(w: number, h: number): Line[] {
     const held = this.held.length ? ` (${this.held.length} held while paused)` : '';
-    const out: Line[] = [{ text: fit(`events, newest first: ${this.eventCount}${held}`, w), inverse: true, bold: true }];
+    const out = [titleLine(`events, newest first: ${this.eventCount}${held}`, w)];
     if (this.events.length === 0)
       out.push({
         text: fit(this.opts.replay ? 'a capture has no live events' : 'no events yet', w),
@@ -834,6 +809,11 @@ interface StateRow extends Row {
 /** the same peer addresses, in order (what a link's peer= matches) */
 function samePeers(a: Association, b: Association): boolean {
   return a.paths.length === b.paths.length && a.paths.every((p, i) => p.address === b.paths[i]!.address);
+}
+
+/** a pane's title bar (and the table's column header) */
+function titleLine(text: string, w: number): Line {
+  return { text: fit(text, w), inverse: true, bold: true };
 }
 
 function printable(ch: string | undefined): ch is string {

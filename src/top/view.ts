@@ -198,10 +198,7 @@ export const COLUMNS: readonly Column[] = [
     max: 7,
     priority: 4,
     right: true,
-    text: (r) => {
-      const v = primaryRto(r.assoc);
-      return v === null ? '-' : String(v);
-    },
+    text: (r) => String(primaryRto(r.assoc) ?? '-'),
     sort: (r) => primaryRto(r.assoc) ?? -1,
   },
   {
@@ -282,13 +279,11 @@ export function sortRows(rows: readonly Row[], s: SortSpec): Row[] {
   const key = column(s.column).sort;
   const dir = s.descending ? -1 : 1;
   const keyed = rows.map((r) => ({ r, k: key(r) }));
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   keyed.sort((a, b) => {
-    let c: number;
-    if (typeof a.k === 'number' && typeof b.k === 'number') c = a.k - b.k;
-    else c = String(a.k) < String(b.k) ? -1 : String(a.k) > String(b.k) ? 1 : 0;
-    if (c === 0) c = a.r.assoc.id - b.r.assoc.id || (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : 0);
-    else c *= dir;
-    return c;
+    const c = typeof a.k === 'number' && typeof b.k === 'number' ? a.k - b.k : cmp(String(a.k), String(b.k));
+    // ties in id order (then key), whatever the direction
+    return c !== 0 ? c * dir : a.r.assoc.id - b.r.assoc.id || cmp(a.r.key, b.r.key);
   });
   return keyed.map((x) => x.r);
 }
@@ -327,40 +322,34 @@ export function reconcile(sel: Selection, rows: readonly Row[], height: number):
   if (rows.length === 0) return { key: sel.key, index: 0, offset: 0 };
   let index = sel.key === null ? -1 : rows.findIndex((r) => r.key === sel.key);
   if (index < 0) index = Math.min(Math.max(0, sel.index), rows.length - 1);
-  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
-}
-
-/** Keep the selected row visible, moving the window as little as possible. */
-export function scrollTo(sel: Selection, total: number, height: number): Selection {
-  const h = Math.max(1, height);
-  let offset = Math.min(sel.offset, Math.max(0, total - h));
-  if (sel.index < offset) offset = sel.index;
-  if (sel.index >= offset + h) offset = sel.index - h + 1;
-  return { ...sel, offset: Math.max(0, offset) };
+  return selectAt(rows, index, sel.offset, height);
 }
 
 export function moveSelection(sel: Selection, rows: readonly Row[], delta: number, height: number): Selection {
   if (rows.length === 0) return sel;
-  const index = Math.min(rows.length - 1, Math.max(0, sel.index + delta));
-  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
+  return selectAt(rows, Math.min(rows.length - 1, Math.max(0, sel.index + delta)), sel.offset, height);
 }
 
-// ---- rates and sparklines ---------------------------------------------------------
+/** rows[index] selected and visible, the window moved as little as possible from `offset` */
+function selectAt(rows: readonly Row[], index: number, offset: number, height: number): Selection {
+  const h = Math.max(1, height);
+  let top = Math.min(offset, Math.max(0, rows.length - h));
+  if (index < top) top = index;
+  if (index >= top + h) top = index - h + 1;
+  return { key: rows[index]!.key, index, offset: Math.max(0, top) };
+}
 
-/** Counters that matter for multi-homing; CurrEstab is a gauge (shown as a value). */
+/** Counters that matter for multi-homing, with their tone while they grow; CurrEstab is a gauge (shown as a value). */
 export const SNMP_PANEL = [
-  { name: 'SctpT3RtxExpireds', label: 'T3RtxExpired', gauge: false },
-  { name: 'SctpT3Retransmits', label: 'T3Retransmit', gauge: false },
-  { name: 'SctpFastRetransmits', label: 'FastRetrans', gauge: false },
-  { name: 'SctpAborteds', label: 'Aborteds', gauge: false },
-  { name: 'SctpOutOfBlues', label: 'OutOfBlues', gauge: false },
-  { name: 'SctpCurrEstab', label: 'CurrEstab', gauge: true },
+  { name: 'SctpT3RtxExpireds', label: 'T3RtxExpired', gauge: false, moving: 'fail' },
+  { name: 'SctpT3Retransmits', label: 'T3Retransmit', gauge: false, moving: 'warn' },
+  { name: 'SctpFastRetransmits', label: 'FastRetrans', gauge: false, moving: 'warn' },
+  { name: 'SctpAborteds', label: 'Aborteds', gauge: false, moving: 'fail' },
+  { name: 'SctpOutOfBlues', label: 'OutOfBlues', gauge: false, moving: 'warn' },
+  { name: 'SctpCurrEstab', label: 'CurrEstab', gauge: true, moving: 'normal' },
 ] as const;
 
-/**
- * Per-second rate between two samples. A counter that went down (module
- * reload, netns recreated) restarts: the rate is null for that interval.
- */
+/** Per-second rate; a counter that went down (module reload, netns recreated) restarted: null for that interval. */
 export function rate(prev: number | undefined, cur: number | undefined, dtMs: number): number | null {
   if (prev === undefined || cur === undefined || !(dtMs > 0)) return null;
   if (cur < prev) return null;
@@ -403,7 +392,10 @@ export function formatRate(r: number | null): string {
   return `${r.toFixed(2)}/s`;
 }
 
-// ---- events -------------------------------------------------------------------------
+/** How the event log and the detail pane's findings name a severity. */
+export function severityLabel(s: Severity): string {
+  return s === 'fail' ? 'FAIL' : s === 'warn' ? 'WARN' : 'info';
+}
 
 export function eventTone(e: Pick<SctpEvent, 'severity'>): Tone {
   return e.severity === 'fail' ? 'fail' : e.severity === 'warn' ? 'warn' : 'normal';
@@ -412,8 +404,7 @@ export function eventTone(e: Pick<SctpEvent, 'severity'>): Tone {
 /** `12:00:06 WARN path.state #3 10.1.0.2 ACTIVE→INACTIVE reason` (time in UTC, like the log). */
 export function formatEvent(e: SctpEvent): string {
   const t = e.time.length >= 19 ? e.time.slice(11, 19) : e.time;
-  const sev = e.severity === 'fail' ? 'FAIL' : e.severity === 'warn' ? 'WARN' : 'info';
-  const parts = [t, sev, e.type];
+  const parts = [t, severityLabel(e.severity), e.type];
   if (e.assoc) parts.push(`#${e.assoc.id}`);
   if (e.path) parts.push(e.path);
   if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'}→${e.to ?? '-'}`);
