@@ -196,17 +196,6 @@ export class TopScreen {
     this.chart.setData(series);
   }
 
-  /** The screen as plain text (colours stripped), e.g. for golden tests. */
-  text(): string {
-    // eslint-disable-next-line no-control-regex
-    const shot = (this.screen.screenshot() as unknown as string).replace(/\u001b\[[0-9;]*m/g, '');
-    return shot
-      .split('\n')
-      .map((l: string) => l.trimEnd())
-      .join('\n')
-      .replace(/\n+$/, '');
-  }
-
   /** Restore the terminal (idempotent; safe from any exit path). */
   destroy(): void {
     if (this.destroyed) return;
