@@ -1,8 +1,7 @@
 /**
- * The render loop of `sctpdiag top`: reads snapshots adaptively, feeds live
- * events from the pipeline (src/trace) into the state, draws frames, and
- * restores the terminal on every way out: q, Ctrl-C, SIGINT/SIGTERM/SIGHUP,
- * an exception anywhere (its stack goes to stderr after the restore), exit.
+ * The render loop of `sctpdiag top`: reads snapshots adaptively, feeds the pipeline's events into the state, draws
+ * frames, and restores the terminal on every way out: q, Ctrl-C, signals, an exception anywhere (its stack goes to
+ * stderr after the restore), exit.
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -210,12 +209,7 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     readTimer = setTimeout(guard(tick), state.paused ? 250 : state.refreshMs);
   };
 
-  /**
-   * Between full reads, the screen is redrawn at the asked interval (1 Hz by
-   * default), like htop: only the visible rows are formatted, the header
-   * shows how old the data is. Skipped when something (a read, a key, an
-   * event) drew within the interval anyway.
-   */
+  /** Between full reads, a redraw each interval (the header says how old the data is), unless something just drew. */
   const clock = () => {
     if (finished) return;
     state.tick(Date.now());

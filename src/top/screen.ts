@@ -1,8 +1,6 @@
 /**
- * The only module of `sctpdiag top` that touches blessed: draws Frames built by
- * state.ts, forwards keys and resizes, and restores the terminal (destroy()).
- * Only the lines a Frame holds are handed to blessed: the table pane never sees
- * more rows than fit on the screen.
+ * The only module of `sctpdiag top` that touches blessed: draws Frames built by state.ts (only the rows that fit),
+ * forwards keys and resizes, and restores the terminal (destroy()).
  */
 import blessed from 'blessed';
 import { createRequire } from 'node:module';
@@ -23,9 +21,8 @@ export interface ScreenIO {
 }
 
 /**
- * A terminfo name blessed handles. blessed's own parser chokes on some modern
- * entries (screen-256color prints errors; tmux-256color falls back silently);
- * tmux and screen speak xterm well enough, so use xterm's entries for them.
+ * A terminfo name blessed handles: its parser chokes on some modern entries (screen-256color prints errors,
+ * tmux-256color falls back silently); tmux and screen speak xterm well enough.
  */
 export function chooseTerminal(env: NodeJS.ProcessEnv = process.env): string {
   const t = env.TERM ?? '';

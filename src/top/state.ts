@@ -1,9 +1,6 @@
 /**
- * The application state of `sctpdiag top`: snapshots, live events, the event
- * source's status and key presses go in; a Frame (plain text lines with tones,
- * pane positions) comes out. Pure apart from what the caller hands in (times
- * are parameters): tested without a terminal. screen.ts draws Frames; run.ts
- * feeds the state.
+ * The application state of `sctpdiag top`: snapshots, events, the event source's status and keys go in; a Frame
+ * (text lines with tones, pane positions) comes out. Pure (times are parameters), so tested without a terminal.
  */
 import { deriveFindings, inferActive, type Association, type Path, type Snapshot } from '../model/snapshot.js';
 import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
@@ -168,19 +165,11 @@ export class TopState {
   private lastReadAt: number | null = null;
   /** the clock as of the last tick or full read (header: age of the data) */
   private now: number | null = null;
-  /**
-   * One Row per association. Work over all of them happens only when a full
-   * read arrives (or the sort/filter changes): events update a row in place,
-   * and a frame touches only the rows on screen.
-   */
+  /** one Row per association, walked only on a full read (or sort/filter change): events update a row in place */
   private rows = new Map<string, StateRow>();
   /** the filtered, sorted rows */
   private viewCache: Row[] = [];
-  /**
-   * ok: viewCache is current; resort: the same rows, an order to restore
-   * (values or the sort changed; nearly sorted already, so cheap); rebuild:
-   * rows came or went, or the filter changed
-   */
+  /** resort: values or the sort changed (nearly sorted already, so cheap); rebuild: rows came or went, or the filter */
   private viewState: 'ok' | 'resort' | 'rebuild' = 'rebuild';
   private established = 0;
   /** live events, oldest first (at most 2 × EVENT_LOG); formatted only when on screen */
@@ -205,8 +194,6 @@ export class TopState {
     this.links = opts.links ?? [];
     this.refreshMs = opts.baseIntervalMs;
   }
-
-  // ---- inputs ------------------------------------------------------------------
 
   resize(width: number, height: number): void {
     this.width = Math.max(20, width);
@@ -250,8 +237,7 @@ export class TopState {
     } else if (!prev) {
       for (const c of SNMP_PANEL) if (c.gauge) this.pushHist(c.name, snap.snmp[c.name] ?? null);
     }
-    // the one pass over every association per full read: rows (updated in
-    // place, the map is not rebuilt), RTXC growth, RTO samples
+    // the one pass over every association per full read: rows updated in place, RTXC growth, RTO samples
     const gen = ++this.gen;
     const rows = this.rows;
     let est = 0;
@@ -348,11 +334,7 @@ export class TopState {
     else if (sortKey(row) !== before) this.invalidate('resort');
   }
 
-  /**
-   * The link of an association: matched when it first appears; again only
-   * when its peer addresses changed (ports never do), so a read at 10k
-   * associations does not match each against every link.
-   */
+  /** Matched when the association appears, again only if its peers changed (ports never do): not 10k × every link. */
   private linkFor(a: Association, old?: StateRow): string | null {
     if (this.links.length === 0) return null;
     if (old && samePeers(old.assoc, a)) return old.link;
@@ -475,8 +457,6 @@ export class TopState {
     return this.selection.index === before ? 'none' : 'render';
   }
 
-  // ---- derived -----------------------------------------------------------------
-
   private pushHist(name: string, v: number | null): void {
     const h = this.snmpHist.get(name) ?? [];
     h.push(v);
@@ -535,8 +515,6 @@ export class TopState {
   tableRows(): number {
     return Math.max(1, this.layout().table - 1);
   }
-
-  // ---- the frame -------------------------------------------------------------------
 
   frame(): Frame {
     const w = this.width;
@@ -636,11 +614,7 @@ export class TopState {
     ];
   }
 
-  /**
-   * `links 3/3 up`; `links 1/3 DOWN stp-b,hss-2` (down: no ESTABLISHED
-   * association with an ACTIVE path, none at all included); `… below
-   * min-active hss-1` when up with fewer ACTIVE paths than the file asks.
-   */
+  /** `links 3/3 up`, `links 1/3 DOWN stp-b,hss-2`; `… below min-active hss-1`: up on fewer ACTIVE paths. */
   private linkSummary(): { text: string; down: boolean; short: boolean } | null {
     if (this.links.length === 0 || !this.snapshot) return null;
     const all = this.linkStates();
@@ -751,7 +725,7 @@ export class TopState {
     return out.slice(0, h);
   }
 
-  /** A path's bpf figures under its row, the RTT sample's age first (a narrow pane cuts the end): SRTT ± RTTVAR, cwnd, ssthresh, flight, PMTU, errors. */
+  /** A path's bpf figures under its row, the RTT sample's age first (a narrow pane cuts the end). */
   private figureLine(f: LiveFigures, hbMs: number, rtoMs: number, w: number): Line {
     // without an RTT sample (SACK figures only), the freshest figure's age
     const age = rttAgeMs(f) ?? Math.min(...Object.values(f).map((x) => x.ageMs));

@@ -1,7 +1,6 @@
 /**
- * The view-model of `sctpdiag top`: association rows, health, columns, sort,
- * filter, selection and scrolling, counter rates and sparklines. Pure: no I/O,
- * no blessed, no clock. state.ts composes these; screen.ts only draws.
+ * The view-model of `sctpdiag top`: rows, health, columns, sort, filter, selection and scrolling, counter rates and
+ * sparklines. Pure: no I/O, no blessed, no clock. state.ts composes these; screen.ts only draws.
  */
 import type { Association, Path } from '../model/snapshot.js';
 import type { PathState } from '../kernel/enums.js';
@@ -17,8 +16,6 @@ export type Tone = 'normal' | 'good' | 'info' | 'warn' | 'fail' | 'dim';
 export function healthTone(h: Severity): Tone {
   return h === 'ok' ? 'normal' : h;
 }
-
-// ---- health ------------------------------------------------------------------
 
 /** Findings that describe configuration or history, not the current health of the paths. */
 const NOT_HEALTH = new Set(['locally-single-homed', 'retransmissions']);
@@ -55,8 +52,6 @@ export function healthSummary(paths: readonly Pick<Path, 'state'>[]): string {
   return `${paths.length}/${paths.length} up`;
 }
 
-// ---- rows --------------------------------------------------------------------
-
 export interface Row {
   key: string;
   assoc: Association;
@@ -69,13 +64,9 @@ export interface Row {
   link: string | null;
 }
 
-/**
- * The lower-case text `/` searches, built only while a filter is active (at 10k
- * associations building it for every row on every refresh was a third of the
- * frame time) and cached per association object: a full read makes new ones.
- */
+/** The lower-case text `/` searches: built only while a filter is active, cached per association object. */
 const searchCache = new WeakMap<Association, string>();
-export function searchText(a: Association, link: string | null = null): string {
+function searchText(a: Association, link: string | null): string {
   let s = searchCache.get(a);
   if (s === undefined) {
     s = [
@@ -126,8 +117,6 @@ function primaryRto(a: Association): number | null {
   return p ? p.rtoMs : null;
 }
 
-// ---- columns -----------------------------------------------------------------
-
 export type ColumnId =
   | 'id'
   | 'style'
@@ -154,7 +143,7 @@ export interface Column {
   links?: true;
   right?: boolean;
   text(r: Row): string;
-  /** sort key: numbers sort numerically, strings by locale */
+  /** sort key: numbers sort numerically, strings by code unit */
   sort(r: Row): number | string;
 }
 
@@ -224,9 +213,8 @@ export interface LaidColumn {
 }
 
 /**
- * Pick the columns that fit `width` (one space between columns), dropping the
- * least important first; then widen each column toward what its text in
- * `sample` (the visible rows) needs, most important first.
+ * The columns that fit `width` (one space apart), the least important dropped first; then each widened toward what
+ * its text in `sample` (the visible rows) needs, most important first.
  */
 export function layoutColumns(width: number, sample: readonly Row[] = [], links = false): LaidColumn[] {
   let cols = links ? [...COLUMNS] : COLUMNS.filter((c) => !c.links);
@@ -268,8 +256,6 @@ export function formatRow(r: Row, cols: readonly LaidColumn[]): string {
   return cols.map(({ col, width }) => fit(col.text(r), width, col.right)).join(' ');
 }
 
-// ---- sort, filter --------------------------------------------------------------
-
 export interface SortSpec {
   column: ColumnId;
   descending: boolean;
@@ -304,8 +290,6 @@ export function filterRows(rows: readonly Row[], text: string): Row[] {
   return rows.filter((r) => matchesTerms(r.assoc, terms, r.link));
 }
 
-// ---- selection and scrolling ----------------------------------------------------
-
 export interface Selection {
   /** key of the selected association, kept across refreshes */
   key: string | null;
@@ -314,10 +298,7 @@ export interface Selection {
   offset: number;
 }
 
-/**
- * After the rows changed: the same association stays selected wherever it
- * moved; if it is gone, the row now at its old position (clamped) is.
- */
+/** After the rows changed: the same association stays selected; if it is gone, the row at its old position is. */
 export function reconcile(sel: Selection, rows: readonly Row[], height: number): Selection {
   if (rows.length === 0) return { key: sel.key, index: 0, offset: 0 };
   let index = sel.key === null ? -1 : rows.findIndex((r) => r.key === sel.key);
