@@ -6,6 +6,8 @@ import { packageRoot } from '../src/package-files.js';
 import { normaliseValue, shortName } from '../src/kernel/sysctl-catalog.js';
 import { sysctlDir } from '../src/procfs/sysctls.js';
 import type { Frame, Pane } from '../src/top/state.js';
+import type { TopScreen } from '../src/top/screen.js';
+import { stripColour } from '../src/render/style.js';
 import { assocHealth, type Row } from '../src/top/view.js';
 const PACKAGE_ROOT = packageRoot();
 import { buildSnapshot, type Association, type Snapshot } from '../src/model/snapshot.js';
@@ -105,6 +107,16 @@ export function makeRow(a: Association, prevRtxc?: number, slots?: number[], lin
     slots,
     link,
   };
+}
+
+/** The blessed screen as plain text (colours stripped), for golden tests. */
+export function screenText(s: TopScreen): string {
+  const shot = stripColour(s.screen.screenshot() as unknown as string);
+  return shot
+    .split('\n')
+    .map((l: string) => l.trimEnd())
+    .join('\n')
+    .replace(/\n+$/, '');
 }
 
 /** Plain text of a frame (what the screen shows, without colours). */

@@ -8,8 +8,8 @@ import { usageError } from '../errors.js';
 import { checkSctpDir } from '../procfs/read.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
 import { logSettings, parseNumber, type LogFlags } from './options.js';
-import type { LogSettings } from '../trace/run.js';
 import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
+import type { TopRunOptions } from '../top/run.js';
 
 interface TopFlags extends LogFlags {
   stateDir?: string;
@@ -18,13 +18,7 @@ interface TopFlags extends LogFlags {
   links?: string;
 }
 
-export interface TopSettings {
-  intervalMs: number;
-  noBpf: boolean;
-  log: LogSettings | null;
-}
-
-export function topSettings(o: TopFlags): TopSettings {
+function topSettings(o: TopFlags): Pick<TopRunOptions, 'intervalMs' | 'noBpf' | 'log'> {
   return {
     intervalMs: o.interval !== undefined ? parseNumber(o.interval, '--interval', 200, 3_600_000, 'a number of milliseconds') : 1000,
     noBpf: o.bpf === false,

@@ -1,22 +1,11 @@
 /**
- * Terminal styling. Colour is used only when stdout is a TTY, NO_COLOR is unset
- * (https://no-color.org) and --no-color was not given. Every renderer takes a
- * Style so tests render deterministic plain text.
+ * Terminal styling: colour only when stdout is a TTY, NO_COLOR is unset (https://no-color.org) and --no-color was
+ * not given. Every renderer takes a Style so tests render deterministic plain text.
  */
-export interface Style {
-  color: boolean;
-  bold(s: string): string;
-  dim(s: string): string;
-  red(s: string): string;
-  yellow(s: string): string;
-  green(s: string): string;
-  cyan(s: string): string;
-}
-
 const wrap = (on: boolean, open: number, close: number) => (s: string) =>
   on ? `\u001b[${open}m${s}\u001b[${close}m` : s;
 
-export function makeStyle(color: boolean): Style {
+export function makeStyle(color: boolean) {
   return {
     color,
     bold: wrap(color, 1, 22),
@@ -28,6 +17,8 @@ export function makeStyle(color: boolean): Style {
   };
 }
 
+export type Style = ReturnType<typeof makeStyle>;
+
 export const plain: Style = makeStyle(false);
 
 /** Decide colour from the option, the environment and the stream. */
@@ -37,20 +28,20 @@ export function wantColor(option: boolean | undefined, stream: { isTTY?: boolean
   return stream.isTTY === true;
 }
 
-/** Visible width of a string that may hold ANSI colour codes. */
-export function visibleLength(s: string): number {
+/** The text without its ANSI colour codes (what a terminal shows of it). */
+export function stripColour(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  return s.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 /** Lay out rows as left-aligned columns separated by two spaces (like `ss`). */
 export function table(rows: readonly (readonly string[])[], rightAlign: ReadonlySet<number> = new Set()): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(c))));
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, stripColour(c).length)));
   return rows.map((r) =>
     r
       .map((c, i) => {
-        const pad = ' '.repeat((widths[i] ?? 0) - visibleLength(c));
+        const pad = ' '.repeat((widths[i] ?? 0) - stripColour(c).length);
         if (rightAlign.has(i)) return pad + c;
         return i === r.length - 1 ? c : c + pad;
       })

@@ -20,19 +20,11 @@ declare module 'blessed-contrib' {
     showLegend?: boolean;
     legend?: { width?: number };
     wholeNumbersOnly?: boolean;
-    minY?: number;
-    maxY?: number;
-    showNthLabel?: number;
   }
 
   export interface Line extends Widgets.BoxElement {
     setData(data: LineSeries[]): void;
   }
-
-  export function line(options: LineOptions): Line;
-
-  const contrib: { line: typeof line };
-  export default contrib;
 }
 
 /** The line chart alone (importing the package index loads every widget: ~170 ms). */

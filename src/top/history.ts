@@ -63,22 +63,17 @@ export class RtoHistory {
     const x = Math.max(-0x80000000, Math.min(0x7fffffff, Math.round(v)));
     const h = this.head[slot]!;
     const n = this.len[slot]!;
-    if (n < HISTORY) {
-      this.data[((h + n) % HISTORY) * this.cap + slot] = x;
-      this.len[slot] = n + 1;
-    } else {
-      this.data[h * this.cap + slot] = x;
-      this.head[slot] = (h + 1) % HISTORY;
-    }
+    // a full ring (n = HISTORY) overwrites its oldest sample, at the head
+    this.data[((h + n) % HISTORY) * this.cap + slot] = x;
+    if (n < HISTORY) this.len[slot] = n + 1;
+    else this.head[slot] = (h + 1) % HISTORY;
   }
 
   /** The samples of a slot, oldest first. */
   values(slot: number): number[] {
     const h = this.head[slot]!;
     const n = this.len[slot]!;
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = this.data[((h + i) % HISTORY) * this.cap + slot]!;
-    return out;
+    return Array.from({ length: n }, (_, i) => this.data[((h + i) % HISTORY) * this.cap + slot]!);
   }
 
   private grow(): void {

@@ -1,8 +1,7 @@
 /**
- * The render loop of `sctpdiag top`: reads snapshots adaptively, feeds live
- * events from the pipeline (src/trace) into the state, draws frames, and
- * restores the terminal on every way out: q, Ctrl-C, SIGINT/SIGTERM/SIGHUP,
- * an exception anywhere (its stack goes to stderr after the restore), exit.
+ * The render loop of `sctpdiag top`: reads snapshots adaptively, feeds the pipeline's events into the state, draws
+ * frames, and restores the terminal on every way out: q, Ctrl-C, signals, an exception anywhere (its stack goes to
+ * stderr after the restore), exit.
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +14,7 @@ import { gatherDrift } from '../doctor/gather.js';
 import { readSysctls } from '../procfs/sysctls.js';
 import { METRICS_PRINT_S, startEventPipeline, type EventPipeline, type PipelineOptions, type PipelineStatus } from '../trace/pipeline.js';
 import { RotatingLog } from '../trace/sinks.js';
+import type { LogSettings } from '../trace/run.js';
 import { summariseSources } from '../trace/sources.js';
 import { TopScreen, utf8Locale, type ScreenIO } from './screen.js';
 import { TopState, type SourceStatus } from './state.js';
@@ -27,7 +27,7 @@ export interface TopRunOptions {
   intervalMs: number;
   noBpf: boolean;
   /** NDJSON event log (rotated like trace's) */
-  log: { path: string; maxBytes: number; keep: number } | null;
+  log: LogSettings | null;
   /** terminal streams (tests); default the process's */
   io?: ScreenIO;
   /** named links (loaded by the command before the screen opens) */
@@ -44,15 +44,11 @@ export interface TopRunOptions {
   onDraw?: (screen: TopScreen, state: TopState) => void;
 }
 
-export function sourceStatus(p: PipelineStatus): SourceStatus {
+function sourceStatus(p: PipelineStatus): SourceStatus {
   const s: SourceStatus = { source: p.source, probesAttached: p.probesAttached, reason: p.reason };
   // which event types do not come from bpf, and why (the log pane's source.changed names them)
   if (p.types.some((t) => t.source !== 'bpf')) s.types = summariseSources(p.types, true);
   return s;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
 /** Runs until the operator quits; rejects (after restoring the terminal) on a crash. */
@@ -64,16 +60,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
   // a capture never changes: a bad one is an error before the screen opens
   const first = replay ? await read(readOpts) : null;
 
-  const ascii = o.io?.ascii ?? !utf8Locale();
   const state = new TopState({
     host: meta?.hostname ?? hostname(),
     baseIntervalMs: o.intervalMs,
     replay,
-    ascii,
-    links: o.links ?? [],
+    ascii: o.io?.ascii ?? !utf8Locale(),
+    links: o.links,
     metricsPrintMs: METRICS_PRINT_S * 1000,
   });
-  state.setSource(replay ? { source: 'replay' } : { source: 'starting' });
+  if (replay) state.setSource({ source: 'replay' });
 
   // the same comparison as `tune --verify` against the last applied profile (a few small reads)
   const readDrift =
@@ -87,8 +82,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
 
   const bus = new EventBus();
   const log = o.log ? new RotatingLog(o.log) : null;
-  let pipeline: EventPipeline | null = null;
-  let latest: Snapshot | null = first;
+  // asserted: assigned in closures, so TypeScript would otherwise narrow it to null for good
+  let pipeline = null as EventPipeline | null;
   let finished = false;
   let readTimer: NodeJS.Timeout | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
@@ -115,7 +110,8 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     if (finished) return;
     finished = true;
     restore();
-    process.stderr.write(`sctpdiag top: crashed after restoring the terminal:\n${describe(e)}\n`);
+    const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`sctpdiag top: crashed after restoring the terminal:\n${stack}\n`);
     rejectDone(new SctpdiagError(`top: ${e instanceof Error ? e.message : String(e)}`, EXIT.FAILURE));
   };
   const guard =
@@ -144,23 +140,20 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     if (!drawTimer && !finished) drawTimer = setTimeout(guard(draw), 100);
   };
 
-  const unsubscribe = bus.subscribe((e: SctpEvent) => {
-    try {
+  const unsubscribe = bus.subscribe(
+    guard((e: SctpEvent) => {
       log?.write(e);
       state.applyEvent(e);
       drawSoon();
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
 
+  // live only: a replay reads once, before the screen opens
   const startPipeline = () => {
     const start = o.startPipeline === undefined ? startEventPipeline : o.startPipeline;
-    if (pipeline || replay || !start) {
-      if (!start && !replay) state.setSource({ source: 'procfs', reason: 'no event pipeline: table only' });
-      return;
-    }
-    pipeline = start({
+    if (pipeline) return;
+    if (!start) return state.setSource({ source: 'procfs', reason: 'no event pipeline: table only' });
+    const p = start({
       procRoot: o.procRoot,
       netns: o.netns,
       noBpf: o.noBpf,
@@ -170,13 +163,13 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       // top does the (adaptive) reading and pushes each snapshot to the pipeline
       pushed: true,
     });
-    pipeline.ready.catch(fail);
-    state.setSource(sourceStatus(pipeline.status()));
+    pipeline = p;
+    p.ready.catch(fail);
+    state.setSource(sourceStatus(p.status()));
     statusTimer = setInterval(
       guard(() => {
-        if (!pipeline) return;
         const before = JSON.stringify(state.source);
-        state.setSource(sourceStatus(pipeline.status()));
+        state.setSource(sourceStatus(p.status()));
         if (JSON.stringify(state.source) !== before) drawSoon();
       }),
       1000,
@@ -191,7 +184,6 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       const cost: ReadCost = { kernelMs: 0, associations: 0 };
       const s = await read({ ...readOpts, cost });
       if (finished) return;
-      latest = s;
       state.applySnapshot(s, { atMs: Date.now(), readMs: performance.now() - t0, cost: withCycle(cost, cycleMs) });
       state.setDrift(await readDrift());
       startPipeline();
@@ -208,22 +200,16 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     readTimer = null;
     if (finished) return;
     // paused: no read, and nothing new to draw (the clock redraws); look again soon
-    const reading = !state.paused || !latest;
-    if (reading) await readOnce();
-    if (finished) return;
-    if (reading) {
+    if (!state.paused || !state.snapshot) {
+      await readOnce();
+      if (finished) return;
       state.tick(Date.now());
       draw();
     }
     readTimer = setTimeout(guard(tick), state.paused ? 250 : state.refreshMs);
   };
 
-  /**
-   * Between full reads, the screen is redrawn at the asked interval (1 Hz by
-   * default), like htop: only the visible rows are formatted, the header
-   * shows how old the data is. Skipped when something (a read, a key, an
-   * event) drew within the interval anyway.
-   */
+  /** Between full reads, a redraw each interval (the header says how old the data is), unless something just drew. */
   const clock = () => {
     if (finished) return;
     state.tick(Date.now());
@@ -236,17 +222,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     else if (r === 'render') draw();
   });
 
-  const hooks = o.processHooks !== false;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = () => finish();
-  const onCrash = (e: unknown) => fail(e);
-  const onExit = () => restore();
-  if (hooks) {
-    for (const s of signals) process.on(s, onSignal);
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-    process.on('exit', onExit);
-  }
+  const hooks: [string, (e: unknown) => void][] = [
+    ['SIGINT', finish],
+    ['SIGTERM', finish],
+    ['SIGHUP', finish],
+    ['uncaughtException', fail],
+    ['unhandledRejection', fail],
+    ['exit', restore],
+  ];
+  if (o.processHooks !== false) for (const [event, fn] of hooks) process.on(event, fn);
 
   try {
     screen = new TopScreen(
@@ -258,17 +242,15 @@ export async function runTop(o: TopRunOptions): Promise<void> {
       }),
     );
     state.resize(screen.width, screen.height);
-    if (first) {
-      state.applySnapshot(first, { atMs: Date.now(), readMs: 0 });
-      draw();
-    } else {
-      draw();
+    if (first) state.applySnapshot(first, { atMs: Date.now(), readMs: 0 });
+    draw();
+    if (!first) {
       guard(tick)();
       clockTimer = setInterval(guard(clock), o.intervalMs);
     }
     await done;
   } catch (e) {
-    if (!finished) fail(e);
+    fail(e);
     await done;
   } finally {
     finished = true;
@@ -277,17 +259,11 @@ export async function runTop(o: TopRunOptions): Promise<void> {
     unsubscribe();
     restore();
     if (pipeline) {
-      const p: EventPipeline = pipeline;
       // bpftrace gets a moment to exit; never hang the terminal on it
-      await Promise.race([p.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await Promise.race([pipeline.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     log?.close();
-    if (hooks) {
-      for (const s of signals) process.off(s, onSignal);
-      process.off('uncaughtException', onCrash);
-      process.off('unhandledRejection', onCrash);
-      process.off('exit', onExit);
-    }
+    if (o.processHooks !== false) for (const [event, fn] of hooks) process.off(event, fn);
     if (!o.io && process.stdin.isTTY) process.stdin.pause();
   }
 }

@@ -1,8 +1,6 @@
 /**
- * The only module of `sctpdiag top` that touches blessed: draws Frames built by
- * state.ts, forwards keys and resizes, and restores the terminal (destroy()).
- * Only the lines a Frame holds are handed to blessed: the table pane never sees
- * more rows than fit on the screen.
+ * The only module of `sctpdiag top` that touches blessed: draws Frames built by state.ts (only the rows that fit),
+ * forwards keys and resizes, and restores the terminal (destroy()).
  */
 import blessed from 'blessed';
 import { createRequire } from 'node:module';
@@ -12,11 +10,6 @@ import type { Tone } from './view.js';
 
 const require = createRequire(import.meta.url);
 type LineFactory = typeof import('blessed-contrib/lib/widget/charts/line.js');
-let lineFactory: LineFactory | null = null;
-function contribLine(): LineFactory {
-  lineFactory ??= require('blessed-contrib/lib/widget/charts/line.js') as LineFactory;
-  return lineFactory;
-}
 
 export interface ScreenIO {
   input?: NodeJS.ReadableStream;
@@ -28,9 +21,8 @@ export interface ScreenIO {
 }
 
 /**
- * A terminfo name blessed handles. blessed's own parser chokes on some modern
- * entries (screen-256color prints errors; tmux-256color falls back silently);
- * tmux and screen speak xterm well enough, so use xterm's entries for them.
+ * A terminfo name blessed handles: its parser chokes on some modern entries (screen-256color prints errors,
+ * tmux-256color falls back silently); tmux and screen speak xterm well enough.
  */
 export function chooseTerminal(env: NodeJS.ProcessEnv = process.env): string {
   const t = env.TERM ?? '';
@@ -56,7 +48,7 @@ const TONE_TAG: Record<Tone, string | null> = {
   dim: 'gray-fg',
 };
 
-export function tagLine(l: Line): string {
+function tagLine(l: Line): string {
   let s = blessed.escape(l.text);
   const tags: string[] = [];
   const tone = l.tone ? TONE_TAG[l.tone] : null;
@@ -68,11 +60,15 @@ export function tagLine(l: Line): string {
 }
 
 const ASCII_MAP: Record<string, string> = { '·': '|', '→': '>', '▲': '^', '▼': 'v', '▶': '>', '…': '~', '↑': '^', '↓': 'v', '—': '-' };
+const NON_ASCII = new RegExp(`[${Object.keys(ASCII_MAP).join('')}]`, 'g');
 
 /** For terminals without UTF-8: the few non-ASCII characters top prints. */
 export function toAscii(s: string): string {
-  return s.replace(/[·→▲▼▶…↑↓—]/g, (c) => ASCII_MAP[c] ?? '?');
+  return s.replace(NON_ASCII, (c) => ASCII_MAP[c]!);
 }
+
+/** the text panes of a Frame, in drawing order */
+const PANES = ['header', 'table', 'detail', 'snmp', 'events', 'footer', 'help'] as const;
 
 const SERIES_COLOURS = ['yellow', 'cyan', 'magenta', 'green', 'blue', 'white', 'red'];
 
@@ -138,16 +134,8 @@ export class TopScreen {
 
   draw(f: Frame): void {
     if (this.destroyed) return;
-    const panes: [string, Pane | undefined][] = [
-      ['header', f.header],
-      ['table', f.table],
-      ['detail', f.detail],
-      ['snmp', f.snmp],
-      ['events', f.events],
-      ['footer', f.footer],
-      ['help', f.help],
-    ];
-    for (const [name, p] of panes) {
+    for (const name of PANES) {
+      const p = f[name];
       if (!p) {
         this.boxes.get(name)?.hide();
         continue;
@@ -176,8 +164,9 @@ export class TopScreen {
     this.chartGeom = geom;
     if (!c || c.series.length === 0) return;
     if (!this.chart) {
-      // no `parent`: the canvas is made on 'attach', which must come after construction
-      this.chart = contribLine()({
+      // loaded on first use, not with the screen; no `parent`: the canvas is made on 'attach', after construction
+      const line = require('blessed-contrib/lib/widget/charts/line.js') as LineFactory;
+      this.chart = line({
         top: c.top,
         left: c.left,
         width: c.width,
@@ -202,17 +191,6 @@ export class TopScreen {
       style: { line: SERIES_COLOURS[i % SERIES_COLOURS.length]! },
     }));
     this.chart.setData(series);
-  }
-
-  /** The screen as plain text (colours stripped), e.g. for golden tests. */
-  text(): string {
-    // eslint-disable-next-line no-control-regex
-    const shot = (this.screen.screenshot() as unknown as string).replace(/\u001b\[[0-9;]*m/g, '');
-    return shot
-      .split('\n')
-      .map((l: string) => l.trimEnd())
-      .join('\n')
-      .replace(/\n+$/, '');
   }
 
   /** Restore the terminal (idempotent; safe from any exit path). */

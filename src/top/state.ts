@@ -1,9 +1,6 @@
 /**
- * The application state of `sctpdiag top`: snapshots, live events, the event
- * source's status and key presses go in; a Frame (plain text lines with tones,
- * pane positions) comes out. Pure apart from what the caller hands in (times
- * are parameters): tested without a terminal. screen.ts draws Frames; run.ts
- * feeds the state.
+ * The application state of `sctpdiag top`: snapshots, events, the event source's status and keys go in; a Frame
+ * (text lines with tones, pane positions) comes out. Pure (times are parameters), so tested without a terminal.
  */
 import { deriveFindings, inferActive, type Association, type Path, type Snapshot } from '../model/snapshot.js';
 import { PATH_STATE_NAMES, type PathState } from '../kernel/enums.js';
@@ -13,7 +10,6 @@ import { nextReadMs, type ReadCost } from '../kernel/pacing.js';
 import { linkHealth, linkOf, type LinkHealth, type LinkSpec } from '../links/links.js';
 import { FigureStore, formatAge, formatBytes, rttAgeMs, staleAfterMs, type LiveFigures } from '../model/figures.js';
 import {
-  COLUMNS,
   SNMP_PANEL,
   assocHealth,
   column,
@@ -33,9 +29,9 @@ import {
   ownerText,
   rates,
   reconcile,
+  severityLabel,
   sortRows,
   sparkline,
-  type ColumnId,
   type Row,
   type Selection,
   type SortSpec,
@@ -59,8 +55,6 @@ export interface TopOptions {
   replay: string | null;
   /** plain ASCII sparklines and markers (terminal not UTF-8) */
   ascii?: boolean;
-  /** sysctl profile drift, when a profile was applied (tune) */
-  drift?: { profile: string; drifted: number } | null;
   /** named links (--links, or /etc/sctpdiag/links.conf): a LINK column, and links down in the header */
   links?: readonly LinkSpec[];
   /** how often the probes print their per-path figures (ms): a figure older than a few prints is stale */
@@ -85,16 +79,9 @@ export interface Pane {
   lines: Line[];
 }
 
-export interface ChartSeries {
-  title: string;
-  x: string[];
-  y: number[];
-}
-
 export interface Frame {
   width: number;
   height: number;
-  mode: Mode;
   header: Pane;
   table?: Pane;
   detail?: Pane;
@@ -102,7 +89,7 @@ export interface Frame {
   events?: Pane;
   help?: Pane;
   /** RTO history per path of the selected association (detail view) */
-  chart?: Omit<Pane, 'lines'> & { title: string; series: ChartSeries[] };
+  chart?: Omit<Pane, 'lines'> & { title: string; series: { title: string; x: string[]; y: number[] }[] };
   footer: Pane;
 }
 
@@ -110,22 +97,30 @@ export type KeyResult = 'quit' | 'render' | 'none';
 
 /** Hard limits that keep memory flat at 10k associations (HISTORY: history.ts). */
 const EVENT_LOG = 200;
+/** the events whose metrics carry a path's current RTO */
+const RTO_EVENTS: ReadonlySet<SctpEvent['type']> = new Set(['path.metrics', 'path.rtx_timeout', 'path.state']);
 
-export function formatSeconds(ms: number): string {
+function formatSeconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** An association with some paths changed (from a live event), derived fields recomputed. */
-export function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
+function withPaths(a: Association, paths: Path[], extra: Partial<Association> = {}): Association {
   const activePath = inferActive(paths);
   const ps = paths.map((p) => ({ ...p, active: p.address === activePath }));
   const primaryPath = ps.find((p) => p.primary)?.address ?? a.primaryPath;
   const base = { ...a, ...extra, paths: ps, activePath, primaryPath };
-  const { findings: _f, ...rest } = base;
-  return { ...base, findings: deriveFindings(rest) };
+  return { ...base, findings: deriveFindings(base) };
 }
 
-const SORT_ORDER: readonly ColumnId[] = COLUMNS.map((c) => c.id);
+/** the header's event source */
+const EVENTS_TEXT: Record<SourceStatus['source'], (s: SourceStatus) => string> = {
+  bpf: (s) => `events bpf (${s.probesAttached ?? '?'} probes)`,
+  procfs: (s) => `events procfs polling${s.reason ? ` (${s.reason})` : ''}`,
+  degraded: (s) => `events DEGRADED: ${s.reason ?? 'unknown reason'}`,
+  replay: () => 'events none (replay)',
+  starting: () => 'events starting',
+};
 
 const HELP: readonly string[] = [
   'sctpdiag top — keys',
@@ -170,19 +165,11 @@ export class TopState {
   private lastReadAt: number | null = null;
   /** the clock as of the last tick or full read (header: age of the data) */
   private now: number | null = null;
-  /**
-   * One Row per association. Work over all of them happens only when a full
-   * read arrives (or the sort/filter changes): events update a row in place,
-   * and a frame touches only the rows on screen.
-   */
+  /** one Row per association, walked only on a full read (or sort/filter change): events update a row in place */
   private rows = new Map<string, StateRow>();
   /** the filtered, sorted rows */
   private viewCache: Row[] = [];
-  /**
-   * ok: viewCache is current; resort: the same rows, an order to restore
-   * (values or the sort changed; nearly sorted already, so cheap); rebuild:
-   * rows came or went, or the filter changed
-   */
+  /** resort: values or the sort changed (nearly sorted already, so cheap); rebuild: rows came or went, or the filter */
   private viewState: 'ok' | 'resort' | 'rebuild' = 'rebuild';
   private established = 0;
   /** live events, oldest first (at most 2 × EVENT_LOG); formatted only when on screen */
@@ -205,11 +192,8 @@ export class TopState {
   constructor(opts: TopOptions) {
     this.opts = opts;
     this.links = opts.links ?? [];
-    this.drift = opts.drift ?? null;
     this.refreshMs = opts.baseIntervalMs;
   }
-
-  // ---- inputs ------------------------------------------------------------------
 
   resize(width: number, height: number): void {
     this.width = Math.max(20, width);
@@ -228,10 +212,6 @@ export class TopState {
     return this.selection;
   }
 
-  set sel(s: Selection) {
-    this.selection = s;
-  }
-
   /** Profile drift after each live read (null: no profile applied, or unknown). */
   setDrift(d: { profile: string; drifted: number } | null): void {
     this.drift = d;
@@ -241,9 +221,9 @@ export class TopState {
     this.source = s;
   }
 
-  /** A read failed (no SCTP, permission…): shown instead of the table; the last snapshot is dropped. */
+  /** A read failed (no SCTP, permission…): shown instead of the table until a read succeeds. */
   setError(message: string, hint?: string): void {
-    this.error = hint === undefined ? { message } : { message, hint };
+    this.error = { message, hint };
   }
 
   /** A full read: `atMs` when it was taken, `readMs` how long it took, `cost` what it cost the kernel. */
@@ -257,8 +237,7 @@ export class TopState {
     } else if (!prev) {
       for (const c of SNMP_PANEL) if (c.gauge) this.pushHist(c.name, snap.snmp[c.name] ?? null);
     }
-    // the one pass over every association per full read: rows (updated in
-    // place, the map is not rebuilt), RTXC growth, RTO samples
+    // the one pass over every association per full read: rows updated in place, RTXC growth, RTO samples
     const gen = ++this.gen;
     const rows = this.rows;
     let est = 0;
@@ -289,9 +268,7 @@ export class TopState {
           removed = true;
         }
     // the rows that belong to a link (after removals; a key read twice counts once)
-    const linked: StateRow[] = [];
-    if (this.links.length) for (const r of rows.values()) if (r.link !== null) linked.push(r);
-    this.linked = linked;
+    this.linked = this.links.length ? [...rows.values()].filter((r) => r.link !== null) : [];
     this.linkCache = null;
     this.hist.sweep(gen);
     if (removed && this.figures.size > 0) this.figures.retain((id, path) => rows.get(String(id))?.assoc.paths.some((p) => p.address === path) ?? false);
@@ -321,47 +298,34 @@ export class TopState {
     const row = this.rows.get(key);
     if (!row) return;
     const a = row.assoc;
-    let next: Association | null = null;
-    if (e.type === 'path.state' && e.path && e.to && (PATH_STATE_NAMES as readonly string[]).includes(e.to)) {
-      if (a.paths.some((p) => p.address === e.path))
-        next = withPaths(
-          a,
-          a.paths.map((p) => (p.address === e.path ? { ...p, state: e.to as PathState } : p)),
-        );
-    } else if (e.type === 'path.primary' && e.to) {
-      if (a.paths.some((p) => p.address === e.to))
-        next = withPaths(
-          a,
-          a.paths.map((p) => ({ ...p, primary: p.address === e.to })),
-        );
+    // the paths as the event leaves them; the derived fields are recomputed once, at the end
+    let paths = a.paths;
+    let extra: Partial<Association> | undefined;
+    const known = (address: string | undefined) => a.paths.some((p) => p.address === address);
+    if (e.type === 'path.state' && e.to && (PATH_STATE_NAMES as readonly string[]).includes(e.to) && known(e.path)) {
+      paths = paths.map((p) => (p.address === e.path ? { ...p, state: e.to as PathState } : p));
+    } else if (e.type === 'path.primary' && e.to && known(e.to)) {
+      paths = paths.map((p) => ({ ...p, primary: p.address === e.to }));
     } else if (e.type === 'assoc.down') {
-      next = withPaths(a, a.paths, { state: 'CLOSED', stateCode: 0 });
+      extra = { state: 'CLOSED', stateCode: 0 };
     }
     const rto = e.metrics?.rtoMs;
-    if (e.path && typeof rto === 'number' && (e.type === 'path.metrics' || e.type === 'path.rtx_timeout' || e.type === 'path.state')) {
-      const base = next ?? a;
-      const i = base.paths.findIndex((p) => p.address === e.path && p.rtoMs !== rto);
+    if (e.path && typeof rto === 'number' && RTO_EVENTS.has(e.type)) {
+      const i = paths.findIndex((p) => p.address === e.path && p.rtoMs !== rto);
       if (i >= 0) {
-        next = withPaths(
-          base,
-          base.paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p)),
-        );
+        paths = paths.map((p) => (p.address === e.path ? { ...p, rtoMs: rto } : p));
         const slot = row.slots?.[i];
         if (slot !== undefined) this.hist.push(slot, rto);
       }
     }
-    if (next) this.updateRow(row, next);
+    if (paths !== a.paths || extra) this.updateRow(row, withPaths(a, paths, extra));
   }
 
-  /**
-   * An event changed one association: the row is updated in place (the view
-   * holds the same object). The view is rebuilt only if the row's place in it
-   * changed: its sort key, or whether it matches the filter.
-   */
+  /** The row is updated in place (the view holds it); the view is redone only if its sort key or match changed. */
   private updateRow(row: Row, next: Association): void {
     const sortKey = column(this.sort.column).sort;
     const before = sortKey(row);
-    const terms = this.filter ? filterTerms(this.filter) : [];
+    const terms = filterTerms(this.filter);
     const matched = matchesTerms(row.assoc, terms, row.link);
     row.assoc = next;
     row.health = assocHealth(next);
@@ -370,11 +334,7 @@ export class TopState {
     else if (sortKey(row) !== before) this.invalidate('resort');
   }
 
-  /**
-   * The link of an association: matched when it first appears; again only
-   * when its peer addresses changed (ports never do), so a read at 10k
-   * associations does not match each against every link.
-   */
+  /** Matched when the association appears, again only if its peers changed (ports never do): not 10k × every link. */
   private linkFor(a: Association, old?: StateRow): string | null {
     if (this.links.length === 0) return null;
     if (old && samePeers(old.assoc, a)) return old.link;
@@ -382,31 +342,23 @@ export class TopState {
   }
 
   /** Every link of the file with its associations' totals (a link without one is down). */
-  linkStates(): LinkHealth[] {
+  private linkStates(): LinkHealth[] {
     if (this.linkCache === null) this.linkCache = linkHealth(this.links, this.linked);
     return this.linkCache;
   }
 
   /** Each path's history slot: kept (matched by address) from the previous read, with this read's RTO appended. */
   private carrySlots(old: Row | undefined, a: Association, gen: number): number[] {
-    const paths = a.paths;
-    const slots = new Array<number>(paths.length);
     const op = old?.assoc.paths;
-    const os = old?.slots;
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i]!;
-      let s: number | undefined;
-      if (op && os) {
-        const j = op[i]?.address === p.address ? i : op.findIndex((x) => x.address === p.address);
-        if (j >= 0) s = os[j];
-      }
+    return a.paths.map((p, i) => {
+      const j = op?.[i]?.address === p.address ? i : (op?.findIndex((x) => x.address === p.address) ?? -1);
+      let s = j >= 0 ? old?.slots?.[j] : undefined;
       // a slot already claimed in this generation (a key seen twice) is not shared
       if (s === undefined || this.hist.isKept(s, gen)) s = this.hist.alloc(gen);
       else this.hist.keep(s, gen);
       this.hist.push(s, p.rtoMs);
-      slots[i] = s;
-    }
-    return slots;
+      return s;
+    });
   }
 
   /** A key press (blessed key names: up, down, pageup, enter, escape, backspace, C-c…). */
@@ -456,7 +408,7 @@ export class TopState {
         // only the columns on screen: sorting by a hidden one would look like nothing happened
         const order = layoutColumns(this.width, [], this.links.length > 0).map((l) => l.col.id);
         const i = order.indexOf(this.sort.column);
-        this.sort = { column: order[(i + 1) % order.length] ?? SORT_ORDER[0]!, descending: this.sort.descending };
+        this.sort = { column: order[(i + 1) % order.length]!, descending: this.sort.descending };
         this.invalidate('resort');
         return 'render';
       }
@@ -500,14 +452,10 @@ export class TopState {
   }
 
   private move(delta: number): KeyResult {
-    const rows = this.view();
-    const d = delta === Infinity ? rows.length : delta === -Infinity ? -rows.length : delta;
     const before = this.selection.index;
-    this.selection = moveSelection(this.selection, rows, d, this.tableRows());
+    this.selection = moveSelection(this.selection, this.view(), delta, this.tableRows());
     return this.selection.index === before ? 'none' : 'render';
   }
-
-  // ---- derived -----------------------------------------------------------------
 
   private pushHist(name: string, v: number | null): void {
     const h = this.snmpHist.get(name) ?? [];
@@ -539,12 +487,11 @@ export class TopState {
   }
 
   selected(): Row | null {
-    const rows = this.view();
-    return rows[this.selection.index] ?? null;
+    return this.view()[this.selection.index] ?? null;
   }
 
   /** RTO samples per path of one association, oldest first (only ever built for the selected one). */
-  rtoHistory(key: string): ReadonlyMap<string, readonly number[]> {
+  rtoHistory(key: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
     const r = this.rows.get(key);
     if (!r?.slots) return out;
@@ -569,15 +516,12 @@ export class TopState {
     return Math.max(1, this.layout().table - 1);
   }
 
-  // ---- the frame -------------------------------------------------------------------
-
   frame(): Frame {
     const w = this.width;
     const { table, bottom } = this.layout();
     const f: Frame = {
       width: w,
       height: this.height,
-      mode: this.mode,
       header: { top: 0, left: 0, width: w, height: 2, lines: this.headerLines() },
       footer: { top: this.height - 1, left: 0, width: w, height: 1, lines: [this.footerLine()] },
     };
@@ -597,7 +541,7 @@ export class TopState {
           series: [...hist.entries()].map(([addr, ys]) => ({
             title: addr,
             x: ys.map((_, i) => String(i - ys.length + 1)),
-            y: [...ys],
+            y: ys,
           })),
         };
       }
@@ -640,25 +584,8 @@ export class TopState {
     const l1 = ['sctpdiag top', `host ${this.opts.host}`, `kernel ${s?.kernelRelease ?? '?'}`, hz, where];
     if (this.opts.replay && s?.netns) l1.push(`netns ${s.netns}`);
     const src = this.source;
-    let events: string;
-    let tone: Tone = 'normal';
-    switch (src.source) {
-      case 'bpf':
-        events = `events bpf (${src.probesAttached ?? '?'} probes)`;
-        break;
-      case 'procfs':
-        events = `events procfs polling${src.reason ? ` (${src.reason})` : ''}`;
-        break;
-      case 'degraded':
-        events = `events DEGRADED: ${src.reason ?? 'unknown reason'}`;
-        tone = 'warn';
-        break;
-      case 'replay':
-        events = 'events none (replay)';
-        break;
-      default:
-        events = 'events starting';
-    }
+    let events = EVENTS_TEXT[src.source](src);
+    let tone: Tone = src.source === 'degraded' ? 'warn' : 'normal';
     const refresh = this.opts.replay
       ? 'static capture'
       : `refresh ${formatSeconds(this.refreshMs)}${this.refreshMs > this.opts.baseIntervalMs ? ' adaptive' : ''}` +
@@ -687,11 +614,7 @@ export class TopState {
     ];
   }
 
-  /**
-   * `links 3/3 up`; `links 1/3 DOWN stp-b,hss-2` (down: no ESTABLISHED
-   * association with an ACTIVE path, none at all included); `… below
-   * min-active hss-1` when up with fewer ACTIVE paths than the file asks.
-   */
+  /** `links 3/3 up`, `links 1/3 DOWN stp-b,hss-2`; `… below min-active hss-1`: up on fewer ACTIVE paths. */
   private linkSummary(): { text: string; down: boolean; short: boolean } | null {
     if (this.links.length === 0 || !this.snapshot) return null;
     const all = this.linkStates();
@@ -742,7 +665,7 @@ export class TopState {
     const rows = this.view();
     const sel = this.selection;
     const cols = layoutColumns(w, rows.slice(sel.offset, sel.offset + h), this.links.length > 0);
-    const lines: Line[] = [{ text: fit(formatHeader(cols, this.sort), w), inverse: true, bold: true }];
+    const lines: Line[] = [titleLine(formatHeader(cols, this.sort), w)];
     const msg = this.message();
     if (msg) return [...lines, ...msg.map((l) => ({ ...l, text: fit(l.text, w) }))].slice(0, h);
     if (rows.length === 0) lines.push({ text: fit(`no association matches "${this.filter}" (Esc clears the filter)`, w), tone: 'dim' });
@@ -759,12 +682,9 @@ export class TopState {
 
   private detailLines(w: number, h: number): Line[] {
     const r = this.selected();
-    const title = (t: string): Line => ({ text: fit(t, w), inverse: true, bold: true });
-    if (!r) return [title('detail'), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
+    if (!r) return [titleLine('detail', w), { text: 'no association selected', tone: 'dim' } as Line].slice(0, h);
     const a = r.assoc;
-    const out: Line[] = [
-      title(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`),
-    ];
+    const out = [titleLine(`assoc ${a.id} ${a.state} ${a.style} ${a.localPort}→${a.peerPort} ${ownerText(a)}`, w)];
     const lh = r.link === null ? undefined : this.linkStates().find((l) => l.spec.name === r.link);
     if (lh)
       out.push({
@@ -800,12 +720,12 @@ export class TopState {
     for (const f of a.findings) {
       if (f.code === 'retransmissions') continue;
       const tone: Tone = f.severity === 'fail' ? 'fail' : f.severity === 'warn' ? 'warn' : 'dim';
-      out.push({ text: fit(`${f.severity === 'fail' ? 'FAIL' : f.severity === 'warn' ? 'WARN' : 'info'} ${f.message}`, w), tone });
+      out.push({ text: fit(`${severityLabel(f.severity)} ${f.message}`, w), tone });
     }
     return out.slice(0, h);
   }
 
-  /** A path's bpf figures under its row, the RTT sample's age first (a narrow pane cuts the end): SRTT ± RTTVAR, cwnd, ssthresh, flight, PMTU, errors. */
+  /** A path's bpf figures under its row, the RTT sample's age first (a narrow pane cuts the end). */
   private figureLine(f: LiveFigures, hbMs: number, rtoMs: number, w: number): Line {
     // without an RTT sample (SACK figures only), the freshest figure's age
     const age = rttAgeMs(f) ?? Math.min(...Object.values(f).map((x) => x.ageMs));
@@ -821,7 +741,7 @@ export class TopState {
   }
 
   private snmpLines(w: number, h: number): Line[] {
-    const out: Line[] = [{ text: fit('SNMP rates (per s)', w), inverse: true, bold: true }];
+    const out = [titleLine('SNMP rates (per s)', w)];
     const labelW = 12;
     const valW = 8;
     const sparkW = Math.max(0, w - labelW - valW - 2);
@@ -829,8 +749,7 @@ export class TopState {
       const hist = this.snmpHist.get(c.name) ?? [];
       const last = hist.length ? hist[hist.length - 1]! : null;
       const val = c.gauge ? (last === null ? '-' : String(last)) : formatRate(last);
-      const moving = !c.gauge && last !== null && last > 0;
-      const tone: Tone = moving ? (c.name === 'SctpAborteds' || c.name === 'SctpT3RtxExpireds' ? 'fail' : 'warn') : 'normal';
+      const tone: Tone = !c.gauge && last !== null && last > 0 ? c.moving : 'normal';
       out.push({
         text: `${fit(c.label, labelW)} ${sparkline(hist, sparkW, this.opts.ascii === true)} ${fit(val, valW, true)}`.slice(0, w),
         tone,
@@ -841,7 +760,7 @@ export class TopState {
 
   private eventLines(w: number, h: number): Line[] {
     const held = this.held.length ? ` (${this.held.length} held while paused)` : '';
-    const out: Line[] = [{ text: fit(`events, newest first: ${this.eventCount}${held}`, w), inverse: true, bold: true }];
+    const out = [titleLine(`events, newest first: ${this.eventCount}${held}`, w)];
     if (this.events.length === 0)
       out.push({
         text: fit(this.opts.replay ? 'a capture has no live events' : 'no events yet', w),
@@ -864,6 +783,11 @@ interface StateRow extends Row {
 /** the same peer addresses, in order (what a link's peer= matches) */
 function samePeers(a: Association, b: Association): boolean {
   return a.paths.length === b.paths.length && a.paths.every((p, i) => p.address === b.paths[i]!.address);
+}
+
+/** a pane's title bar (and the table's column header) */
+function titleLine(text: string, w: number): Line {
+  return { text: fit(text, w), inverse: true, bold: true };
 }
 
 function printable(ch: string | undefined): ch is string {

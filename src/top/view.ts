@@ -1,7 +1,6 @@
 /**
- * The view-model of `sctpdiag top`: association rows, health, columns, sort,
- * filter, selection and scrolling, counter rates and sparklines. Pure: no I/O,
- * no blessed, no clock. state.ts composes these; screen.ts only draws.
+ * The view-model of `sctpdiag top`: rows, health, columns, sort, filter, selection and scrolling, counter rates and
+ * sparklines. Pure: no I/O, no blessed, no clock. state.ts composes these; screen.ts only draws.
  */
 import type { Association, Path } from '../model/snapshot.js';
 import type { PathState } from '../kernel/enums.js';
@@ -17,8 +16,6 @@ export type Tone = 'normal' | 'good' | 'info' | 'warn' | 'fail' | 'dim';
 export function healthTone(h: Severity): Tone {
   return h === 'ok' ? 'normal' : h;
 }
-
-// ---- health ------------------------------------------------------------------
 
 /** Findings that describe configuration or history, not the current health of the paths. */
 const NOT_HEALTH = new Set(['locally-single-homed', 'retransmissions']);
@@ -55,8 +52,6 @@ export function healthSummary(paths: readonly Pick<Path, 'state'>[]): string {
   return `${paths.length}/${paths.length} up`;
 }
 
-// ---- rows --------------------------------------------------------------------
-
 export interface Row {
   key: string;
   assoc: Association;
@@ -69,13 +64,9 @@ export interface Row {
   link: string | null;
 }
 
-/**
- * The lower-case text `/` searches, built only while a filter is active (at 10k
- * associations building it for every row on every refresh was a third of the
- * frame time) and cached per association object: a full read makes new ones.
- */
+/** The lower-case text `/` searches: built only while a filter is active, cached per association object. */
 const searchCache = new WeakMap<Association, string>();
-export function searchText(a: Association, link: string | null = null): string {
+function searchText(a: Association, link: string | null): string {
   let s = searchCache.get(a);
   if (s === undefined) {
     s = [
@@ -101,10 +92,8 @@ const SHORT_STYLE: Record<string, string> = {
   'one-to-many': '1toM',
   'peeled-off': 'peel',
   'one-to-one': '1to1',
-  unknown: '?',
 };
 const SHORT_STATE: Record<string, string> = {
-  CLOSED: 'CLOSED',
   COOKIE_WAIT: 'C-WAIT',
   COOKIE_ECHOED: 'C-ECHO',
   ESTABLISHED: 'ESTAB',
@@ -114,10 +103,7 @@ const SHORT_STATE: Record<string, string> = {
   SHUTDOWN_ACK_SENT: 'SD-ACK',
   UNKNOWN: '?',
 };
-
-export function shortState(s: string): string {
-  return SHORT_STATE[s] ?? s;
-}
+const shortState = (s: string): string => SHORT_STATE[s] ?? s;
 
 export function ownerText(a: Pick<Association, 'owners'>): string {
   const o = a.owners;
@@ -126,12 +112,10 @@ export function ownerText(a: Pick<Association, 'owners'>): string {
   return o.length > 1 ? `${first}+${o.length - 1}` : first;
 }
 
-export function primaryRto(a: Association): number | null {
+function primaryRto(a: Association): number | null {
   const p = a.paths.find((x) => x.primary) ?? a.paths[0];
   return p ? p.rtoMs : null;
 }
-
-// ---- columns -----------------------------------------------------------------
 
 export type ColumnId =
   | 'id'
@@ -159,7 +143,7 @@ export interface Column {
   links?: true;
   right?: boolean;
   text(r: Row): string;
-  /** sort key: numbers sort numerically, strings by locale */
+  /** sort key: numbers sort numerically, strings by code unit */
   sort(r: Row): number | string;
 }
 
@@ -203,10 +187,7 @@ export const COLUMNS: readonly Column[] = [
     max: 7,
     priority: 4,
     right: true,
-    text: (r) => {
-      const v = primaryRto(r.assoc);
-      return v === null ? '-' : String(v);
-    },
+    text: (r) => String(primaryRto(r.assoc) ?? '-'),
     sort: (r) => primaryRto(r.assoc) ?? -1,
   },
   {
@@ -232,9 +213,8 @@ export interface LaidColumn {
 }
 
 /**
- * Pick the columns that fit `width` (one space between columns), dropping the
- * least important first; then widen each column toward what its text in
- * `sample` (the visible rows) needs, most important first.
+ * The columns that fit `width` (one space apart), the least important dropped first; then each widened toward what
+ * its text in `sample` (the visible rows) needs, most important first.
  */
 export function layoutColumns(width: number, sample: readonly Row[] = [], links = false): LaidColumn[] {
   let cols = links ? [...COLUMNS] : COLUMNS.filter((c) => !c.links);
@@ -276,8 +256,6 @@ export function formatRow(r: Row, cols: readonly LaidColumn[]): string {
   return cols.map(({ col, width }) => fit(col.text(r), width, col.right)).join(' ');
 }
 
-// ---- sort, filter --------------------------------------------------------------
-
 export interface SortSpec {
   column: ColumnId;
   descending: boolean;
@@ -287,13 +265,11 @@ export function sortRows(rows: readonly Row[], s: SortSpec): Row[] {
   const key = column(s.column).sort;
   const dir = s.descending ? -1 : 1;
   const keyed = rows.map((r) => ({ r, k: key(r) }));
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   keyed.sort((a, b) => {
-    let c: number;
-    if (typeof a.k === 'number' && typeof b.k === 'number') c = a.k - b.k;
-    else c = String(a.k) < String(b.k) ? -1 : String(a.k) > String(b.k) ? 1 : 0;
-    if (c === 0) c = a.r.assoc.id - b.r.assoc.id || (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : 0);
-    else c *= dir;
-    return c;
+    const c = typeof a.k === 'number' && typeof b.k === 'number' ? a.k - b.k : cmp(String(a.k), String(b.k));
+    // ties in id order (then key), whatever the direction
+    return c !== 0 ? c * dir : a.r.assoc.id - b.r.assoc.id || cmp(a.r.key, b.r.key);
   });
   return keyed.map((x) => x.r);
 }
@@ -302,7 +278,7 @@ export function filterTerms(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter(Boolean);
 }
 
-export function matchesTerms(a: Association, terms: readonly string[], link: string | null = null): boolean {
+export function matchesTerms(a: Association, terms: readonly string[], link: string | null): boolean {
   if (terms.length === 0) return true;
   const text = searchText(a, link);
   return terms.every((t) => text.includes(t));
@@ -311,11 +287,8 @@ export function matchesTerms(a: Association, terms: readonly string[], link: str
 /** Every whitespace-separated term must occur (case-insensitive) in the row's text. */
 export function filterRows(rows: readonly Row[], text: string): Row[] {
   const terms = filterTerms(text);
-  if (terms.length === 0) return [...rows];
   return rows.filter((r) => matchesTerms(r.assoc, terms, r.link));
 }
-
-// ---- selection and scrolling ----------------------------------------------------
 
 export interface Selection {
   /** key of the selected association, kept across refreshes */
@@ -325,48 +298,39 @@ export interface Selection {
   offset: number;
 }
 
-/**
- * After the rows changed: the same association stays selected wherever it
- * moved; if it is gone, the row now at its old position (clamped) is.
- */
+/** After the rows changed: the same association stays selected; if it is gone, the row at its old position is. */
 export function reconcile(sel: Selection, rows: readonly Row[], height: number): Selection {
   if (rows.length === 0) return { key: sel.key, index: 0, offset: 0 };
   let index = sel.key === null ? -1 : rows.findIndex((r) => r.key === sel.key);
   if (index < 0) index = Math.min(Math.max(0, sel.index), rows.length - 1);
-  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
-}
-
-/** Keep the selected row visible, moving the window as little as possible. */
-export function scrollTo(sel: Selection, total: number, height: number): Selection {
-  const h = Math.max(1, height);
-  let offset = Math.min(sel.offset, Math.max(0, total - h));
-  if (sel.index < offset) offset = sel.index;
-  if (sel.index >= offset + h) offset = sel.index - h + 1;
-  return { ...sel, offset: Math.max(0, offset) };
+  return selectAt(rows, index, sel.offset, height);
 }
 
 export function moveSelection(sel: Selection, rows: readonly Row[], delta: number, height: number): Selection {
   if (rows.length === 0) return sel;
-  const index = Math.min(rows.length - 1, Math.max(0, sel.index + delta));
-  return scrollTo({ key: rows[index]!.key, index, offset: sel.offset }, rows.length, height);
+  return selectAt(rows, Math.min(rows.length - 1, Math.max(0, sel.index + delta)), sel.offset, height);
 }
 
-// ---- rates and sparklines ---------------------------------------------------------
+/** rows[index] selected and visible, the window moved as little as possible from `offset` */
+function selectAt(rows: readonly Row[], index: number, offset: number, height: number): Selection {
+  const h = Math.max(1, height);
+  let top = Math.min(offset, Math.max(0, rows.length - h));
+  if (index < top) top = index;
+  if (index >= top + h) top = index - h + 1;
+  return { key: rows[index]!.key, index, offset: Math.max(0, top) };
+}
 
-/** Counters that matter for multi-homing; CurrEstab is a gauge (shown as a value). */
+/** Counters that matter for multi-homing, with their tone while they grow; CurrEstab is a gauge (shown as a value). */
 export const SNMP_PANEL = [
-  { name: 'SctpT3RtxExpireds', label: 'T3RtxExpired', gauge: false },
-  { name: 'SctpT3Retransmits', label: 'T3Retransmit', gauge: false },
-  { name: 'SctpFastRetransmits', label: 'FastRetrans', gauge: false },
-  { name: 'SctpAborteds', label: 'Aborteds', gauge: false },
-  { name: 'SctpOutOfBlues', label: 'OutOfBlues', gauge: false },
-  { name: 'SctpCurrEstab', label: 'CurrEstab', gauge: true },
+  { name: 'SctpT3RtxExpireds', label: 'T3RtxExpired', gauge: false, moving: 'fail' },
+  { name: 'SctpT3Retransmits', label: 'T3Retransmit', gauge: false, moving: 'warn' },
+  { name: 'SctpFastRetransmits', label: 'FastRetrans', gauge: false, moving: 'warn' },
+  { name: 'SctpAborteds', label: 'Aborteds', gauge: false, moving: 'fail' },
+  { name: 'SctpOutOfBlues', label: 'OutOfBlues', gauge: false, moving: 'warn' },
+  { name: 'SctpCurrEstab', label: 'CurrEstab', gauge: true, moving: 'normal' },
 ] as const;
 
-/**
- * Per-second rate between two samples. A counter that went down (module
- * reload, netns recreated) restarts: the rate is null for that interval.
- */
+/** Per-second rate; a counter that went down (module reload, netns recreated) restarted: null for that interval. */
 export function rate(prev: number | undefined, cur: number | undefined, dtMs: number): number | null {
   if (prev === undefined || cur === undefined || !(dtMs > 0)) return null;
   if (cur < prev) return null;
@@ -409,7 +373,10 @@ export function formatRate(r: number | null): string {
   return `${r.toFixed(2)}/s`;
 }
 
-// ---- events -------------------------------------------------------------------------
+/** How the event log and the detail pane's findings name a severity. */
+export function severityLabel(s: Severity): string {
+  return s === 'fail' ? 'FAIL' : s === 'warn' ? 'WARN' : 'info';
+}
 
 export function eventTone(e: Pick<SctpEvent, 'severity'>): Tone {
   return e.severity === 'fail' ? 'fail' : e.severity === 'warn' ? 'warn' : 'normal';
@@ -418,8 +385,7 @@ export function eventTone(e: Pick<SctpEvent, 'severity'>): Tone {
 /** `12:00:06 WARN path.state #3 10.1.0.2 ACTIVE→INACTIVE reason` (time in UTC, like the log). */
 export function formatEvent(e: SctpEvent): string {
   const t = e.time.length >= 19 ? e.time.slice(11, 19) : e.time;
-  const sev = e.severity === 'fail' ? 'FAIL' : e.severity === 'warn' ? 'WARN' : 'info';
-  const parts = [t, sev, e.type];
+  const parts = [t, severityLabel(e.severity), e.type];
   if (e.assoc) parts.push(`#${e.assoc.id}`);
   if (e.path) parts.push(e.path);
   if (e.from !== undefined || e.to !== undefined) parts.push(`${e.from ?? '-'}→${e.to ?? '-'}`);

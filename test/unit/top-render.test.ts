@@ -10,7 +10,7 @@ import type { EventPipeline, PipelineOptions, PipelineStatus } from '../../src/t
 import { TopState } from '../../src/top/state.js';
 import { TopScreen, chooseTerminal, toAscii } from '../../src/top/screen.js';
 import { runTop } from '../../src/top/run.js';
-import { capture } from '../helpers.js';
+import { capture, screenText } from '../helpers.js';
 import { parseLinks, type LinkSpec } from '../../src/links/links.js';
 
 interface FakeTty {
@@ -81,7 +81,7 @@ test('screen: 80×24 screenshot of a failover capture matches the golden text', 
   const { screen, tty } = await screenFor('two-path-a-fail-t6');
   tty.input.write('j');
   await tick();
-  const text = screen.text();
+  const text = screenText(screen);
   if (process.env.UPDATE_GOLDEN) console.log(text);
   assert.equal(text, GOLDEN_FAIL_T6);
   // colours: the selected row is inverse, INACTIVE paths red, the warnings yellow
@@ -96,7 +96,7 @@ test('screen: Enter shows the detail view with the RTO chart (blessed-contrib li
   tty.input.write('\r');
   await tick();
   assert.equal(state.mode, 'detail');
-  const text = screen.text();
+  const text = screenText(screen);
   assert.match(text, /^assoc 3 ESTABLISHED one-to-many 6001→5001/m);
   assert.match(text, /RTO \(ms\) per path, last 60 samples/);
   assert.match(text, /│10\.1\.0\.2 +│/); // legend
@@ -104,14 +104,14 @@ test('screen: Enter shows the detail view with the RTO chart (blessed-contrib li
   tty.input.write('\x1b');
   await tick(80);
   assert.equal(state.mode, 'table');
-  assert.doesNotMatch(screen.text(), /RTO \(ms\) per path/);
+  assert.doesNotMatch(screenText(screen), /RTO \(ms\) per path/);
   screen.destroy();
 });
 
 test('screen: with a links file, the LINK column and the links down in red in the header', async () => {
   const links = parseLinks('m3ua-a local-port=6003 min-active=2\nm3ua-b peer-port=5001 min-active=2\nhss-1 peer-port=3868', 'f');
   const { screen, tty } = await screenFor('two-path-a-fail-t6', 100, 24, links);
-  const text = screen.text();
+  const text = screenText(screen);
   assert.match(text, /^links 2\/3 DOWN m3ua-a,hss-1 · below min-active m3ua-b · events none/m);
   assert.match(text, /^ +ID▲ .*PORTS +LINK /m);
   assert.match(text, /^ +3 .*6001→5001 +m3ua-b /m);
@@ -126,12 +126,12 @@ test('screen: help overlay, filter prompt, resize', async () => {
   const { screen, tty, state } = await screenFor('many-a');
   tty.input.write('?');
   await tick();
-  assert.match(screen.text(), /sctpdiag top — keys/);
+  assert.match(screenText(screen), /sctpdiag top — keys/);
   tty.input.write('x');
   await tick();
   tty.input.write('/fd00:4');
   await tick();
-  const text = screen.text();
+  const text = screenText(screen);
   assert.match(text.split('\n').at(-1)!, /^\/ filter: fd00:4_/);
   assert.match(text, /^ +3 ESTAB +7001→7000/m);
   assert.doesNotMatch(text, /33338→8000/);
@@ -141,8 +141,8 @@ test('screen: help overlay, filter prompt, resize', async () => {
   tty.output.emit('resize');
   await tick(80);
   assert.equal(state.width, 120);
-  assert.equal(screen.text().split('\n').length, 40);
-  assert.match(screen.text(), /OWNER/);
+  assert.equal(screenText(screen).split('\n').length, 40);
+  assert.match(screenText(screen), /OWNER/);
   screen.destroy();
 });
 
@@ -234,7 +234,7 @@ test('runTop: live without SCTP shows why and keeps running; pipeline events rea
       bus = o.bus;
       return { ready: Promise.resolve(), push: () => {}, status: () => status, stop: async () => void (stopped = true) };
     },
-    onDraw: (s) => (last = s.text()),
+    onDraw: (s) => (last = screenText(s)),
   });
   await tick(100);
   assert.match(last, /SCTP is not available in this kernel/);
@@ -292,7 +292,7 @@ test('runTop: the header shows sysctl drift from the applied profile after each 
     read: async () => snap,
     drift: async () => ({ profile: 'telecom', drifted: reads++ === 0 ? 0 : 2 }),
     startPipeline: null,
-    onDraw: (s) => (last = s.text()),
+    onDraw: (s) => (last = screenText(s)),
   });
   try {
     await tick(100);
