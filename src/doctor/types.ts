@@ -1,7 +1,7 @@
 /**
  * Doctor: the facts gathered from the host (gather.ts, the only I/O) and the
- * result every check returns. Checks (checks.ts) are pure functions of
- * DoctorFacts, so they run on captures and synthetic inputs in tests.
+ * result every check returns, with its one constructor. Checks (checks.ts) are
+ * pure functions of DoctorFacts, so they run on captures and synthetic inputs in tests.
  */
 import type { TypeSource } from '../trace/sources.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -30,6 +30,21 @@ export interface CheckResult {
   associations?: number[];
   /** the links (links file) those associations belong to, if any */
   links?: string[];
+}
+
+/** At most this many evidence lines per result; the rest are summarised. */
+const MAX_EVIDENCE = 10;
+
+/** The results of one check: severity, title, then optional evidence, remedy and association ids. */
+export type Report = (severity: Severity, title: string, evidence?: string[], remedy?: string, associations?: number[]) => CheckResult;
+
+export function reporter(id: string, category: CheckCategory): Report {
+  return (severity, title, evidence = [], remedy = '', associations = []) => {
+    const ev = evidence.length > MAX_EVIDENCE ? [...evidence.slice(0, MAX_EVIDENCE), `… and ${evidence.length - MAX_EVIDENCE} more`] : evidence;
+    const r: CheckResult = { id, category, severity, title, evidence: ev, remedy };
+    if (associations.length) r.associations = [...new Set(associations)].sort((a, b) => a - b);
+    return r;
+  };
 }
 
 export interface PlatformFacts {
