@@ -5,7 +5,7 @@
  * SCTP. Parsers and checks are pure (facts come from field-gather.ts) so they
  * run on fixtures.
  */
-import type { Association } from '../model/snapshot.js';
+import type { Association, Snapshot } from '../model/snapshot.js';
 import { reporter, type CheckResult, type DoctorFacts } from './types.js';
 import { assocLabel, linkName } from './links.js';
 
@@ -27,35 +27,12 @@ export interface RpFilterFacts {
   ifAddrs: Record<string, string[]>;
 }
 
-export interface SctpMemFacts {
-  /** sctp_mem: min, pressure, max, in pages */
-  limits: [number, number, number] | null;
-  /** /proc/net/protocols SCTP "memory" column (pages), null when -1 / absent */
-  usedPages: number | null;
-  /** its "press" column: yes / no / NI */
-  pressure: string | null;
-}
-
-export interface IpvsFacts {
-  /** /proc/net/ip_vs exists */
-  loaded: boolean;
-  sloppySctp: string | null;
-  /** SCTP virtual services, as `addr:port scheduler` */
-  sctpServices: string[];
-}
-
 export interface NatRule {
   source: 'nft' | 'iptables';
   /** where and what, e.g. `ip natt post handle 3: snat (sctp)` */
   summary: string;
   /** true when the rule names SCTP; false when it names no layer-4 protocol (applies to SCTP too) */
   explicitSctp: boolean;
-}
-
-export interface ConntrackFacts {
-  loaded: boolean;
-  /** nf_conntrack_sctp_* sysctls present (SCTP tracked) */
-  sctpSysctls: string[];
 }
 
 export interface FieldFacts {
@@ -73,15 +50,32 @@ export interface FieldFacts {
     skipped: string[];
   } | null;
   rpFilter: RpFilterFacts | null;
-  sctpMem: SctpMemFacts | null;
-  ipvs: IpvsFacts | null;
-  conntrack: ConntrackFacts | null;
+  sctpMem: {
+    /** sctp_mem: min, pressure, max, in pages */
+    limits: [number, number, number] | null;
+    /** /proc/net/protocols SCTP "memory" column (pages), null when -1 / absent */
+    usedPages: number | null;
+    /** its "press" column: yes / no / NI */
+    pressure: string | null;
+  } | null;
+  ipvs: {
+    /** /proc/net/ip_vs exists */
+    loaded: boolean;
+    sloppySctp: string | null;
+    /** SCTP virtual services, as `addr:port scheduler` */
+    sctpServices: string[];
+  } | null;
+  conntrack: {
+    loaded: boolean;
+    /** nf_conntrack_sctp_* sysctls present (SCTP tracked) */
+    sctpSysctls: string[];
+  } | null;
   nat: { rules: NatRule[]; unavailable: string[] } | null;
 }
 
 // ---------------------------------------------------------------- parsers
 
-const DISABLING_INSTALL = /^(?:\/usr)?\/bin\/(?:true|false)$|^\/bin\/(?:true|false)$/;
+const DISABLING_INSTALL = /^(?:(?:\/usr)?\/bin\/)?(?:true|false)$/;
 
 /** The lines of one modprobe.d file that block sctp (modprobe.d(5): `\` continues a line, `#` comments). */
 export function parseModprobeConf(file: string, text: string): ModprobeBlock[] {
@@ -97,7 +91,7 @@ export function parseModprobeConf(file: string, text: string): ModprobeBlock[] {
     const mod = (tok[1] ?? '').replace(/-/g, '_');
     if (mod !== 'sctp') continue;
     if (tok[0] === 'blacklist') out.push({ file, line: start + 1, kind: 'blacklist', text: t });
-    else if (tok[0] === 'install' && (DISABLING_INSTALL.test(tok[2] ?? '') || tok[2] === 'true' || tok[2] === 'false'))
+    else if (tok[0] === 'install' && DISABLING_INSTALL.test(tok[2] ?? ''))
       out.push({ file, line: start + 1, kind: 'install', text: t });
   }
   return out;
@@ -264,9 +258,8 @@ export function checkModuleBlocked(f: DoctorFacts, ff: FieldFacts): CheckResult 
   else if (isSuse(m)) remedy = `SUSE: remove the lines (${files.join(', ')}); kernel-default-extra holds sctp; then \`modprobe sctp\``;
   if (hard) remedy += '; a CIS hardening profile will put `install sctp /bin/true` back unless SCTP is exempted there';
   if (m.cmdline) remedy += '; drop the kernel command line blacklist from the boot loader configuration and reboot';
-  const loaded = moduleLoaded(f);
   const what = hard ? 'disabled (`install sctp /bin/true` or a boot blacklist: modprobe cannot load it)' : 'blacklisted (not auto-loaded when an application opens an SCTP socket)';
-  if (loaded)
+  if (moduleLoaded(f))
     return r('warn', `sctp is loaded now but ${what}: it will be missing after the next reboot`, ev, remedy);
   return r('fail', `sctp is ${what}`, ev, remedy);
 }
@@ -275,9 +268,10 @@ export function checkModuleInstalled(f: DoctorFacts, ff: FieldFacts): CheckResul
   const r = reporter('field.sctp-module-installed', 'field');
   const m = ff.modules;
   if (!m) return r('info', 'module tree not read (a capture: pass --fs-root)');
-  if (moduleLoaded(f)) return r('ok', 'sctp is loaded', m.installed ? m.installed.map((p) => `/lib/modules/${m.kernelRelease}/${p}`) : []);
+  const found = (m.installed ?? []).map((p) => `/lib/modules/${m.kernelRelease}/${p}`);
+  if (moduleLoaded(f)) return r('ok', 'sctp is loaded', found);
   if (m.installed === null) return r('info', `no /lib/modules/${m.kernelRelease ?? '?'} (modules.dep): not checked`);
-  if (m.installed.length) return r('ok', 'the sctp module is installed', m.installed.map((p) => `/lib/modules/${m.kernelRelease}/${p}`));
+  if (found.length) return r('ok', 'the sctp module is installed', found);
   const remedy = isRhel(m)
     ? 'RHEL/Fedora: `dnf install kernel-modules-extra-$(uname -r)` (sctp is not in the base kernel package), then `modprobe sctp`'
     : isSuse(m)
@@ -416,18 +410,19 @@ export function checkNat(f: DoctorFacts, ff: FieldFacts): CheckResult {
  */
 export function checkAbortsOotb(f: DoctorFacts): CheckResult {
   const r = reporter('field.aborts-ootb', 'field');
-  if (!f.snapshot) return r('info', 'no snapshot: not checked');
+  const { snapshot, later } = f;
+  if (!snapshot) return r('info', 'no snapshot: not checked');
   const names = ['SctpAborteds', 'SctpOutOfBlues'] as const;
-  const now = (s: NonNullable<DoctorFacts['snapshot']>, n: string): number => s.snmp[n] ?? 0;
-  const ev = names.map((n) => `${n} ${now(f.snapshot!, n)}${f.later ? ` → ${now(f.later, n)} in ${f.sampleMs} ms` : ' since boot'}`);
+  const count = (s: Snapshot, n: string): number => s.snmp[n] ?? 0;
+  const ev = names.map((n) => `${n} ${count(snapshot, n)}${later ? ` → ${count(later, n)} in ${f.sampleMs} ms` : ' since boot'}`);
   const remedy =
     'out-of-the-blue packets from a peer\'s secondary address mean something between the hosts does not know the association (NAT, conntrack, IPVS: see the other field checks); `sctpdiag trace --events chunk.abort,chunk.error,packet.ootb` shows each ABORT\'s cause and each out-of-the-blue packet\'s source (bpf)';
-  if (f.later) {
-    const grew = names.filter((n) => now(f.later!, n) > now(f.snapshot!, n));
+  if (later) {
+    const grew = names.filter((n) => count(later, n) > count(snapshot, n));
     if (grew.length) return r('warn', `${grew.join(' and ')} grew during ${f.sampleMs} ms`, ev, remedy);
     return r('ok', `no ABORT and no out-of-the-blue packet during ${f.sampleMs} ms`, ev);
   }
-  if (names.some((n) => now(f.snapshot!, n) > 0))
+  if (names.some((n) => count(snapshot, n) > 0))
     return r('info', 'associations were aborted or out-of-the-blue packets arrived since boot; growth not measured (use --sample MS)', ev, remedy);
   return r('ok', 'no ABORT and no out-of-the-blue packet since boot', ev);
 }
