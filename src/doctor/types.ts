@@ -8,7 +8,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
 import type { LinkSpec } from '../links/links.js';
 import type { DrillRecord } from '../drill/record.js';
-
+import type { Drift } from '../tune/plan.js';
 import type { Severity } from '../model/severity.js';
 
 export { SEVERITY_ORDER, type Severity } from '../model/severity.js';
@@ -60,7 +60,6 @@ export interface PlatformFacts {
   btfSctp: boolean;
   /** where kprobes are offered: the kprobe PMU or kprobe_events (kernel/tracefs.ts kprobeFiles; this mount namespace's, else the initial one's), or null */
   kprobeEvents: string | null;
-  /** effective uid */
   uid: number;
   /** CapEff of this process as a bigint bitmask, or null if unknown */
   capEff: bigint | null;
@@ -78,11 +77,10 @@ export interface RouteInfo {
   error?: string;
 }
 
-/** What `tune --verify` reports, reduced to what doctor needs (see adapters.ts). */
+/** The profile the live sysctls were compared with, and the keys whose live value differs. */
 export interface DriftFacts {
   profile: string;
-  /** keys whose live value differs: key, expected, actual */
-  drifted: { key: string; expected: string; actual: string | null }[];
+  drifted: Drift[];
 }
 
 export interface FailoverFacts {
