@@ -145,8 +145,7 @@ export const checkPrivileges: Check = (f) => {
   const r = reporter('platform.privileges', 'platform');
   const p = f.platform;
   if (!p) return r('info', 'not checked: reading a capture');
-  const caps = p.capEff;
-  const ev = [`uid ${p.uid}`, `CapEff ${caps === null ? 'unknown' : '0x' + caps.toString(16)}`];
+  const ev = [`uid ${p.uid}`, `CapEff ${p.capEff === null ? 'unknown' : '0x' + p.capEff.toString(16)}`];
   // the rules the commands refuse by (kernel/privileges.ts)
   const limits: string[] = (Object.keys(PRIVILEGED) as Privilege[]).filter((k) => !allowed(k, p)).map((k) => PRIVILEGED[k].without);
   if (p.uid !== 0) limits.push("socket owners of other users' processes are not shown");

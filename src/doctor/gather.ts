@@ -177,12 +177,9 @@ export function failoverFromSysctls(sysctls: Readonly<Record<string, string>>, k
 }
 
 /** Drift of live sysctls against --profile, or against the last applied journal. */
-export async function gatherDrift(o: {
-  sysctls: Readonly<Record<string, string>> | null;
-  profile?: string | null;
-  stateDir: string;
-  netns: string | null;
-}): Promise<{ drift: DriftFacts | null; unavailable?: string }> {
+export async function gatherDrift(
+  o: Pick<DoctorFacts, 'sysctls'> & Pick<GatherOptions, 'profile' | 'netns'> & { stateDir: string },
+): Promise<{ drift: DriftFacts | null; unavailable?: string }> {
   if (!o.sysctls) return { drift: null, unavailable: 'sysctls unreadable: drift not checked' };
   const current = new Map(Object.entries(o.sysctls));
   if (o.profile) {
