@@ -257,20 +257,16 @@ export const checkFailoverTarget: Check = (f) => {
 
 // ---------------------------------------------------------------- associations
 
+/** The associations with a model finding of one of `codes`, and those findings' messages. */
 function withFinding(snap: Snapshot, codes: readonly FindingCode[]): { a: Association; messages: string[] }[] {
-  const out: { a: Association; messages: string[] }[] = [];
-  for (const a of snap.associations) {
-    const messages = a.findings.filter((x) => codes.includes(x.code)).map((x) => x.message);
-    if (messages.length) out.push({ a, messages });
-  }
-  return out;
+  return snap.associations
+    .map((a) => ({ a, messages: a.findings.filter((x) => codes.includes(x.code)).map((x) => x.message) }))
+    .filter((h) => h.messages.length > 0);
 }
 
 const NO_SNAPSHOT = 'no snapshot: not checked';
 
-function familyOf(addr: string): 4 | 6 {
-  return addr.includes(':') ? 6 : 4;
-}
+const familyOf = (addr: string): 4 | 6 => (addr.includes(':') ? 6 : 4);
 
 export const checkLocallySingleHomed: Check = (f) => {
   const r = reporter('assoc.locally-single-homed', 'association');

@@ -114,12 +114,8 @@ export function parseOsRelease(text: string): { id: string; like: string[] } {
 
 /** sctp.ko* entries in a modules.dep or modules.builtin text (paths relative to /lib/modules/<rel>). */
 export function findSctpModule(text: string): string[] {
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const path = line.split(':')[0]!.trim();
-    if (/(^|\/)sctp\.ko(\.(xz|zst|gz))?$/.test(path)) out.push(path);
-  }
-  return out;
+  const paths = text.split('\n').map((line) => line.split(':')[0]!.trim());
+  return paths.filter((path) => /(^|\/)sctp\.ko(\.(xz|zst|gz))?$/.test(path));
 }
 
 /** The SCTP line of /proc/net/protocols: its memory (pages) and press columns. */
