@@ -20,7 +20,7 @@ interface DoctorFlags {
   sample?: string;
   profile?: string;
   stateDir?: string;
-  sysRoot?: string;
+  sysRoot: string;
   fsRoot?: string;
   verbose?: boolean;
   links?: string;
@@ -53,7 +53,7 @@ export function doctorCommand(): Command {
         procRoot: g.procRoot,
         netns: g.netns,
         hz: g.hz,
-        sysRoot: o.sysRoot ?? '/sys',
+        sysRoot: o.sysRoot,
         ...(o.fsRoot !== undefined ? { fsRoot: o.fsRoot } : {}),
         sampleMs,
         failoverTargetMs,
