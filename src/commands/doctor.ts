@@ -54,7 +54,7 @@ export function doctorCommand(): Command {
         netns: g.netns,
         hz: g.hz,
         sysRoot: o.sysRoot,
-        ...(o.fsRoot !== undefined ? { fsRoot: o.fsRoot } : {}),
+        fsRoot: o.fsRoot,
         sampleMs,
         failoverTargetMs,
         profile: o.profile ?? null,

@@ -52,7 +52,7 @@ export const execRunner: Runner = (file, args, timeoutMs = 5000) =>
 export interface GatherOptions {
   procRoot: string;
   netns: string | null;
-  hz?: number | undefined;
+  hz?: number;
   /** root standing in for /sys (tests); default /sys */
   sysRoot?: string;
   /** root standing in for /proc for this process' own status (CapEff); default /proc */
@@ -244,6 +244,6 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
   if (!capture)
     facts.drills = await readRecords(stateDir).catch((e: Error) => ({ records: [], refused: 0, unavailable: `drill records unreadable: ${e.message}` }));
   const fsRoot = o.fsRoot !== undefined ? o.fsRoot : capture ? null : '/';
-  facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ...(o.ifAddrs ? { ifAddrs: o.ifAddrs } : {}) });
+  facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ifAddrs: o.ifAddrs });
   return facts;
 }
