@@ -282,7 +282,7 @@ const ip4 = (a: string): number | null => {
 };
 
 /** The interface whose connected IPv4 subnet holds addr: where the peer's packets from addr arrive. */
-export function onLinkDev(ifAddrs: Record<string, string[]>, addr: string): string | null {
+function onLinkDev(ifAddrs: Record<string, string[]>, addr: string): string | null {
   const a = ip4(addr);
   if (a === null) return null;
   for (const [dev, cidrs] of Object.entries(ifAddrs))

@@ -39,7 +39,7 @@ export interface CommandResult {
 export type Runner = (file: string, args: readonly string[], timeoutMs?: number) => Promise<CommandResult>;
 
 /** execFile with an argv array: no shell, bounded time and output. */
-export const execRunner: Runner = (file, args, timeoutMs = 5000) =>
+const execRunner: Runner = (file, args, timeoutMs = 5000) =>
   new Promise((resolve) => {
     execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       // err.code: a string when the command did not run (ENOENT...), the exit status, or null when killed
