@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { readRegularFileOrNull, UnsafeFileError } from '../safefs.js';
-import type { Runner } from './gather.js';
+import type { GatherOptions, Runner } from './gather.js';
 import {
   findSctpModule,
   iptablesIsNft,
@@ -109,17 +109,10 @@ async function gatherNat(run: Runner): Promise<{ rules: NatRule[]; unavailable: 
   return { rules, unavailable };
 }
 
-export interface FieldGatherOptions {
-  procRoot: string;
-  /** root standing in for / (modprobe.d, /lib/modules, os-release); null: not read */
-  fsRoot: string | null;
-  /** false on a capture: no rp_filter, IPVS, conntrack or NAT of this host */
-  live: boolean;
-  run: Runner;
-  ifAddrs?: () => Record<string, string[]>;
-}
-
-export async function gatherField(o: FieldGatherOptions): Promise<FieldFacts> {
+/** fsRoot null: no module files read; live false (a capture): no rp_filter, IPVS, conntrack or NAT of this host. */
+export async function gatherField(
+  o: Pick<GatherOptions, 'procRoot' | 'ifAddrs'> & { fsRoot: string | null; live: boolean; run: Runner },
+): Promise<FieldFacts> {
   const p = (rel: string): string => join(o.procRoot, rel);
   const protocols = parseProtocols((await read(p('net/protocols'))) ?? '');
   const sctpMem = { limits: parseTriple(await read(p('sys/net/sctp/sctp_mem'))), usedPages: protocols?.usedPages ?? null, pressure: protocols?.pressure ?? null };
