@@ -1,7 +1,7 @@
 /**
  * `sctpdiag doctor`: runbook checks (platform, sysctl hazards, live
  * associations, path diversity, profile drift). gatherFacts() does all I/O,
- * the checks are pure, collectDoctor() returns the object --json prints.
+ * the checks are pure, buildReport() returns the object --json prints.
  * Exit status: 0 when the worst finding is ok/info, 8 (DOCTOR_WARN) for a
  * warning, 9 (DOCTOR_FAIL) for a failure.
  */
@@ -11,9 +11,7 @@ import { globals } from '../context.js';
 import { writeJson } from '../render/json.js';
 import { parseNumber } from './options.js';
 import { EXIT, SctpdiagError } from '../errors.js';
-import type { GatherOptions } from '../doctor/gather.js';
 import { DEFAULT_STATE_DIR, resolveStateDir } from '../tune/apply.js';
-import type { DoctorReport } from '../doctor/report.js';
 import { checkProfileName } from '../tune/profile.js';
 import { DEFAULT_LINKS_FILE, loadLinks } from '../links/load.js';
 
@@ -22,15 +20,10 @@ interface DoctorFlags {
   sample?: string;
   profile?: string;
   stateDir?: string;
-  sysRoot?: string;
+  sysRoot: string;
   fsRoot?: string;
   verbose?: boolean;
   links?: string;
-}
-
-export async function collectDoctor(o: GatherOptions, host = hostname()): Promise<DoctorReport> {
-  const [{ gatherFacts }, { buildReport }] = await Promise.all([import('../doctor/gather.js'), import('../doctor/report.js')]);
-  return buildReport(await gatherFacts(o), host);
 }
 
 export function doctorCommand(): Command {
@@ -52,19 +45,23 @@ export function doctorCommand(): Command {
         throw new SctpdiagError('--sample reads the live kernel twice; it cannot be used with --proc-root', EXIT.USAGE);
       if (o.profile !== undefined) checkProfileName(o.profile);
       const links = await loadLinks(o.links ?? null);
-      const report = await collectDoctor({
+      const [{ gatherFacts }, { buildReport, printReport }] = await Promise.all([
+        import('../doctor/gather.js'),
+        import('../doctor/report.js'),
+      ]);
+      const facts = await gatherFacts({
         procRoot: g.procRoot,
         netns: g.netns,
         hz: g.hz,
-        sysRoot: o.sysRoot ?? '/sys',
-        ...(o.fsRoot !== undefined ? { fsRoot: o.fsRoot } : {}),
+        sysRoot: o.sysRoot,
+        fsRoot: o.fsRoot,
         sampleMs,
         failoverTargetMs,
         profile: o.profile ?? null,
         stateDir: resolveStateDir(o.stateDir),
         links,
       });
-      const { printReport } = await import('../doctor/report.js');
+      const report = buildReport(facts, hostname());
       if (g.json) writeJson(report);
       else process.stdout.write(printReport(report, g.style, { verbose: o.verbose === true }));
       if (report.exitCode !== EXIT.OK) {

@@ -8,54 +8,31 @@
  * are reused, never re-derived. Sysctl cross-key rules come from the catalog
  * (checkRules), so no kernel fact is hard-coded twice.
  */
-import { checkRules, type RuleFinding } from '../kernel/sysctl-catalog.js';
+import { checkRules } from '../kernel/sysctl-catalog.js';
 import { isUpState } from '../kernel/enums.js';
 import { lastVerified } from '../drill/record.js';
 import type { Association, FindingCode, Snapshot } from '../model/snapshot.js';
 import { FIELD_CHECKS } from './field.js';
 import { groupSources } from '../trace/sources.js';
-import type { CheckCategory, CheckResult, DoctorFacts, RouteInfo, Severity } from './types.js';
+import { reporter, type CheckResult, type DoctorFacts, type RouteInfo, type Severity } from './types.js';
 import { allowed, PRIVILEGED, type Privilege } from '../kernel/privileges.js';
-import { assocLabel, checkLinks, linksOf } from './links.js';
+import { assocLabel, checkExpectedLinks, linksOf } from './links.js';
+
+export { checkExpectedLinks };
 
 export type Check = (f: DoctorFacts) => CheckResult;
 
-/** At most this many evidence lines per result; the rest are summarised. */
-export const MAX_EVIDENCE = 10;
-
-function capEvidence(lines: string[]): string[] {
-  if (lines.length <= MAX_EVIDENCE) return lines;
-  return [...lines.slice(0, MAX_EVIDENCE), `… and ${lines.length - MAX_EVIDENCE} more`];
-}
-
-function result(
-  id: string,
-  category: CheckCategory,
-  severity: Severity,
-  title: string,
-  evidence: string[] = [],
-  remedy = '',
-  associations?: number[],
-): CheckResult {
-  const r: CheckResult = { id, category, severity, title, evidence: capEvidence(evidence), remedy };
-  if (associations && associations.length) r.associations = [...new Set(associations)].sort((a, b) => a - b);
-  return r;
-}
-
-
 // ---------------------------------------------------------------- platform
 
-
 export const checkSctpModule: Check = (f) => {
+  const r = reporter('platform.sctp-module', 'platform');
   const p = f.platform;
-  if (!p) return result('platform.sctp-module', 'platform', 'info', 'platform not checked: reading a capture (--proc-root)');
+  if (!p) return r('info', 'platform not checked: reading a capture (--proc-root)');
   if (p.sctpModule || p.sctpBuiltin)
-    return result('platform.sctp-module', 'platform', 'ok', p.sctpBuiltin && !p.sctpModule ? 'SCTP is built into the kernel' : 'sctp module loaded', [
+    return r('ok', p.sctpBuiltin && !p.sctpModule ? 'SCTP is built into the kernel' : 'sctp module loaded', [
       p.sctpModule ? '/sys/module/sctp exists' : '/proc/net/sctp exists (built in)',
     ]);
-  return result(
-    'platform.sctp-module',
-    'platform',
+  return r(
     'fail',
     'the sctp module is not loaded',
     ['/sys/module/sctp and /proc/net/sctp are missing'],
@@ -64,12 +41,11 @@ export const checkSctpModule: Check = (f) => {
 };
 
 export const checkSctpDiag: Check = (f) => {
+  const r = reporter('platform.sctp-diag', 'platform');
   const p = f.platform;
-  if (!p) return result('platform.sctp-diag', 'platform', 'info', 'not checked: reading a capture');
-  if (p.sctpDiagModule) return result('platform.sctp-diag', 'platform', 'ok', 'sctp_diag loaded (`ss -S` works)', ['/sys/module/sctp_diag exists']);
-  return result(
-    'platform.sctp-diag',
-    'platform',
+  if (!p) return r('info', 'not checked: reading a capture');
+  if (p.sctpDiagModule) return r('ok', 'sctp_diag loaded (`ss -S` works)', ['/sys/module/sctp_diag exists']);
+  return r(
     'warn',
     'sctp_diag is not loaded: `ss -S` shows no SCTP sockets',
     ['/sys/module/sctp_diag is missing'],
@@ -78,12 +54,11 @@ export const checkSctpDiag: Check = (f) => {
 };
 
 export const checkBpftrace: Check = (f) => {
+  const r = reporter('platform.bpftrace', 'platform');
   const p = f.platform;
-  if (!p) return result('platform.bpftrace', 'platform', 'info', 'not checked: reading a capture');
-  if (p.bpftraceVersion) return result('platform.bpftrace', 'platform', 'ok', `bpftrace present (${p.bpftraceVersion})`);
-  return result(
-    'platform.bpftrace',
-    'platform',
+  if (!p) return r('info', 'not checked: reading a capture');
+  if (p.bpftraceVersion) return r('ok', `bpftrace present (${p.bpftraceVersion})`);
+  return r(
     'info',
     'bpftrace is not installed: live events fall back to procfs polling',
     ['`bpftrace -V` could not be run'],
@@ -92,63 +67,56 @@ export const checkBpftrace: Check = (f) => {
 };
 
 export const checkProbeSupport: Check = (f) => {
+  const r = reporter('platform.probes', 'platform');
   const p = f.platform;
-  if (!p) return result('platform.probes', 'platform', 'info', 'not checked: reading a capture');
+  if (!p) return r('info', 'not checked: reading a capture');
   const evidence = [
     `BTF vmlinux: ${p.btfVmlinux ? 'yes' : 'no'} (/sys/kernel/btf/vmlinux)`,
     `BTF sctp module: ${p.btfSctp ? 'yes' : 'no'} (/sys/kernel/btf/sctp)`,
     `kprobes: ${p.kprobeEvents ?? 'no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no kprobe_events in tracefs or debugfs'}`,
   ];
-  const sev = (bad: Severity): Severity => (p.bpftraceVersion ? bad : 'info');
   if (!p.kprobeEvents)
-    return result(
-      'platform.probes',
-      'platform',
-      sev('warn'),
+    return r(
+      p.bpftraceVersion ? 'warn' : 'info',
       'kernel probes unavailable: bpf events cannot attach to the sctp module',
       evidence,
       'mount tracefs (`mount -t tracefs tracefs /sys/kernel/tracing`); the kernel needs CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
     );
   const viaKprobes = (p.eventSources ?? []).filter((t) => t.source === 'bpf').map((t) => t.type);
   if (!p.btfSctp && viaKprobes.length)
-    return result(
-      'platform.probes',
-      'platform',
+    return r(
       'info',
       `no BTF for the sctp module: ${viaKprobes.join(', ')} from bpf kprobes with the kernel headers, the other event types from procfs polling`,
       [...evidence, 'without the module\'s BTF, sctpdiag\'s kprobe variants read sctp structs from the kernel headers (/lib/modules/$(uname -r)/source)'],
       'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives every bpf event type',
     );
   if (!p.btfVmlinux || !p.btfSctp)
-    return result(
-      'platform.probes',
-      'platform',
+    return r(
       'info',
       'no BTF for the sctp module: no bpf events; trace, top and metrics take every event type from procfs polling',
       [...evidence, 'sctpdiag\'s probes read sctp structs, described only by the module\'s BTF (kernel 5.11+ with CONFIG_DEBUG_INFO_BTF_MODULES)'],
       'a kernel with BTF for modules (Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events; until then transitions shorter than the poll interval are missed',
     );
-  return result('platform.probes', 'platform', 'ok', 'kprobes and BTF for the sctp module available', evidence);
+  return r('ok', 'kprobes and BTF for the sctp module available', evidence);
 };
 
 /** Per event type: bpf or procfs (or none) on this host, and why; what trace, top and metrics will do. */
 export const checkEventSources: Check = (f) => {
+  const r = reporter('platform.event-sources', 'platform');
   const list = f.platform?.eventSources;
-  if (!list) return result('platform.event-sources', 'platform', 'info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
+  if (!list) return r('info', f.platform ? 'not checked: no sctp in this kernel' : 'not checked: reading a capture');
   // one line per source and reason (a line per type would pass the report's evidence cap)
   const evidence = groupSources(list).map((g) => `${g.source}: ${g.types.join(', ')}${g.detail ? ` (${g.detail})` : ''}`);
   // a type no probe produces (local.added) is procfs on every kernel: not this host's shortcoming
   const notBpf = list.filter((t) => t.source !== 'bpf' && t.reason !== 'no-probe');
-  if (notBpf.length === 0) return result('platform.event-sources', 'platform', 'ok', 'every event type a probe gives from bpf', evidence);
+  if (notBpf.length === 0) return r('ok', 'every event type a probe gives from bpf', evidence);
   const reasons = new Set(notBpf.map((t) => t.reason));
   const remedies: string[] = [];
   if (reasons.has('no-headers')) remedies.push(`install the kernel headers (${notBpf.find((t) => t.reason === 'no-headers')?.detail.match(/linux-headers-\S+/)?.[0] ?? 'linux-headers-$(uname -r)'}) for the kprobe variants`);
   if (reasons.has('no-btf')) remedies.push('a kernel with BTF for modules (5.11+: Debian 12+, Ubuntu 22.04+, RHEL 9) gives bpf events');
   if (reasons.has('no-bpftrace')) remedies.push('install bpftrace');
   if (reasons.has('no-privileges')) remedies.push('run as root (or with CAP_BPF + CAP_PERFMON)');
-  return result(
-    'platform.event-sources',
-    'platform',
+  return r(
     'info',
     `${notBpf.length} of ${list.length} event types not from bpf: ${[...reasons].join(', ')}`,
     evidence,
@@ -157,35 +125,32 @@ export const checkEventSources: Check = (f) => {
 };
 
 export const checkHz: Check = (f) => {
+  const r = reporter('platform.hz', 'platform');
   const hz = f.snapshot?.hz;
-  if (!hz) return result('platform.hz', 'platform', 'info', 'CONFIG_HZ not checked: no snapshot');
+  if (!hz) return r('info', 'CONFIG_HZ not checked: no snapshot');
   const ev = [`CONFIG_HZ=${hz.value} (${hz.source}: ${hz.detail})`];
   if (hz.source === 'assumed')
-    return result(
-      'platform.hz',
-      'platform',
+    return r(
       'warn',
       `CONFIG_HZ unknown, ${hz.value} assumed: RTO and heartbeat times in ms may be wrong`,
       ev,
       'pass --hz N (grep CONFIG_HZ= /boot/config-$(uname -r)), or install the kernel config file',
     );
   if (hz.source === 'inferred')
-    return result('platform.hz', 'platform', 'info', `CONFIG_HZ=${hz.value} inferred from heartbeat intervals`, ev, 'confirm with --hz N if times look wrong');
-  return result('platform.hz', 'platform', 'ok', `CONFIG_HZ=${hz.value} known`, ev);
+    return r('info', `CONFIG_HZ=${hz.value} inferred from heartbeat intervals`, ev, 'confirm with --hz N if times look wrong');
+  return r('ok', `CONFIG_HZ=${hz.value} known`, ev);
 };
 
 export const checkPrivileges: Check = (f) => {
+  const r = reporter('platform.privileges', 'platform');
   const p = f.platform;
-  if (!p) return result('platform.privileges', 'platform', 'info', 'not checked: reading a capture');
-  const caps = p.capEff;
-  const ev = [`uid ${p.uid}`, `CapEff ${caps === null ? 'unknown' : '0x' + caps.toString(16)}`];
+  if (!p) return r('info', 'not checked: reading a capture');
+  const ev = [`uid ${p.uid}`, `CapEff ${p.capEff === null ? 'unknown' : '0x' + p.capEff.toString(16)}`];
   // the rules the commands refuse by (kernel/privileges.ts)
   const limits: string[] = (Object.keys(PRIVILEGED) as Privilege[]).filter((k) => !allowed(k, p)).map((k) => PRIVILEGED[k].without);
   if (p.uid !== 0) limits.push("socket owners of other users' processes are not shown");
-  if (limits.length === 0) return result('platform.privileges', 'platform', 'ok', 'running as root', ev);
-  return result(
-    'platform.privileges',
-    'platform',
+  if (limits.length === 0) return r('ok', 'running as root', ev);
+  return r(
     'info',
     p.uid === 0 ? 'running as root without some capabilities' : 'not running as root: some checks and features are limited',
     [...ev, ...limits.map((l) => `limits: ${l}`)],
@@ -195,32 +160,22 @@ export const checkPrivileges: Check = (f) => {
 
 // ---------------------------------------------------------------- sysctl
 
-function rules(f: DoctorFacts): RuleFinding[] {
-  return f.sysctls ? checkRules(f.sysctls) : [];
-}
-
 function sysctlEvidence(f: DoctorFacts, keys: readonly string[]): string[] {
   return keys.map((k) => `net.sctp.${k} = ${f.sysctls?.[k] ?? '(absent)'}`);
 }
 
-function ruleCheck(
-  id: string,
-  rule: string,
-  keys: readonly string[],
-  severity: Severity,
-  okTitle: string,
-  remedy: string,
-): Check {
+/** The check `sysctl.<rule>` of one catalog rule; `keys` are its evidence when the rule finds nothing. */
+function ruleCheck(rule: string, keys: readonly string[], severity: Severity, okTitle: string, remedy: string): Check {
+  const r = reporter(`sysctl.${rule}`, 'sysctl');
   return (f) => {
-    if (!f.sysctls) return result(id, 'sysctl', 'info', 'net.sctp sysctls not readable: not checked');
-    const hit = rules(f).find((r) => r.rule === rule);
-    if (!hit) return result(id, 'sysctl', 'ok', okTitle, sysctlEvidence(f, keys));
-    return result(id, 'sysctl', severity, hit.message, sysctlEvidence(f, hit.keys), remedy);
+    if (!f.sysctls) return r('info', 'net.sctp sysctls not readable: not checked');
+    const hit = checkRules(f.sysctls).find((x) => x.rule === rule);
+    if (!hit) return r('ok', okTitle, sysctlEvidence(f, keys));
+    return r(severity, hit.message, sysctlEvidence(f, hit.keys), remedy);
   };
 }
 
 export const checkAddipNoauth = ruleCheck(
-  'sysctl.addip-noauth',
   'addip-noauth',
   ['addip_noauth_enable'],
   'fail',
@@ -229,7 +184,6 @@ export const checkAddipNoauth = ruleCheck(
 );
 
 export const checkAddipWithoutAuth = ruleCheck(
-  'sysctl.addip-without-auth',
   'addip-without-auth',
   ['addip_enable', 'auth_enable'],
   'warn',
@@ -238,7 +192,6 @@ export const checkAddipWithoutAuth = ruleCheck(
 );
 
 export const checkAutoAsconf = ruleCheck(
-  'sysctl.auto-asconf-without-addip',
   'auto-asconf-without-addip',
   ['default_auto_asconf', 'addip_enable'],
   'warn',
@@ -247,7 +200,6 @@ export const checkAutoAsconf = ruleCheck(
 );
 
 export const checkPfDisabled = ruleCheck(
-  'sysctl.pf-disabled',
   'pf-disabled',
   ['pf_enable', 'pf_retrans', 'path_max_retrans'],
   'warn',
@@ -256,7 +208,6 @@ export const checkPfDisabled = ruleCheck(
 );
 
 export const checkRtoInitial = ruleCheck(
-  'sysctl.rto-initial-range',
   'rto-initial-range',
   ['rto_initial', 'rto_min', 'rto_max'],
   'warn',
@@ -266,71 +217,62 @@ export const checkRtoInitial = ruleCheck(
 
 /** Live multi-homed associations whose Association.Max.Retrans exceeds the sum of their paths' Path.Max.Retrans. */
 export const checkAssocMaxRetrans: Check = (f) => {
-  const id = 'sysctl.assoc-max-retrans';
+  const r = reporter('sysctl.assoc-max-retrans', 'sysctl');
   const snap = f.snapshot;
-  if (!snap && !f.sysctls) return result(id, 'sysctl', 'info', 'no snapshot and no sysctls: not checked');
+  if (!snap && !f.sysctls) return r('info', 'no snapshot and no sysctls: not checked');
   const multi = snap ? snap.associations.filter((a) => isUpState(a.state) && a.paths.length > 1) : [];
   const bad = multi.filter((a) => a.maxRetrans > a.paths.reduce((s, p) => s + p.maxPathRetrans, 0));
   const remedy =
     'lower association_max_retrans to at most path_max_retrans × paths (or raise path_max_retrans); affects new sockets: restart the applications';
   if (bad.length)
-    return result(
-      id,
-      'sysctl',
+    return r(
       'warn',
       `${bad.length} multi-homed association(s): Association.Max.Retrans > sum of Path.Max.Retrans (RFC 4960 §8.2): every path can be INACTIVE while the association stays up`,
       bad.map((a) => `${assocLabel(f, a)}: max retrans ${a.maxRetrans} > ${a.paths.map((p) => p.maxPathRetrans).join(' + ')}`),
       remedy,
       bad.map((a) => a.id),
     );
-  if (multi.length) return result(id, 'sysctl', 'ok', `${multi.length} multi-homed association(s) respect RFC 4960 §8.2`);
+  if (multi.length) return r('ok', `${multi.length} multi-homed association(s) respect RFC 4960 §8.2`);
   // no live multi-homed association: judge the sysctls for new two-path associations
-  const hit = f.sysctls ? checkRules(f.sysctls, { paths: 2 }).find((r) => r.rule === 'rfc4960-8.2') : undefined;
-  if (hit) return result(id, 'sysctl', 'info', `for new two-path associations: ${hit.message}`, sysctlEvidence(f, hit.keys), remedy);
-  return result(id, 'sysctl', 'ok', 'no live multi-homed association exceeds RFC 4960 §8.2', f.sysctls ? sysctlEvidence(f, ['association_max_retrans', 'path_max_retrans']) : []);
+  const hit = f.sysctls ? checkRules(f.sysctls, { paths: 2 }).find((x) => x.rule === 'rfc4960-8.2') : undefined;
+  if (hit) return r('info', `for new two-path associations: ${hit.message}`, sysctlEvidence(f, hit.keys), remedy);
+  return r('ok', 'no live multi-homed association exceeds RFC 4960 §8.2', f.sysctls ? sysctlEvidence(f, ['association_max_retrans', 'path_max_retrans']) : []);
 };
 
 export const checkFailoverTarget: Check = (f) => {
-  const id = 'sysctl.failover-time';
-  if (!f.failover) return result(id, 'sysctl', 'info', 'failover time not modelled (sysctls unreadable)');
+  const r = reporter('sysctl.failover-time', 'sysctl');
+  if (!f.failover) return r('info', 'failover time not modelled (sysctls unreadable)');
   const ev = [`modelled failover: ${f.failover.failoverMs} ms`, `model: ${f.failover.model}`];
-  if (f.failoverTargetMs === null) return result(id, 'sysctl', 'info', `modelled path failover ${f.failover.failoverMs} ms (no --failover-target given)`, ev);
+  if (f.failoverTargetMs === null) return r('info', `modelled path failover ${f.failover.failoverMs} ms (no --failover-target given)`, ev);
   ev.push(`target: ${f.failoverTargetMs} ms`);
   if (f.failover.failoverMs > f.failoverTargetMs)
-    return result(
-      id,
-      'sysctl',
+    return r(
       'warn',
       `modelled failover ${f.failover.failoverMs} ms exceeds the target ${f.failoverTargetMs} ms`,
       ev,
       'lower rto_min/rto_max and pf_retrans, or apply a faster profile (`sctpdiag tune --profile …`); rehearse in the lab',
     );
-  return result(id, 'sysctl', 'ok', `modelled failover ${f.failover.failoverMs} ms within the target ${f.failoverTargetMs} ms`, ev);
+  return r('ok', `modelled failover ${f.failover.failoverMs} ms within the target ${f.failoverTargetMs} ms`, ev);
 };
 
 // ---------------------------------------------------------------- associations
 
-function withFinding(snap: Snapshot | null, codes: readonly FindingCode[]): { a: Association; messages: string[] }[] {
-  if (!snap) return [];
-  const out: { a: Association; messages: string[] }[] = [];
-  for (const a of snap.associations) {
-    const messages = a.findings.filter((x) => codes.includes(x.code)).map((x) => x.message);
-    if (messages.length) out.push({ a, messages });
-  }
-  return out;
+/** The associations with a model finding of one of `codes`, and those findings' messages. */
+function withFinding(snap: Snapshot, codes: readonly FindingCode[]): { a: Association; messages: string[] }[] {
+  return snap.associations
+    .map((a) => ({ a, messages: a.findings.filter((x) => codes.includes(x.code)).map((x) => x.message) }))
+    .filter((h) => h.messages.length > 0);
 }
 
-const noSnapshot = (id: string): CheckResult => result(id, 'association', 'info', 'no snapshot: not checked');
+const NO_SNAPSHOT = 'no snapshot: not checked';
 
-function familyOf(addr: string): 4 | 6 {
-  return addr.includes(':') ? 6 : 4;
-}
+const familyOf = (addr: string): 4 | 6 => (addr.includes(':') ? 6 : 4);
 
 export const checkLocallySingleHomed: Check = (f) => {
-  const id = 'assoc.locally-single-homed';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.locally-single-homed', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   const hits = withFinding(f.snapshot, ['locally-single-homed']);
-  if (!hits.length) return result(id, 'association', 'ok', 'no association is locally single-homed toward a multi-homed peer');
+  if (!hits.length) return r('ok', 'no association is locally single-homed toward a multi-homed peer');
   const host = f.hostAddresses;
   // the bind() pitfall matters when the host has another address of the same family to offer
   const pitfall = hits.filter(({ a }) => {
@@ -341,10 +283,8 @@ export const checkLocallySingleHomed: Check = (f) => {
   const ev = hits.map(({ a }) => `${assocLabel(f, a)}: local ${a.localAddresses.map((l) => l.address).join(' ')}; peer ${a.paths.map((p) => p.address).join(' ')}`);
   if (host) ev.push(`host addresses: ${host.join(' ') || 'none'}`);
   if (!pitfall.length)
-    return result(id, 'association', 'info', `${hits.length} association(s) locally single-homed, but the host has no other address to offer`, ev, '', hits.map((h) => h.a.id));
-  return result(
-    id,
-    'association',
+    return r('info', `${hits.length} association(s) locally single-homed, but the host has no other address to offer`, ev, '', hits.map((h) => h.a.id));
+  return r(
     'warn',
     `${pitfall.length} association(s) use one local address while the host has more (the bind() pitfall): a local link failure kills them`,
     ev,
@@ -354,13 +294,11 @@ export const checkLocallySingleHomed: Check = (f) => {
 };
 
 export const checkPeerSingleHomed: Check = (f) => {
-  const id = 'assoc.peer-single-homed';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.peer-single-homed', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   const hits = f.snapshot.associations.filter((a) => isUpState(a.state) && a.paths.length === 1);
-  if (!hits.length) return result(id, 'association', 'ok', 'every established association has more than one peer address');
-  return result(
-    id,
-    'association',
+  if (!hits.length) return r('ok', 'every established association has more than one peer address');
+  return r(
     'info',
     `${hits.length} association(s) with a single-homed peer: no failover is possible`,
     hits.map((a) => `${assocLabel(f, a)}: peer ${a.paths[0]!.address}`),
@@ -370,18 +308,16 @@ export const checkPeerSingleHomed: Check = (f) => {
 };
 
 export const checkPathStates: Check = (f) => {
-  const id = 'assoc.path-state';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.path-state', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   const hits = withFinding(f.snapshot, ['path-inactive', 'path-pf', 'path-unconfirmed']);
-  if (!hits.length) return result(id, 'association', 'ok', 'every path is ACTIVE');
+  if (!hits.length) return r('ok', 'every path is ACTIVE');
   const severe = f.snapshot.associations.some((a) =>
     a.findings.some((x) => (x.code === 'path-inactive' || x.code === 'path-pf') && x.severity === 'warn'),
   );
   const counts = new Map<string, number>();
   for (const a of f.snapshot.associations) for (const p of a.paths) if (p.state === 'INACTIVE' || p.state === 'PF' || p.state === 'UNCONFIRMED') counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
-  return result(
-    id,
-    'association',
+  return r(
     severe ? 'warn' : 'info',
     `paths not ACTIVE: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`,
     hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(f, a)}: ${m}`)),
@@ -391,13 +327,11 @@ export const checkPathStates: Check = (f) => {
 };
 
 export const checkPrimaryNotActive: Check = (f) => {
-  const id = 'assoc.primary-not-active';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.primary-not-active', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   const hits = withFinding(f.snapshot, ['primary-not-active']);
-  if (!hits.length) return result(id, 'association', 'ok', 'every association runs on its primary path');
-  return result(
-    id,
-    'association',
+  if (!hits.length) return r('ok', 'every association runs on its primary path');
+  return r(
     'warn',
     `${hits.length} association(s) run on a backup path: the primary is not ACTIVE`,
     hits.flatMap(({ a, messages }) => messages.map((m) => `${assocLabel(f, a)}: ${m}`)),
@@ -407,13 +341,11 @@ export const checkPrimaryNotActive: Check = (f) => {
 };
 
 export const checkNoActivePath: Check = (f) => {
-  const id = 'assoc.no-active-path';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.no-active-path', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   const hits = withFinding(f.snapshot, ['no-active-path']);
-  if (!hits.length) return result(id, 'association', 'ok', 'every established association has a usable path');
-  return result(
-    id,
-    'association',
+  if (!hits.length) return r('ok', 'every established association has a usable path');
+  return r(
     'fail',
     `${hits.length} association(s) have no ACTIVE or PF path: they are about to be aborted`,
     hits.map(({ a }) => `${assocLabel(f, a)}: ${a.paths.map((p) => `${p.address} ${p.state}`).join(', ')}`),
@@ -423,19 +355,16 @@ export const checkNoActivePath: Check = (f) => {
 };
 
 export const checkRetransmissions: Check = (f) => {
-  const id = 'assoc.retransmissions';
-  if (!f.snapshot) return noSnapshot(id);
+  const r = reporter('assoc.retransmissions', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
   if (!f.later) {
     const hits = withFinding(f.snapshot, ['retransmissions']);
-    const ev = hits.map(({ a, messages }) => `${assocLabel(f, a)}: ${messages.join('; ')}`);
-    return result(
-      id,
-      'association',
+    return r(
       'info',
       hits.length
         ? `${hits.length} association(s) have retransmitted since they started; growth not measured (use --sample MS)`
         : 'no retransmissions so far; growth not measured (use --sample MS)',
-      ev,
+      hits.map(({ a, messages }) => `${assocLabel(f, a)}: ${messages.join('; ')}`),
       '',
       hits.map((h) => h.a.id),
     );
@@ -450,10 +379,8 @@ export const checkRetransmissions: Check = (f) => {
   const snmpDelta = t3(f.later) - t3(f.snapshot);
   const ev = grew.map(({ a, delta }) => `${assocLabel(f, a)}: +${delta} retransmitted chunk(s) in ${f.sampleMs} ms`);
   ev.push(`SctpT3Retransmits: +${snmpDelta} in ${f.sampleMs} ms`);
-  if (!grew.length && snmpDelta <= 0) return result(id, 'association', 'ok', `no retransmissions during ${f.sampleMs} ms`, ev);
-  return result(
-    id,
-    'association',
+  if (!grew.length && snmpDelta <= 0) return r('ok', `no retransmissions during ${f.sampleMs} ms`, ev);
+  return r(
     'warn',
     `retransmissions growing: ${grew.length} association(s), SctpT3Retransmits +${snmpDelta} in ${f.sampleMs} ms`,
     ev,
@@ -464,11 +391,12 @@ export const checkRetransmissions: Check = (f) => {
 
 /** hb_interval / association_max_retrans / path_max_retrans as the association got them vs the sysctls now. */
 export const checkStaleSettings: Check = (f) => {
-  const id = 'assoc.stale-settings';
-  if (!f.snapshot) return noSnapshot(id);
-  if (!f.sysctls) return result(id, 'association', 'info', 'sysctls unreadable: not checked');
+  const r = reporter('assoc.stale-settings', 'association');
+  if (!f.snapshot) return r('info', NO_SNAPSHOT);
+  const sysctls = f.sysctls;
+  if (!sysctls) return r('info', 'sysctls unreadable: not checked');
   const num = (k: string): number | null => {
-    const v = f.sysctls?.[k];
+    const v = sysctls[k];
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
   };
   const hb = num('hb_interval');
@@ -486,10 +414,8 @@ export const checkStaleSettings: Check = (f) => {
     if (pmr !== null && pmrs.some((v) => v !== pmr)) diffs.push(`path max retrans ${pmrs.join('/')} ≠ path_max_retrans ${pmr}`);
     if (diffs.length) stale.push({ a, diffs });
   }
-  if (!stale.length) return result(id, 'association', 'ok', 'every association uses the current hb_interval and retransmission limits');
-  return result(
-    id,
-    'association',
+  if (!stale.length) return r('ok', 'every association uses the current hb_interval and retransmission limits');
+  return r(
     'warn',
     `${stale.length} association(s) use settings that differ from the current sysctls (created before a tune, or set by the application)`,
     stale.map(({ a, diffs }) => `${assocLabel(f, a)}: ${diffs.join('; ')}`),
@@ -503,22 +429,22 @@ export const checkStaleSettings: Check = (f) => {
 const routeKey = (r: RouteInfo): string => `${r.dev ?? '?'} via ${r.gateway ?? 'direct (on-link)'}`;
 
 export const checkPathDiversity: Check = (f) => {
-  const id = 'paths.shared-route';
-  if (!f.snapshot) return result(id, 'path-diversity', 'info', 'no snapshot: not checked');
-  if (!f.routes) return result(id, 'path-diversity', 'info', 'routes not looked up (reading a capture): path diversity not checked');
+  const r = reporter('paths.shared-route', 'path-diversity');
+  if (!f.snapshot) return r('info', 'no snapshot: not checked');
   const routes = f.routes;
+  if (!routes) return r('info', 'routes not looked up (reading a capture): path diversity not checked');
   const multi = f.snapshot.associations.filter((a) => a.paths.length > 1);
   const shared: { a: Association; lines: string[] }[] = [];
   const failed = new Set<string>();
   for (const a of multi) {
     const groups = new Map<string, string[]>();
     for (const p of a.paths) {
-      const r = routes.get(p.address);
-      if (!r || r.error || !r.dev) {
+      const route = routes.get(p.address);
+      if (!route || route.error || !route.dev) {
         failed.add(p.address);
         continue;
       }
-      const k = routeKey(r);
+      const k = routeKey(route);
       groups.set(k, [...(groups.get(k) ?? []), p.address]);
     }
     const lines = [...groups].filter(([, addrs]) => addrs.length > 1).map(([k, addrs]) => `${addrs.join(' and ')} all leave through ${k}`);
@@ -527,28 +453,24 @@ export const checkPathDiversity: Check = (f) => {
   const ev = shared.map(({ a, lines }) => `${assocLabel(f, a)}: ${lines.join('; ')}`);
   for (const addr of failed) ev.push(`route to ${addr}: ${routes.get(addr)?.error ?? 'not found'}`);
   if (shared.length)
-    return result(
-      id,
-      'path-diversity',
+    return r(
       'warn',
       `${shared.length} multi-homed association(s) send several paths through the same interface and next hop: multi-homing that does not survive a link failure`,
       ev,
       'add a route per peer address through a different interface (e.g. `ip route add PEER/32 dev eth1`), or use addresses in different subnets',
       shared.map((s) => s.a.id),
     );
-  if (!multi.length) return result(id, 'path-diversity', 'ok', 'no multi-homed association to check');
-  return result(id, 'path-diversity', failed.size ? 'info' : 'ok', `${multi.length} multi-homed association(s): every path leaves through its own interface or next hop`, ev);
+  if (!multi.length) return r('ok', 'no multi-homed association to check');
+  return r(failed.size ? 'info' : 'ok', `${multi.length} multi-homed association(s): every path leaves through its own interface or next hop`, ev);
 };
 
 // ---------------------------------------------------------------- profile drift
 
 export const checkProfileDrift: Check = (f) => {
-  const id = 'profile.drift';
-  if (!f.drift) return result(id, 'profile', 'info', f.driftUnavailable ?? 'no profile applied: drift not checked');
-  if (!f.drift.drifted.length) return result(id, 'profile', 'ok', `live values match profile ${f.drift.profile}`);
-  return result(
-    id,
-    'profile',
+  const r = reporter('profile.drift', 'profile');
+  if (!f.drift) return r('info', f.driftUnavailable ?? 'no profile applied: drift not checked');
+  if (!f.drift.drifted.length) return r('ok', `live values match profile ${f.drift.profile}`);
+  return r(
     'warn',
     `${f.drift.drifted.length} sysctl(s) drifted from profile ${f.drift.profile}`,
     f.drift.drifted.map((d) => `net.sctp.${d.key}: profile ${d.expected}, live ${d.actual ?? '(absent)'}`),
@@ -556,26 +478,20 @@ export const checkProfileDrift: Check = (f) => {
   );
 };
 
-// ---------------------------------------------------------------- links file
-
-export const checkExpectedLinks: Check = (f) =>
-  checkLinks(f, (severity, title, evidence, remedy, ids) => result('links.expected', 'links', severity, title, evidence, remedy, ids));
-
 /** Multi-homed associations no passed `sctpdiag drill` (state dir's drills.json) has verified. */
 export const checkFailoverVerified: Check = (f) => {
-  const id = 'assoc.failover-unverified';
-  if (!f.snapshot) return noSnapshot(id);
-  if (!f.drills) return result(id, 'association', 'info', 'drill records not read (a capture): failover verification not checked');
-  const multi = f.snapshot.associations.filter((a) => isUpState(a.state) && a.paths.length > 1);
+  const r = reporter('assoc.failover-unverified', 'association');
+  const { snapshot, drills } = f;
+  if (!snapshot) return r('info', NO_SNAPSHOT);
+  if (!drills) return r('info', 'drill records not read (a capture): failover verification not checked');
+  const multi = snapshot.associations.filter((a) => isUpState(a.state) && a.paths.length > 1);
   const ev: string[] = [];
-  if (f.drills.unavailable) ev.push(f.drills.unavailable);
-  if (f.drills.refused) ev.push(`${f.drills.refused} invalid drill record(s) ignored`);
-  const never = multi.filter((a) => !lastVerified(f.drills!.records, { netns: f.snapshot!.netns, localPort: a.localPort, peerPort: a.peerPort, paths: a.paths }));
+  if (drills.unavailable) ev.push(drills.unavailable);
+  if (drills.refused) ev.push(`${drills.refused} invalid drill record(s) ignored`);
+  const never = multi.filter((a) => !lastVerified(drills.records, { netns: snapshot.netns, localPort: a.localPort, peerPort: a.peerPort, paths: a.paths }));
   if (!never.length)
-    return result(id, 'association', 'ok', multi.length ? `failover verified by a drill on every multi-homed association (${multi.length})` : 'no multi-homed association to verify', ev);
-  return result(
-    id,
-    'association',
+    return r('ok', multi.length ? `failover verified by a drill on every multi-homed association (${multi.length})` : 'no multi-homed association to verify', ev);
+  return r(
     'info',
     `failover never verified on ${never.length} multi-homed association(s): no \`sctpdiag drill\` passed on this link/association`,
     [...never.map((a) => `${assocLabel(f, a)}: failover never verified on this link/association (paths ${a.paths.map((p) => p.address).join(' ')})`), ...ev],
@@ -614,19 +530,17 @@ export const CHECKS: readonly Check[] = [
   ...FIELD_CHECKS,
 ];
 
-export function runChecks(f: DoctorFacts, checks: readonly Check[] = CHECKS): CheckResult[] {
-  const out = checks.map((c) => {
+export function runChecks(f: DoctorFacts): CheckResult[] {
+  const out = CHECKS.map((c) => {
     const r = c(f);
     // the links file's names of the associations concerned (JSON; the evidence names them too)
     const links = linksOf(f, r.associations ?? []);
     return links.length ? { ...r, links } : r;
   });
+  if (f.platform) return out;
   // in a capture, collapse the platform "not checked" lines into one
-  if (!f.platform) {
-    const plat = out.filter((r) => r.category === 'platform' && r.id !== 'platform.hz');
-    const rest = out.filter((r) => !(r.category === 'platform' && r.id !== 'platform.hz'));
-    if (plat.length) rest.unshift(result('platform', 'platform', 'info', 'platform not checked: reading a capture (--proc-root)'));
-    return rest;
-  }
-  return out;
+  const skipped = (r: CheckResult): boolean => r.category === 'platform' && r.id !== 'platform.hz';
+  const rest = out.filter((r) => !skipped(r));
+  if (rest.length < out.length) rest.unshift(reporter('platform', 'platform')('info', 'platform not checked: reading a capture (--proc-root)'));
+  return rest;
 }

@@ -5,11 +5,11 @@
  * size-capped); commands through the doctor's Runner (argv, bounded time and
  * output). Every location sits under procRoot or fsRoot, so tests use trees.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { readRegularFileOrNull, UnsafeFileError } from '../safefs.js';
-import type { Runner } from './gather.js';
+import type { GatherOptions, Runner } from './gather.js';
 import {
   findSctpModule,
   iptablesIsNft,
@@ -31,42 +31,27 @@ const SMALL = 64 * 1024;
 const MODULES_DEP_MAX = 8 * 1024 * 1024;
 const MAX_CONF_FILES = 512;
 /** modprobe.d(5): a file in an earlier directory hides one of the same name in a later one */
-export const MODPROBE_DIRS = ['etc/modprobe.d', 'run/modprobe.d', 'usr/lib/modprobe.d', 'lib/modprobe.d'];
+const MODPROBE_DIRS = ['etc/modprobe.d', 'run/modprobe.d', 'usr/lib/modprobe.d', 'lib/modprobe.d'];
 
-async function read(path: string, max = SMALL): Promise<string | null> {
-  try {
-    return await readRegularFileOrNull(path, max);
-  } catch {
-    return null;
-  }
-}
+/** A small file's text, or null when it is missing or unsafe (a symlink, a FIFO, too large). */
+const read = (path: string, max = SMALL): Promise<string | null> => readRegularFileOrNull(path, max).catch(() => null);
 
-export async function gatherModules(fsRoot: string, procRoot: string): Promise<NonNullable<FieldFacts['modules']>> {
+async function gatherModules(fsRoot: string, procRoot: string): Promise<NonNullable<FieldFacts['modules']>> {
   const seen = new Set<string>();
   const blocks: NonNullable<FieldFacts['modules']>['blocks'] = [];
   const skipped: string[] = [];
   for (const dir of MODPROBE_DIRS) {
-    let names: string[];
-    try {
-      names = (await readdir(join(fsRoot, dir))).filter((n) => n.endsWith('.conf')).sort().slice(0, MAX_CONF_FILES);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
+    const names = await readdir(join(fsRoot, dir)).catch((): string[] => []);
+    for (const name of names.filter((n) => n.endsWith('.conf')).sort().slice(0, MAX_CONF_FILES)) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const path = join(fsRoot, dir, name);
       const shown = '/' + join(dir, name);
       try {
-        const st = await lstat(path);
-        if (st.isSymbolicLink()) {
-          skipped.push(`${shown}: a symbolic link, not read`);
-          continue;
-        }
-        const text = await readRegularFileOrNull(path, SMALL);
+        const text = await readRegularFileOrNull(join(fsRoot, dir, name), SMALL);
         if (text !== null) blocks.push(...parseModprobeConf(shown, text));
       } catch (e) {
-        skipped.push(`${shown}: ${e instanceof UnsafeFileError ? e.message : 'unreadable'}`);
+        if (!(e instanceof UnsafeFileError)) skipped.push(`${shown}: unreadable`);
+        else skipped.push(`${shown}: ${e.reason === 'symlink' ? 'a symbolic link, not read' : e.message}`);
       }
     }
   }
@@ -85,7 +70,7 @@ export async function gatherModules(fsRoot: string, procRoot: string): Promise<N
 
 const IFNAME = /^[\w.:@-]{1,15}$/;
 
-export async function gatherRpFilter(procRoot: string, ifAddrs: Record<string, string[]>): Promise<RpFilterFacts> {
+async function gatherRpFilter(procRoot: string, ifAddrs: Record<string, string[]>): Promise<RpFilterFacts> {
   const num = async (p: string): Promise<number> => {
     const v = Number(((await read(p)) ?? '').trim());
     return Number.isInteger(v) ? v : 0;
@@ -98,7 +83,7 @@ export async function gatherRpFilter(procRoot: string, ifAddrs: Record<string, s
 }
 
 /** IPv4 addresses (CIDR) per interface of this netns. */
-export function interfaceAddrs(): Record<string, string[]> {
+function interfaceAddrs(): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [dev, list] of Object.entries(networkInterfaces())) out[dev] = (list ?? []).filter((a) => a.family === 'IPv4' && a.cidr).map((a) => a.cidr!);
   return out;
@@ -124,17 +109,10 @@ async function gatherNat(run: Runner): Promise<{ rules: NatRule[]; unavailable: 
   return { rules, unavailable };
 }
 
-export interface FieldGatherOptions {
-  procRoot: string;
-  /** root standing in for / (modprobe.d, /lib/modules, os-release); null: not read */
-  fsRoot: string | null;
-  /** false on a capture: no rp_filter, IPVS, conntrack or NAT of this host */
-  live: boolean;
-  run: Runner;
-  ifAddrs?: () => Record<string, string[]>;
-}
-
-export async function gatherField(o: FieldGatherOptions): Promise<FieldFacts> {
+/** fsRoot null: no module files read; live false (a capture): no rp_filter, IPVS, conntrack or NAT of this host. */
+export async function gatherField(
+  o: Pick<GatherOptions, 'procRoot' | 'ifAddrs'> & { fsRoot: string | null; live: boolean; run: Runner },
+): Promise<FieldFacts> {
   const p = (rel: string): string => join(o.procRoot, rel);
   const protocols = parseProtocols((await read(p('net/protocols'))) ?? '');
   const sctpMem = { limits: parseTriple(await read(p('sys/net/sctp/sctp_mem'))), usedPages: protocols?.usedPages ?? null, pressure: protocols?.pressure ?? null };
@@ -142,12 +120,8 @@ export async function gatherField(o: FieldGatherOptions): Promise<FieldFacts> {
   if (!o.live) return { modules, rpFilter: null, sctpMem, ipvs: null, conntrack: null, nat: null };
   const ipvsText = await read(p('net/ip_vs'), 1 << 20);
   const sloppy = await read(p('sys/net/ipv4/vs/sloppy_sctp'));
-  let sctpSysctls: string[] = [];
-  try {
-    sctpSysctls = (await readdir(p('sys/net/netfilter'))).filter((n) => n.startsWith('nf_conntrack_sctp')).sort();
-  } catch {
-    /* no conntrack in this netns */
-  }
+  const netfilter = await readdir(p('sys/net/netfilter')).catch((): string[] => []); // none: no conntrack in this netns
+  const sctpSysctls = netfilter.filter((n) => n.startsWith('nf_conntrack_sctp')).sort();
   const ctLoaded = sctpSysctls.length > 0 || (await read(p('sys/net/netfilter/nf_conntrack_max'))) !== null;
   return {
     modules,

@@ -5,8 +5,8 @@
  * SCTP. Parsers and checks are pure (facts come from field-gather.ts) so they
  * run on fixtures.
  */
-import type { Association } from '../model/snapshot.js';
-import type { CheckResult, DoctorFacts, Severity } from './types.js';
+import type { Association, Snapshot } from '../model/snapshot.js';
+import { reporter, type CheckResult, type DoctorFacts } from './types.js';
 import { assocLabel, linkName } from './links.js';
 
 // ---------------------------------------------------------------- facts
@@ -27,35 +27,12 @@ export interface RpFilterFacts {
   ifAddrs: Record<string, string[]>;
 }
 
-export interface SctpMemFacts {
-  /** sctp_mem: min, pressure, max, in pages */
-  limits: [number, number, number] | null;
-  /** /proc/net/protocols SCTP "memory" column (pages), null when -1 / absent */
-  usedPages: number | null;
-  /** its "press" column: yes / no / NI */
-  pressure: string | null;
-}
-
-export interface IpvsFacts {
-  /** /proc/net/ip_vs exists */
-  loaded: boolean;
-  sloppySctp: string | null;
-  /** SCTP virtual services, as `addr:port scheduler` */
-  sctpServices: string[];
-}
-
 export interface NatRule {
   source: 'nft' | 'iptables';
   /** where and what, e.g. `ip natt post handle 3: snat (sctp)` */
   summary: string;
   /** true when the rule names SCTP; false when it names no layer-4 protocol (applies to SCTP too) */
   explicitSctp: boolean;
-}
-
-export interface ConntrackFacts {
-  loaded: boolean;
-  /** nf_conntrack_sctp_* sysctls present (SCTP tracked) */
-  sctpSysctls: string[];
 }
 
 export interface FieldFacts {
@@ -73,15 +50,32 @@ export interface FieldFacts {
     skipped: string[];
   } | null;
   rpFilter: RpFilterFacts | null;
-  sctpMem: SctpMemFacts | null;
-  ipvs: IpvsFacts | null;
-  conntrack: ConntrackFacts | null;
+  sctpMem: {
+    /** sctp_mem: min, pressure, max, in pages */
+    limits: [number, number, number] | null;
+    /** /proc/net/protocols SCTP "memory" column (pages), null when -1 / absent */
+    usedPages: number | null;
+    /** its "press" column: yes / no / NI */
+    pressure: string | null;
+  } | null;
+  ipvs: {
+    /** /proc/net/ip_vs exists */
+    loaded: boolean;
+    sloppySctp: string | null;
+    /** SCTP virtual services, as `addr:port scheduler` */
+    sctpServices: string[];
+  } | null;
+  conntrack: {
+    loaded: boolean;
+    /** nf_conntrack_sctp_* sysctls present (SCTP tracked) */
+    sctpSysctls: string[];
+  } | null;
   nat: { rules: NatRule[]; unavailable: string[] } | null;
 }
 
 // ---------------------------------------------------------------- parsers
 
-const DISABLING_INSTALL = /^(?:\/usr)?\/bin\/(?:true|false)$|^\/bin\/(?:true|false)$/;
+const DISABLING_INSTALL = /^(?:(?:\/usr)?\/bin\/)?(?:true|false)$/;
 
 /** The lines of one modprobe.d file that block sctp (modprobe.d(5): `\` continues a line, `#` comments). */
 export function parseModprobeConf(file: string, text: string): ModprobeBlock[] {
@@ -97,7 +91,7 @@ export function parseModprobeConf(file: string, text: string): ModprobeBlock[] {
     const mod = (tok[1] ?? '').replace(/-/g, '_');
     if (mod !== 'sctp') continue;
     if (tok[0] === 'blacklist') out.push({ file, line: start + 1, kind: 'blacklist', text: t });
-    else if (tok[0] === 'install' && (DISABLING_INSTALL.test(tok[2] ?? '') || tok[2] === 'true' || tok[2] === 'false'))
+    else if (tok[0] === 'install' && DISABLING_INSTALL.test(tok[2] ?? ''))
       out.push({ file, line: start + 1, kind: 'install', text: t });
   }
   return out;
@@ -120,12 +114,8 @@ export function parseOsRelease(text: string): { id: string; like: string[] } {
 
 /** sctp.ko* entries in a modules.dep or modules.builtin text (paths relative to /lib/modules/<rel>). */
 export function findSctpModule(text: string): string[] {
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const path = line.split(':')[0]!.trim();
-    if (/(^|\/)sctp\.ko(\.(xz|zst|gz))?$/.test(path)) out.push(path);
-  }
-  return out;
+  const paths = text.split('\n').map((line) => line.split(':')[0]!.trim());
+  return paths.filter((path) => /(^|\/)sctp\.ko(\.(xz|zst|gz))?$/.test(path));
 }
 
 /** The SCTP line of /proc/net/protocols: its memory (pages) and press columns. */
@@ -245,25 +235,18 @@ export function parseIptablesNat(text: string): NatRule[] {
 
 // ---------------------------------------------------------------- checks
 
-function result(id: string, category: CheckResult['category'], severity: Severity, title: string, evidence: string[] = [], remedy = '', associations: number[] = []): CheckResult {
-  const ev = evidence.length > 10 ? [...evidence.slice(0, 10), `… and ${evidence.length - 10} more`] : evidence;
-  const r: CheckResult = { id, category, severity, title, evidence: ev, remedy };
-  if (associations.length) r.associations = [...new Set(associations)].sort((a, b) => a - b);
-  return r;
-}
-
 const isRhel = (m: { osId: string; osLike: string[] }): boolean => [m.osId, ...m.osLike].some((x) => ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'ol'].includes(x));
 const isSuse = (m: { osId: string; osLike: string[] }): boolean => [m.osId, ...m.osLike].some((x) => x.includes('suse') || x === 'sles');
 
 const moduleLoaded = (f: DoctorFacts): boolean => !!f.platform && (f.platform.sctpModule || f.platform.sctpBuiltin);
 
 export function checkModuleBlocked(f: DoctorFacts, ff: FieldFacts): CheckResult {
-  const id = 'field.sctp-module-blocked';
+  const r = reporter('field.sctp-module-blocked', 'field');
   const m = ff.modules;
-  if (!m) return result(id, 'field', 'info', 'modprobe configuration not read (a capture: pass --fs-root to check its /etc)');
+  if (!m) return r('info', 'modprobe configuration not read (a capture: pass --fs-root to check its /etc)');
   const ev = [...m.blocks.map((b) => `${b.file}:${b.line}: ${b.text}`), ...m.skipped];
   if (m.cmdline) ev.push(`kernel command line: ${m.cmdline}`);
-  if (!m.blocks.length && !m.cmdline) return result(id, 'field', 'ok', 'nothing in modprobe.d or on the kernel command line blocks sctp', m.skipped);
+  if (!m.blocks.length && !m.cmdline) return r('ok', 'nothing in modprobe.d or on the kernel command line blocks sctp', m.skipped);
   const files = [...new Set(m.blocks.map((b) => b.file))];
   const hard = m.blocks.some((b) => b.kind === 'install') || m.cmdline !== null;
   let remedy = `remove or comment out those lines (${files.join(', ') || 'the kernel command line'}), then \`modprobe sctp\` and list sctp in /etc/modules-load.d/sctp.conf`;
@@ -271,26 +254,26 @@ export function checkModuleBlocked(f: DoctorFacts, ff: FieldFacts): CheckResult 
   else if (isSuse(m)) remedy = `SUSE: remove the lines (${files.join(', ')}); kernel-default-extra holds sctp; then \`modprobe sctp\``;
   if (hard) remedy += '; a CIS hardening profile will put `install sctp /bin/true` back unless SCTP is exempted there';
   if (m.cmdline) remedy += '; drop the kernel command line blacklist from the boot loader configuration and reboot';
-  const loaded = moduleLoaded(f);
   const what = hard ? 'disabled (`install sctp /bin/true` or a boot blacklist: modprobe cannot load it)' : 'blacklisted (not auto-loaded when an application opens an SCTP socket)';
-  if (loaded)
-    return result(id, 'field', 'warn', `sctp is loaded now but ${what}: it will be missing after the next reboot`, ev, remedy);
-  return result(id, 'field', 'fail', `sctp is ${what}`, ev, remedy);
+  if (moduleLoaded(f))
+    return r('warn', `sctp is loaded now but ${what}: it will be missing after the next reboot`, ev, remedy);
+  return r('fail', `sctp is ${what}`, ev, remedy);
 }
 
 export function checkModuleInstalled(f: DoctorFacts, ff: FieldFacts): CheckResult {
-  const id = 'field.sctp-module-installed';
+  const r = reporter('field.sctp-module-installed', 'field');
   const m = ff.modules;
-  if (!m) return result(id, 'field', 'info', 'module tree not read (a capture: pass --fs-root)');
-  if (moduleLoaded(f)) return result(id, 'field', 'ok', 'sctp is loaded', m.installed ? m.installed.map((p) => `/lib/modules/${m.kernelRelease}/${p}`) : []);
-  if (m.installed === null) return result(id, 'field', 'info', `no /lib/modules/${m.kernelRelease ?? '?'} (modules.dep): not checked`);
-  if (m.installed.length) return result(id, 'field', 'ok', 'the sctp module is installed', m.installed.map((p) => `/lib/modules/${m.kernelRelease}/${p}`));
+  if (!m) return r('info', 'module tree not read (a capture: pass --fs-root)');
+  const found = (m.installed ?? []).map((p) => `/lib/modules/${m.kernelRelease}/${p}`);
+  if (moduleLoaded(f)) return r('ok', 'sctp is loaded', found);
+  if (m.installed === null) return r('info', `no /lib/modules/${m.kernelRelease ?? '?'} (modules.dep): not checked`);
+  if (found.length) return r('ok', 'the sctp module is installed', found);
   const remedy = isRhel(m)
     ? 'RHEL/Fedora: `dnf install kernel-modules-extra-$(uname -r)` (sctp is not in the base kernel package), then `modprobe sctp`'
     : isSuse(m)
       ? 'SUSE: `zypper install kernel-default-extra`, then `modprobe sctp`'
       : 'install the kernel package that carries the sctp module for this kernel (Debian/Ubuntu: linux-image-… / linux-modules-extra-$(uname -r)), then `modprobe sctp`';
-  return result(id, 'field', 'fail', `the sctp module is not installed for kernel ${m.kernelRelease ?? '?'}`, [`no sctp.ko* in /lib/modules/${m.kernelRelease}/modules.dep or modules.builtin`], remedy);
+  return r('fail', `the sctp module is not installed for kernel ${m.kernelRelease ?? '?'}`, [`no sctp.ko* in /lib/modules/${m.kernelRelease}/modules.dep or modules.builtin`], remedy);
 }
 
 const ip4 = (a: string): number | null => {
@@ -299,7 +282,7 @@ const ip4 = (a: string): number | null => {
 };
 
 /** The interface whose connected IPv4 subnet holds addr: where the peer's packets from addr arrive. */
-export function onLinkDev(ifAddrs: Record<string, string[]>, addr: string): string | null {
+function onLinkDev(ifAddrs: Record<string, string[]>, addr: string): string | null {
   const a = ip4(addr);
   if (a === null) return null;
   for (const [dev, cidrs] of Object.entries(ifAddrs))
@@ -321,9 +304,9 @@ export function onLinkDev(ifAddrs: Record<string, string[]>, addr: string): stri
  * path. Strict on a secondary path's own interface is only a latent risk.
  */
 export function checkRpFilter(f: DoctorFacts, ff: FieldFacts): CheckResult {
-  const id = 'field.rp-filter';
+  const r = reporter('field.rp-filter', 'field');
   const rp = ff.rpFilter;
-  if (!f.snapshot || !f.routes || !rp) return result(id, 'field', 'info', 'routes or rp_filter not read (a capture): not checked');
+  if (!f.snapshot || !f.routes || !rp) return r('info', 'routes or rp_filter not read (a capture): not checked');
   const eff = (dev: string): number | null => (rp.effective[dev] ? Math.max(rp.effective[dev]!.all, rp.effective[dev]!.iface) : null);
   const conf = (dev: string): string => `conf/all ${rp.effective[dev]!.all}, conf/${dev} ${rp.effective[dev]!.iface}`;
   const drops: string[] = [];
@@ -333,68 +316,66 @@ export function checkRpFilter(f: DoctorFacts, ff: FieldFacts): CheckResult {
   for (const a of multi) {
     for (const p of a.paths) {
       if (p.address.includes(':')) continue; // IPv6 has no rp_filter
-      const r = f.routes.get(p.address);
-      if (!r?.dev) continue;
+      const route = f.routes.get(p.address);
+      if (!route?.dev) continue;
       const link = linkName(f, a);
       const label = `assoc ${a.id}${link ? ` link ${link}` : ''} path ${p.address}${p.primary ? ' (primary)' : ''}`;
       const inDev = onLinkDev(rp.ifAddrs, p.address);
-      if (inDev && inDev !== r.dev && eff(inDev) === 1) {
-        drops.push(`${label}: route leaves by ${r.dev}, but rp_filter is strict on ${inDev} (${conf(inDev)}), where packets from ${p.address} arrive: they are dropped`);
+      if (inDev && inDev !== route.dev && eff(inDev) === 1) {
+        drops.push(`${label}: route leaves by ${route.dev}, but rp_filter is strict on ${inDev} (${conf(inDev)}), where packets from ${p.address} arrive: they are dropped`);
         ids.push(a.id);
-      } else if (!p.primary && eff(r.dev) === 1) strictSecondary.push(`${label} leaves by ${r.dev}: rp_filter strict (${conf(r.dev)})`);
+      } else if (!p.primary && eff(route.dev) === 1) strictSecondary.push(`${label} leaves by ${route.dev}: rp_filter strict (${conf(route.dev)})`);
     }
   }
   const remedy = 'set loose reverse-path filtering on the interfaces that carry SCTP paths (`sysctl -w net.ipv4.conf.IF.rp_filter=2`, and conf.all.rp_filter ≤ 2: the kernel uses the larger), or make each peer address route out by the interface its packets arrive on';
-  if (drops.length) return result(id, 'field', 'warn', `strict rp_filter drops a path's packets: its route leaves by another interface than they arrive on`, drops, remedy, ids);
+  if (drops.length) return r('warn', `strict rp_filter drops a path's packets: its route leaves by another interface than they arrive on`, drops, remedy, ids);
   if (strictSecondary.length)
-    return result(id, 'field', 'info', 'strict rp_filter on an interface carrying a secondary path: routes are symmetric now, a route change will make the path fail', strictSecondary, remedy);
-  return result(id, 'field', 'ok', multi.length ? 'no strict rp_filter in the way of a multi-homed path' : 'no multi-homed association to check');
+    return r('info', 'strict rp_filter on an interface carrying a secondary path: routes are symmetric now, a route change will make the path fail', strictSecondary, remedy);
+  return r('ok', multi.length ? 'no strict rp_filter in the way of a multi-homed path' : 'no multi-homed association to check');
 }
 
 export function checkSctpMem(ff: FieldFacts): CheckResult {
-  const id = 'field.sctp-mem';
+  const r = reporter('field.sctp-mem', 'field');
   const m = ff.sctpMem;
   if (m && m.usedPages !== null && !m.limits)
     // sctp_mem is registered in the initial network namespace only (the accounting is global)
-    return result(id, 'field', 'info', 'net.sctp.sctp_mem is not visible in this network namespace: run doctor in the initial one', [`SCTP memory in use: ${m.usedPages} pages (/proc/net/protocols)`]);
-  if (!m || !m.limits || m.usedPages === null) return result(id, 'field', 'info', 'SCTP memory not readable (/proc/net/protocols SCTP line or net.sctp.sctp_mem missing)');
+    return r('info', 'net.sctp.sctp_mem is not visible in this network namespace: run doctor in the initial one', [`SCTP memory in use: ${m.usedPages} pages (/proc/net/protocols)`]);
+  if (!m || !m.limits || m.usedPages === null) return r('info', 'SCTP memory not readable (/proc/net/protocols SCTP line or net.sctp.sctp_mem missing)');
   const [min, press, max] = m.limits;
   const pct = (n: number, d: number): string => (d > 0 ? `${Math.round((n / d) * 1000) / 10}%` : 'n/a');
   const ev = [`SCTP memory in use: ${m.usedPages} pages (/proc/net/protocols), under pressure: ${m.pressure ?? '?'}`, `net.sctp.sctp_mem = ${min} ${press} ${max} (pages: min, pressure, max)`, `${pct(m.usedPages, press)} of the pressure threshold, ${pct(m.usedPages, max)} of max`];
   const remedy = 'raise net.sctp.sctp_mem (pages; pressure and max) for the number of associations and their buffers, or find the socket that does not read its data (`sctpdiag status`: rx queue)';
-  if (m.usedPages >= max) return result(id, 'field', 'fail', 'SCTP memory at sctp_mem max: new data is dropped', ev, remedy);
-  if (m.pressure === 'yes' || m.usedPages >= press) return result(id, 'field', 'warn', 'SCTP memory under pressure: buffers are trimmed', ev, remedy);
-  if (m.usedPages >= press * 0.8) return result(id, 'field', 'info', `SCTP memory close to the pressure threshold (${pct(m.usedPages, press)})`, ev, remedy);
-  return result(id, 'field', 'ok', `SCTP memory ${pct(m.usedPages, press)} of the pressure threshold`, ev);
+  if (m.usedPages >= max) return r('fail', 'SCTP memory at sctp_mem max: new data is dropped', ev, remedy);
+  if (m.pressure === 'yes' || m.usedPages >= press) return r('warn', 'SCTP memory under pressure: buffers are trimmed', ev, remedy);
+  if (m.usedPages >= press * 0.8) return r('info', `SCTP memory close to the pressure threshold (${pct(m.usedPages, press)})`, ev, remedy);
+  return r('ok', `SCTP memory ${pct(m.usedPages, press)} of the pressure threshold`, ev);
 }
 
 export function checkIpvs(ff: FieldFacts): CheckResult {
-  const id = 'field.ipvs-sloppy-sctp';
+  const r = reporter('field.ipvs-sloppy-sctp', 'field');
   const v = ff.ipvs;
-  if (!v) return result(id, 'field', 'info', 'IPVS not checked (a capture)');
-  if (!v.loaded) return result(id, 'field', 'ok', 'IPVS is not loaded');
+  if (!v) return r('info', 'IPVS not checked (a capture)');
+  if (!v.loaded) return r('ok', 'IPVS is not loaded');
   const ev = [`net.ipv4.vs.sloppy_sctp = ${v.sloppySctp ?? '(absent)'}`, ...v.sctpServices.map((s) => `SCTP virtual service ${s}`)];
-  if (v.sloppySctp !== '0') return result(id, 'field', 'ok', 'IPVS creates connections from any SCTP chunk (sloppy_sctp on)', ev);
+  if (v.sloppySctp !== '0') return r('ok', 'IPVS creates connections from any SCTP chunk (sloppy_sctp on)', ev);
   const remedy = 'sysctl -w net.ipv4.vs.sloppy_sctp=1 (persist it in /etc/sysctl.d/): IPVS then accepts an association seen first on a secondary path or after a director failover';
   if (v.sctpServices.length)
-    return result(id, 'field', 'warn', `IPVS balances SCTP with sloppy_sctp off: only INIT creates a connection, so a secondary path's HEARTBEAT and traffic after a failover are dropped`, ev, remedy);
-  return result(id, 'field', 'info', 'IPVS loaded with sloppy_sctp off (no SCTP virtual service now)', ev, remedy);
+    return r('warn', `IPVS balances SCTP with sloppy_sctp off: only INIT creates a connection, so a secondary path's HEARTBEAT and traffic after a failover are dropped`, ev, remedy);
+  return r('info', 'IPVS loaded with sloppy_sctp off (no SCTP virtual service now)', ev, remedy);
 }
 
 const multiHomed = (f: DoctorFacts): Association[] => (f.snapshot?.associations ?? []).filter((a) => a.paths.length > 1);
 
 export function checkConntrack(f: DoctorFacts, ff: FieldFacts): CheckResult {
-  const id = 'field.conntrack-sctp';
+  const r = reporter('field.conntrack-sctp', 'field');
   const c = ff.conntrack;
-  if (!c) return result(id, 'field', 'info', 'conntrack not checked (a capture)');
-  if (!c.loaded) return result(id, 'field', 'ok', 'nf_conntrack is not loaded: SCTP is not tracked');
+  if (!c) return r('info', 'conntrack not checked (a capture)');
+  if (!c.loaded) return r('ok', 'nf_conntrack is not loaded: SCTP is not tracked');
   const multi = multiHomed(f);
   const ev = [`nf_conntrack loaded; SCTP tracking sysctls: ${c.sctpSysctls.join(' ') || 'none'}`];
-  if (!multi.length) return result(id, 'field', 'info', 'conntrack tracks SCTP; no multi-homed association now', ev);
+  if (!multi.length) return r('info', 'conntrack tracks SCTP; no multi-homed association now', ev);
   ev.push(...multi.map((a) => `${assocLabel(f, a)}: ${a.paths.length} paths (${a.paths.map((p) => p.address).join(' ')})`));
-  return result(
-    id,
-    'field',
+  return r(
     'info',
     `conntrack tracks SCTP and ${multi.length} association(s) are multi-homed: every path is a separate conntrack entry, a secondary path's first HEARTBEAT is a new flow that stateful rules (ct state new/invalid) and NAT may drop or rewrite`,
     ev,
@@ -404,19 +385,19 @@ export function checkConntrack(f: DoctorFacts, ff: FieldFacts): CheckResult {
 }
 
 export function checkNat(f: DoctorFacts, ff: FieldFacts): CheckResult {
-  const id = 'field.sctp-nat';
+  const r = reporter('field.sctp-nat', 'field');
   const n = ff.nat;
-  if (!n) return result(id, 'field', 'info', 'NAT rules not checked (a capture)');
-  const ev = [...n.rules.map((r) => `${r.source}: ${r.summary}`), ...n.unavailable];
-  const explicit = n.rules.filter((r) => r.explicitSctp);
+  if (!n) return r('info', 'NAT rules not checked (a capture)');
+  const ev = [...n.rules.map((x) => `${x.source}: ${x.summary}`), ...n.unavailable];
+  const explicit = n.rules.filter((x) => x.explicitSctp);
   const multi = multiHomed(f);
   const remedy =
     'NAT rewrites the IP header but not the addresses listed in INIT/INIT-ACK: a multi-homed association through it loses its secondary paths (answered with ABORT or out-of-the-blue). Exempt SCTP from NAT (an `accept` for meta l4proto sctp before the nat rule), or run single-homed through NAT';
-  if (explicit.length) return result(id, 'field', 'warn', `${explicit.length} NAT rule(s) match SCTP`, ev, remedy, multi.map((a) => a.id));
+  if (explicit.length) return r('warn', `${explicit.length} NAT rule(s) match SCTP`, ev, remedy, multi.map((a) => a.id));
   if (n.rules.length && multi.length)
-    return result(id, 'field', 'warn', `${n.rules.length} NAT rule(s) apply to every protocol, SCTP included, and ${multi.length} association(s) are multi-homed`, ev, remedy, multi.map((a) => a.id));
-  if (n.rules.length) return result(id, 'field', 'info', `${n.rules.length} NAT rule(s) apply to every protocol, SCTP included`, ev, remedy);
-  return result(id, 'field', n.unavailable.length ? 'info' : 'ok', n.unavailable.length ? 'NAT rules not fully read' : 'no NAT rule touches SCTP', ev);
+    return r('warn', `${n.rules.length} NAT rule(s) apply to every protocol, SCTP included, and ${multi.length} association(s) are multi-homed`, ev, remedy, multi.map((a) => a.id));
+  if (n.rules.length) return r('info', `${n.rules.length} NAT rule(s) apply to every protocol, SCTP included`, ev, remedy);
+  return r(n.unavailable.length ? 'info' : 'ok', n.unavailable.length ? 'NAT rules not fully read' : 'no NAT rule touches SCTP', ev);
 }
 
 /**
@@ -424,21 +405,22 @@ export function checkNat(f: DoctorFacts, ff: FieldFacts): CheckResult {
  * them; the causes and sources are in `trace`, with bpf).
  */
 export function checkAbortsOotb(f: DoctorFacts): CheckResult {
-  const id = 'field.aborts-ootb';
-  if (!f.snapshot) return result(id, 'field', 'info', 'no snapshot: not checked');
+  const r = reporter('field.aborts-ootb', 'field');
+  const { snapshot, later } = f;
+  if (!snapshot) return r('info', 'no snapshot: not checked');
   const names = ['SctpAborteds', 'SctpOutOfBlues'] as const;
-  const now = (s: NonNullable<DoctorFacts['snapshot']>, n: string): number => s.snmp[n] ?? 0;
-  const ev = names.map((n) => `${n} ${now(f.snapshot!, n)}${f.later ? ` → ${now(f.later, n)} in ${f.sampleMs} ms` : ' since boot'}`);
+  const count = (s: Snapshot, n: string): number => s.snmp[n] ?? 0;
+  const ev = names.map((n) => `${n} ${count(snapshot, n)}${later ? ` → ${count(later, n)} in ${f.sampleMs} ms` : ' since boot'}`);
   const remedy =
     'out-of-the-blue packets from a peer\'s secondary address mean something between the hosts does not know the association (NAT, conntrack, IPVS: see the other field checks); `sctpdiag trace --events chunk.abort,chunk.error,packet.ootb` shows each ABORT\'s cause and each out-of-the-blue packet\'s source (bpf)';
-  if (f.later) {
-    const grew = names.filter((n) => now(f.later!, n) > now(f.snapshot!, n));
-    if (grew.length) return result(id, 'field', 'warn', `${grew.join(' and ')} grew during ${f.sampleMs} ms`, ev, remedy);
-    return result(id, 'field', 'ok', `no ABORT and no out-of-the-blue packet during ${f.sampleMs} ms`, ev);
+  if (later) {
+    const grew = names.filter((n) => count(later, n) > count(snapshot, n));
+    if (grew.length) return r('warn', `${grew.join(' and ')} grew during ${f.sampleMs} ms`, ev, remedy);
+    return r('ok', `no ABORT and no out-of-the-blue packet during ${f.sampleMs} ms`, ev);
   }
-  if (names.some((n) => now(f.snapshot!, n) > 0))
-    return result(id, 'field', 'info', 'associations were aborted or out-of-the-blue packets arrived since boot; growth not measured (use --sample MS)', ev, remedy);
-  return result(id, 'field', 'ok', 'no ABORT and no out-of-the-blue packet since boot', ev);
+  if (names.some((n) => count(snapshot, n) > 0))
+    return r('info', 'associations were aborted or out-of-the-blue packets arrived since boot; growth not measured (use --sample MS)', ev, remedy);
+  return r('ok', 'no ABORT and no out-of-the-blue packet since boot', ev);
 }
 
 const NOT_GATHERED: FieldFacts = { modules: null, rpFilter: null, sctpMem: null, ipvs: null, conntrack: null, nat: null };

@@ -7,11 +7,11 @@
 import { parseCapEff } from '../kernel/privileges.js';
 import { INITIAL_SYS_ROOT, kprobeFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../errors.js';
+import { readRegularFileOrNull } from '../safefs.js';
 import { readSysctls } from '../procfs/sysctls.js';
 import { modelFailover, paramsFromSysctls } from '../model/failover.js';
 import { formatMs } from '../model/figures.js';
@@ -39,20 +39,20 @@ export interface CommandResult {
 export type Runner = (file: string, args: readonly string[], timeoutMs?: number) => Promise<CommandResult>;
 
 /** execFile with an argv array: no shell, bounded time and output. */
-export const execRunner: Runner = (file, args, timeoutMs = 5000) =>
+const execRunner: Runner = (file, args, timeoutMs = 5000) =>
   new Promise((resolve) => {
     execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string')
-        return resolve({ code: null, stdout: '', stderr: '', error: (err as NodeJS.ErrnoException).code as string });
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      // err.code: a string when the command did not run (ENOENT...), the exit status, or null when killed
+      const code = (err as { code?: string | number | null } | null)?.code;
+      if (typeof code === 'string') return resolve({ code: null, stdout: '', stderr: '', error: code });
+      resolve({ code: err ? (code ?? 1) : 0, stdout, stderr });
     });
   });
 
 export interface GatherOptions {
   procRoot: string;
   netns: string | null;
-  hz?: number | undefined;
+  hz?: number;
   /** root standing in for /sys (tests); default /sys */
   sysRoot?: string;
   /** root standing in for /proc for this process' own status (CapEff); default /proc */
@@ -68,8 +68,6 @@ export interface GatherOptions {
   stateDir?: string;
   /** skip host facts (platform, routes, addresses) even on /proc */
   capture?: boolean;
-  /** cap on `ip route get` lookups (distinct peer addresses) */
-  maxRouteLookups?: number;
   sleep?: (ms: number) => Promise<void>;
   /** root standing in for / for modprobe.d and /lib/modules (default / live, not read on a capture) */
   fsRoot?: string | null;
@@ -79,32 +77,14 @@ export interface GatherOptions {
   links?: readonly LinkSpec[];
 }
 
+const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 
-const exists = (p: string): Promise<boolean> =>
-  access(p, constants.F_OK).then(
-    () => true,
-    () => false,
-  );
-
-async function readText(p: string): Promise<string | null> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-export { parseCapEff };
-
-export async function gatherPlatform(o: {
-  procRoot: string;
-  sysRoot?: string;
-  selfProcRoot?: string;
-  /** the initial mount namespace's /sys (default INITIAL_SYS_ROOT on a live host; none under --sys-root) */
-  hostSysRoot?: string | null;
-  run?: Runner;
-  uid?: number;
-}): Promise<PlatformFacts> {
+export async function gatherPlatform(
+  o: Pick<GatherOptions, 'procRoot' | 'sysRoot' | 'selfProcRoot' | 'run' | 'uid'> & {
+    /** the initial mount namespace's /sys (default INITIAL_SYS_ROOT on a live host; none under --sys-root) */
+    hostSysRoot?: string | null;
+  },
+): Promise<PlatformFacts> {
   const sys = o.sysRoot ?? '/sys';
   const run = o.run ?? execRunner;
   // `ip netns exec` mounts a /sys without tracefs; trace then runs bpftrace in the initial mount namespace
@@ -121,7 +101,7 @@ export async function gatherPlatform(o: {
   // bpftrace loads LLVM first: seconds on a busy host (3 s called a present bpftrace missing)
   const bt = await run('bpftrace', ['-V'], 10_000);
   const version = bt.code === 0 ? (bt.stdout.trim().split('\n')[0] ?? '').trim() : '';
-  const status = await readText(join(o.selfProcRoot ?? '/proc', 'self/status'));
+  const status = await readRegularFileOrNull(join(o.selfProcRoot ?? '/proc', 'self/status'), 64 * 1024).catch(() => null);
   const capEff = parseCapEff(status);
   return {
     sctpModule,
@@ -156,15 +136,16 @@ export function localAddresses(): string[] {
   return [...new Set(out)].sort();
 }
 
-/** One `ip -j route get ADDR` answer (the first route object), or null. */
+const noRoute = (dst: string, error: string): RouteInfo => ({ dst, dev: null, gateway: null, prefsrc: null, error });
+
+/** One `ip -j route get ADDR` answer (the first route object), or why there is none. */
 export function parseRouteGet(dst: string, json: string): RouteInfo {
   try {
-    const arr = JSON.parse(json) as Array<{ dev?: string; gateway?: string; prefsrc?: string }>;
-    const r = arr[0];
-    if (!r) return { dst, dev: null, gateway: null, prefsrc: null, error: 'no route' };
+    const r = (JSON.parse(json) as Array<{ dev?: string; gateway?: string; prefsrc?: string }>)[0];
+    if (!r) return noRoute(dst, 'no route');
     return { dst, dev: r.dev ?? null, gateway: r.gateway ?? null, prefsrc: r.prefsrc ?? null };
   } catch {
-    return { dst, dev: null, gateway: null, prefsrc: null, error: 'unparsable `ip -j route get` output' };
+    return noRoute(dst, 'unparsable `ip -j route get` output');
   }
 }
 
@@ -175,8 +156,8 @@ export async function lookupRoutes(addresses: Iterable<string>, run: Runner = ex
   const list = [...new Set(addresses)].filter((a) => ADDR_RE.test(a));
   for (const dst of list.slice(0, max)) {
     const r = await run('ip', ['-j', 'route', 'get', dst], 3000);
-    if (r.error) out.set(dst, { dst, dev: null, gateway: null, prefsrc: null, error: r.error === 'ENOENT' ? 'ip (iproute2) is not installed' : r.error });
-    else if (r.code !== 0) out.set(dst, { dst, dev: null, gateway: null, prefsrc: null, error: r.stderr.trim() || `ip exited ${r.code}` });
+    if (r.error) out.set(dst, noRoute(dst, r.error === 'ENOENT' ? 'ip (iproute2) is not installed' : r.error));
+    else if (r.code !== 0) out.set(dst, noRoute(dst, r.stderr.trim() || `ip exited ${r.code}`));
     else out.set(dst, parseRouteGet(dst, r.stdout));
   }
   return out;
@@ -196,12 +177,9 @@ export function failoverFromSysctls(sysctls: Readonly<Record<string, string>>, k
 }
 
 /** Drift of live sysctls against --profile, or against the last applied journal. */
-export async function gatherDrift(o: {
-  sysctls: Readonly<Record<string, string>> | null;
-  profile?: string | null;
-  stateDir: string;
-  netns: string | null;
-}): Promise<{ drift: DriftFacts | null; unavailable?: string }> {
+export async function gatherDrift(
+  o: Pick<DoctorFacts, 'sysctls'> & Pick<GatherOptions, 'profile' | 'netns'> & { stateDir: string },
+): Promise<{ drift: DriftFacts | null; unavailable?: string }> {
   if (!o.sysctls) return { drift: null, unavailable: 'sysctls unreadable: drift not checked' };
   const current = new Map(Object.entries(o.sysctls));
   if (o.profile) {
@@ -223,10 +201,6 @@ export async function gatherDrift(o: {
   return { drift: { profile: journal.profile, drifted } };
 }
 
-function mapToRecord(m: Map<string, string> | null): Record<string, string> | null {
-  return m ? Object.fromEntries(m) : null;
-}
-
 export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
   const run = o.run ?? execRunner;
   const capture = o.capture ?? o.procRoot !== '/proc';
@@ -238,7 +212,9 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     if (capture || !(e instanceof SctpdiagError) || e.exitCode !== EXIT.NO_SCTP) throw e;
     snapshot = null;
   }
-  const sysctls = mapToRecord(await readSysctls(o.procRoot).catch(() => null));
+  const sysctlMap = await readSysctls(o.procRoot).catch(() => null);
+  const sysctls = sysctlMap ? Object.fromEntries(sysctlMap) : null;
+  const stateDir = o.stateDir ?? DEFAULT_STATE_DIR;
   let later: Snapshot | null = null;
   if (snapshot && o.sampleMs && o.sampleMs > 0 && !capture) {
     await (o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(o.sampleMs);
@@ -247,10 +223,10 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
   const platform = capture ? null : await gatherPlatform({ procRoot: o.procRoot, sysRoot: o.sysRoot, selfProcRoot: o.selfProcRoot, run, uid: o.uid });
   const hostAddresses = capture ? null : (o.hostAddresses ?? localAddresses)();
   const peers = (snapshot?.associations ?? []).filter((a) => a.paths.length > 1).flatMap((a) => a.paths.map((p) => p.address));
-  const routes = capture ? null : await lookupRoutes(peers, run, o.maxRouteLookups);
+  const routes = capture ? null : await lookupRoutes(peers, run);
   const { drift, unavailable } = capture && !o.profile
     ? { drift: null, unavailable: 'reading a capture: profile drift not checked (pass --profile NAME to compare)' }
-    : await gatherDrift({ sysctls, profile: o.profile, stateDir: o.stateDir ?? DEFAULT_STATE_DIR, netns: o.netns });
+    : await gatherDrift({ sysctls, profile: o.profile, stateDir, netns: o.netns });
   const facts: DoctorFacts = {
     platform,
     sysctls,
@@ -266,8 +242,8 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
   if (unavailable) facts.driftUnavailable = unavailable;
   if (o.links?.length) facts.links = o.links;
   if (!capture)
-    facts.drills = await readRecords(o.stateDir ?? DEFAULT_STATE_DIR).catch((e: Error) => ({ records: [], refused: 0, unavailable: `drill records unreadable: ${e.message}` }));
+    facts.drills = await readRecords(stateDir).catch((e: Error) => ({ records: [], refused: 0, unavailable: `drill records unreadable: ${e.message}` }));
   const fsRoot = o.fsRoot !== undefined ? o.fsRoot : capture ? null : '/';
-  facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ...(o.ifAddrs ? { ifAddrs: o.ifAddrs } : {}) });
+  facts.field = await gatherField({ procRoot: o.procRoot, fsRoot, live: !capture, run, ifAddrs: o.ifAddrs });
   return facts;
 }

@@ -7,7 +7,7 @@
  */
 import { linkHealth, linkOf, type LinkSpec } from '../links/links.js';
 import type { Association } from '../model/snapshot.js';
-import type { CheckResult, DoctorFacts } from './types.js';
+import { reporter, type CheckResult, type DoctorFacts } from './types.js';
 
 /** matched once per association object (checks ask for the same one many times) */
 const cache = new WeakMap<Association, string | null>();
@@ -55,20 +55,13 @@ function describe(l: LinkSpec): string {
 
 const pathText = (a: Association): string => a.paths.map((p) => `${p.address} ${p.state}`).join(', ') || 'no paths';
 
-type Result = (
-  severity: CheckResult['severity'],
-  title: string,
-  evidence?: string[],
-  remedy?: string,
-  associations?: number[],
-) => CheckResult;
-
 /** `links.expected`: every link of the links file is up with at least its min-active ACTIVE paths. */
-export function checkLinks(f: DoctorFacts, result: Result): CheckResult {
+export function checkExpectedLinks(f: DoctorFacts): CheckResult {
+  const r = reporter('links.expected', 'links');
   const links = f.links ?? [];
   if (links.length === 0)
-    return result('info', 'no links file: expected links not checked', [], 'name the links you expect in /etc/sctpdiag/links.conf or --links FILE (sctpdiag(8), LINKS FILE)');
-  if (!f.snapshot) return result('info', 'no snapshot: links not checked');
+    return r('info', 'no links file: expected links not checked', [], 'name the links you expect in /etc/sctpdiag/links.conf or --links FILE (sctpdiag(8), LINKS FILE)');
+  if (!f.snapshot) return r('info', 'no snapshot: links not checked');
   const members = new Map<string, Association[]>();
   const items = f.snapshot.associations.map((assoc) => {
     const link = linkName(f, assoc);
@@ -81,22 +74,20 @@ export function checkLinks(f: DoctorFacts, result: Result): CheckResult {
   const ev: string[] = [];
   const ids: number[] = [];
   const assocs = (name: string): string => (members.get(name) ?? []).map((a) => `${plainLabel(a)} ${pathText(a)}`).join('; ');
+  for (const h of [...down, ...short]) ids.push(...(members.get(h.spec.name) ?? []).map((a) => a.id));
   for (const h of down) {
     const m = members.get(h.spec.name) ?? [];
-    ids.push(...m.map((a) => a.id));
     ev.push(
       m.length === 0
         ? `${describe(h.spec)}: DOWN, no association`
         : `${describe(h.spec)}: DOWN, none of its ${m.length} association(s) is ESTABLISHED with an ACTIVE path: ${assocs(h.spec.name)}`,
     );
   }
-  for (const h of short) {
-    ids.push(...(members.get(h.spec.name) ?? []).map((a) => a.id));
+  for (const h of short)
     ev.push(`${describe(h.spec)}: ${h.activePaths} ACTIVE path(s), fewer than min-active ${h.spec.minActive}: ${assocs(h.spec.name)}`);
-  }
   const fine = health.length - down.length - short.length;
   if (down.length === 0 && short.length === 0)
-    return result('ok', `${fine} link(s) up with at least their min-active ACTIVE paths`, health.map((h) => `${describe(h.spec)}: up, ${h.activePaths} ACTIVE path(s)`));
+    return r('ok', `${fine} link(s) up with at least their min-active ACTIVE paths`, health.map((h) => `${describe(h.spec)}: up, ${h.activePaths} ACTIVE path(s)`));
   if (fine) ev.push(`${fine} other link(s) up with at least their min-active ACTIVE paths`);
   const remedy = [
     down.length ? 'a link is down: sctpdiag(8), "Runbook: a link is down" (is the application connected? every peer address reachable: `ip route get PEER`)' : '',
@@ -110,5 +101,5 @@ export function checkLinks(f: DoctorFacts, result: Result): CheckResult {
   ]
     .filter(Boolean)
     .join('; ');
-  return result(down.length ? 'fail' : 'warn', title, ev, remedy, ids);
+  return r(down.length ? 'fail' : 'warn', title, ev, remedy, ids);
 }

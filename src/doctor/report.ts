@@ -30,11 +30,9 @@ export function worstSeverity(results: readonly CheckResult[]): Severity {
   return SEVERITY_ORDER[worst]!;
 }
 
-export function exitCodeFor(worst: Severity): ExitCode {
-  if (worst === 'fail') return EXIT.DOCTOR_FAIL;
-  if (worst === 'warn') return EXIT.DOCTOR_WARN;
-  return EXIT.OK;
-}
+const EXIT_CODES: Record<Severity, ExitCode> = { ok: EXIT.OK, info: EXIT.OK, warn: EXIT.DOCTOR_WARN, fail: EXIT.DOCTOR_FAIL };
+
+export const exitCodeFor = (worst: Severity): ExitCode => EXIT_CODES[worst];
 
 export function buildReport(facts: DoctorFacts, host: string, checks = runChecks(facts)): DoctorReport {
   const counts: Record<Severity, number> = { ok: 0, info: 0, warn: 0, fail: 0 };
@@ -54,25 +52,15 @@ export function buildReport(facts: DoctorFacts, host: string, checks = runChecks
   };
 }
 
-function tag(s: Severity, st: Style): string {
-  switch (s) {
-    case 'fail':
-      return st.red('FAIL');
-    case 'warn':
-      return st.yellow('WARN');
-    case 'info':
-      return st.dim('info');
-    default:
-      return st.green(' ok ');
-  }
-}
+const TAGS: Record<Severity, (st: Style) => string> = {
+  fail: (st) => st.red('FAIL'),
+  warn: (st) => st.yellow('WARN'),
+  info: (st) => st.dim('info'),
+  ok: (st) => st.green(' ok '),
+};
 
-export interface PrintOptions {
-  /** also show evidence for ok/info results */
-  verbose?: boolean;
-}
-
-export function printReport(r: DoctorReport, st: Style, o: PrintOptions = {}): string {
+/** The text report; `verbose` also shows the evidence of ok/info results. */
+export function printReport(r: DoctorReport, st: Style, o: { verbose?: boolean } = {}): string {
   const out: string[] = [];
   const where = r.netns ? `netns ${r.netns}` : 'current netns';
   out.push(st.bold(`sctpdiag doctor · ${escapeControl(r.host)} · ${escapeControl(where)} · kernel ${escapeControl(r.kernelRelease ?? 'unknown')}${r.capture ? ' · capture' : ''}`));
@@ -82,7 +70,7 @@ export function printReport(r: DoctorReport, st: Style, o: PrintOptions = {}): s
       category = c.category;
       out.push('', st.bold(category));
     }
-    out.push(`  ${tag(c.severity, st)}  ${escapeControl(c.title)}  ${st.dim(`[${c.id}]`)}`);
+    out.push(`  ${TAGS[c.severity](st)}  ${escapeControl(c.title)}  ${st.dim(`[${c.id}]`)}`);
     const detail = o.verbose || c.severity === 'warn' || c.severity === 'fail';
     if (detail) for (const e of c.evidence) out.push(`        ${st.dim('·')} ${escapeControl(e)}`);
     if (c.remedy && c.severity !== 'ok' && (detail || c.severity === 'info')) out.push(`        ${st.bold('→')} ${c.remedy}`);

@@ -1,14 +1,14 @@
 /**
  * Doctor: the facts gathered from the host (gather.ts, the only I/O) and the
- * result every check returns. Checks (checks.ts) are pure functions of
- * DoctorFacts, so they run on captures and synthetic inputs in tests.
+ * result every check returns, with its one constructor. Checks (checks.ts) are
+ * pure functions of DoctorFacts, so they run on captures and synthetic inputs in tests.
  */
 import type { TypeSource } from '../trace/sources.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FieldFacts } from './field.js';
 import type { LinkSpec } from '../links/links.js';
 import type { DrillRecord } from '../drill/record.js';
-
+import type { Drift } from '../tune/plan.js';
 import type { Severity } from '../model/severity.js';
 
 export { SEVERITY_ORDER, type Severity } from '../model/severity.js';
@@ -32,6 +32,21 @@ export interface CheckResult {
   links?: string[];
 }
 
+/** At most this many evidence lines per result; the rest are summarised. */
+const MAX_EVIDENCE = 10;
+
+/** The results of one check: severity, title, then optional evidence, remedy and association ids. */
+export type Report = (severity: Severity, title: string, evidence?: string[], remedy?: string, associations?: number[]) => CheckResult;
+
+export function reporter(id: string, category: CheckCategory): Report {
+  return (severity, title, evidence = [], remedy = '', associations = []) => {
+    const ev = evidence.length > MAX_EVIDENCE ? [...evidence.slice(0, MAX_EVIDENCE), `… and ${evidence.length - MAX_EVIDENCE} more`] : evidence;
+    const r: CheckResult = { id, category, severity, title, evidence: ev, remedy };
+    if (associations.length) r.associations = [...new Set(associations)].sort((a, b) => a - b);
+    return r;
+  };
+}
+
 export interface PlatformFacts {
   /** /sys/module/sctp exists (or SCTP is built in: /proc/net/sctp exists) */
   sctpModule: boolean;
@@ -45,7 +60,6 @@ export interface PlatformFacts {
   btfSctp: boolean;
   /** where kprobes are offered: the kprobe PMU or kprobe_events (kernel/tracefs.ts kprobeFiles; this mount namespace's, else the initial one's), or null */
   kprobeEvents: string | null;
-  /** effective uid */
   uid: number;
   /** CapEff of this process as a bigint bitmask, or null if unknown */
   capEff: bigint | null;
@@ -63,11 +77,10 @@ export interface RouteInfo {
   error?: string;
 }
 
-/** What `tune --verify` reports, reduced to what doctor needs (see adapters.ts). */
+/** The profile the live sysctls were compared with, and the keys whose live value differs. */
 export interface DriftFacts {
   profile: string;
-  /** keys whose live value differs: key, expected, actual */
-  drifted: { key: string; expected: string; actual: string | null }[];
+  drifted: Drift[];
 }
 
 export interface FailoverFacts {

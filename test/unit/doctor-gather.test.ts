@@ -5,7 +5,8 @@ import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherFacts, gatherPlatform, lookupRoutes, parseCapEff, parseRouteGet, type Runner } from '../../src/doctor/gather.js';
+import { gatherFacts, gatherPlatform, lookupRoutes, parseRouteGet, type Runner } from '../../src/doctor/gather.js';
+import { parseCapEff } from '../../src/kernel/privileges.js';
 
 const CAPS = join(process.cwd(), 'test/fixtures/captures');
 const CLI = join(process.cwd(), 'dist/src/cli.js');
