@@ -156,8 +156,19 @@ for (const mode of ['bpf', 'procfs'] as const) {
       assert.ok(hb.some((x) => x.e.reason === 'HEARTBEAT sent'), `no HEARTBEAT sent on 6001\n${d}`);
       const acks = hb.filter((x) => x.e.reason === 'HEARTBEAT-ACK received');
       assert.ok(acks.length > 0, `no HEARTBEAT-ACK on 6001\n${d}`);
-      const rtts = acks.map((x) => x.e.metrics?.rttMs);
-      assert.ok(rtts.every((v) => typeof v === 'number' && v >= 0 && v < 5000), `RTTs ${JSON.stringify(rtts)}`);
+      // an ACK has its RTT when this bpftrace saw the send: not the first ACK on a path after an (re)attach
+      const sendSeen = new Set<string>();
+      const unexplained: unknown[] = [];
+      for (const x of ev) {
+        if (x.e.type === 'source.changed') sendSeen.clear();
+        if (x.e.type !== 'path.heartbeat' || x.e.assoc?.localPort !== 6001) continue;
+        const key = `${x.e.assoc.id}/${x.e.path}`;
+        if (x.e.reason === 'HEARTBEAT sent') sendSeen.add(key);
+        else if (sendSeen.has(key) && x.e.metrics?.rttMs === undefined) unexplained.push(x.e);
+      }
+      assert.deepEqual(unexplained, [], 'HEARTBEAT-ACKs without an RTT after their send was seen');
+      const rtts = acks.map((x) => x.e.metrics?.rttMs).filter((v) => v !== undefined);
+      assert.ok(rtts.length > 0 && rtts.every((v) => typeof v === 'number' && v >= 0 && v < 5000), `RTTs ${JSON.stringify(rtts)}`);
       t.diagnostic(`bpf: ${hb.length} heartbeat events on 6001, ACK RTT median ${[...(rtts as number[])].sort((a, b) => a - b)[rtts.length >> 1]} ms`);
     }
 
