@@ -12,7 +12,7 @@
  * together in one bpftrace process; the rest are reported (their event types
  * then come from the procfs diff).
  */
-import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
+import { allowed } from '../kernel/privileges.js';
 import { INITIAL_SYS_ROOT, kprobeFiles, tracefsFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -368,7 +368,7 @@ export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet
 export interface DetectOptions {
   bpftrace?: string | null;
   files?: ProbeFile[];
-  /** for tests */
+  /** this process's effective capabilities (tests); default: read */
   capEff?: bigint | null;
   sysRoot?: string;
   procRoot?: string;
@@ -391,7 +391,8 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
   if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)', 'no-bpftrace');
-  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
+  const who = o.capEff === undefined ? undefined : { uid: process.getuid?.() ?? -1, capEff: o.capEff };
+  if (!allowed('bpf', who)) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
