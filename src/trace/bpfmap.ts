@@ -99,14 +99,6 @@ const FIGURE_JIFFIES = ['srttMs', 'rttvarMs', 'rtoMs'] as const;
 
 const emptyAcc = (): MetricsAcc => ({ paths: new Map(), keys: new Map(), rwnd: new Map() });
 
-export interface MapperStats {
-  lines: number;
-  malformed: number;
-  unknownTypes: number;
-  foreignPrintf: number;
-  lostEvents: number;
-}
-
 export interface MapperOptions {
   netns: string | null;
   /** CONFIG_HZ, to turn jiffies into ms */
@@ -119,7 +111,7 @@ export interface MapperOptions {
  * otherwise one record → zero or more events.
  */
 export class BpfEventMapper {
-  readonly stats: MapperStats = { lines: 0, malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
+  readonly stats = { malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
   /** an old bpftrace's printfs come in chunks (probes.ts splitPrintfs) */
   private chunks = new ChunkJoiner();
   attachedProbes: number | null = null;
@@ -176,7 +168,6 @@ export class BpfEventMapper {
 
   /** One parsed bpftrace record → events. */
   map(r: BpfRecord): SctpEvent[] {
-    this.stats.lines++;
     switch (r.kind) {
       case 'malformed':
         this.stats.malformed++;

@@ -6,7 +6,7 @@
  * published on the bus. No terminal output here.
  */
 import { readlink } from 'node:fs/promises';
-import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent, type SourceReason } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot, type ReadOptions } from '../procfs/read.js';
@@ -17,7 +17,7 @@ import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
 import { BpftraceRunner, mapKeysFor } from './runner.js';
-import { eventSources, summariseSources, type SourceReason, type SourceState, type TypeSource } from './sources.js';
+import { eventSources, summariseSources, type SourceState, type TypeSource } from './sources.js';
 
 export interface TraceFilter {
   assocId?: number;
@@ -27,11 +27,8 @@ export interface TraceFilter {
   types?: ReadonlySet<EventType>;
 }
 
-
-export type PipelineSource = 'bpf' | 'procfs' | 'degraded';
-
 export interface PipelineStatus {
-  source: PipelineSource;
+  source: 'bpf' | 'procfs' | 'degraded';
   probesAttached: number;
   /** probe files running in bpftrace */
   probes: string[];
@@ -90,9 +87,9 @@ export interface InputFlow {
 }
 
 /** The netns inode of this process (what the probes compare asoc->base.net->ns.inum with). */
-export async function currentNetnsInode(procRoot = '/proc'): Promise<number> {
+async function currentNetnsInode(): Promise<number> {
   try {
-    const m = /^net:\[(\d+)\]$/.exec(await readlink(`${procRoot}/self/ns/net`));
+    const m = /^net:\[(\d+)\]$/.exec(await readlink('/proc/self/ns/net'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
@@ -129,7 +126,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   const recent = new Map<number, Association>();
   /** the next procfs read is due this long after the last one ended (kernel/pacing.ts) */
   let pollMs = o.intervalMs;
-  const st: PipelineStatus = {
+  // procfsTypes and types are computed when asked (status())
+  const st: Omit<PipelineStatus, 'procfsTypes' | 'types'> = {
     source: 'procfs',
     probesAttached: 0,
     probes: [],
@@ -139,8 +137,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     restarts: 0,
     lostEvents: 0,
     malformedLines: 0,
-    procfsTypes: [...PROCFS_EVENT_TYPES],
-    types: [],
   };
   /** what eventSources() needs beyond st (updated as bpftrace starts, attaches, exits) */
   const src: Omit<SourceState, 'unavailable' | 'running' | 'wanted'> = {
@@ -247,9 +243,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
       // kernel's perf buffer holds only ~0.2 s of events
       await new Promise<void>((r) => setImmediate(r));
       if (stopped) return;
-      const types = procfsTypes();
-      st.procfsTypes = [...types];
-      for (const e of diffSnapshots(prev, next, { types })) publish(e);
+      for (const e of diffSnapshots(prev, next, { types: procfsTypes() })) publish(e);
     }
   }
 

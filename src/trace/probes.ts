@@ -20,8 +20,8 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkS
 import { release as osRelease } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { packageFile } from '../package-files.js';
-import { EVENT_TYPES, type EventType } from '../events/types.js';
-import { missingText, type SourceReason } from './sources.js';
+import { EVENT_TYPES, type EventType, type SourceReason } from '../events/types.js';
+import { missingText } from './sources.js';
 
 export interface ProbeFile {
   name: string;

@@ -15,7 +15,7 @@ export interface RunnerEvents {
   /** one stdout line */
   onLine(line: string): void;
   /** the child started (pid) */
-  onStart?(pid: number | undefined, attempt: number): void;
+  onStart?(pid: number | undefined): void;
   /** the child exited while it was supposed to run; restart in delayMs (null: gave up) */
   onExit?(info: { code: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number | null; attached: boolean }): void;
   /**
@@ -125,7 +125,6 @@ export class BpftraceRunner {
   private child: ChildProcess | null = null;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
-  private attempt = 0;
   private failuresBeforeAttach = 0;
   private attached = false;
   private startedAt = 0;
@@ -142,10 +141,6 @@ export class BpftraceRunner {
     installExitHook();
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   /** Call when the child reported attached probes (resets the failure count). */
   markAttached(): void {
     this.attached = true;
@@ -154,7 +149,6 @@ export class BpftraceRunner {
 
   start(): void {
     if (this.stopping || this.child) return;
-    this.attempt++;
     this.attached = false;
     this.startedAt = Date.now();
     const [cmd, ...args] = bpftraceArgv(this.o);
@@ -217,7 +211,7 @@ export class BpftraceRunner {
       }, delayMs);
       this.timer.unref?.();
     });
-    this.ev.onStart?.(child.pid, this.attempt);
+    this.ev.onStart?.(child.pid);
   }
 
   /**

@@ -106,10 +106,6 @@ export class RotatingLog {
     this.writeLines([JSON.stringify(e)]);
   }
 
-  writeLine(json: string): void {
-    this.writeLines([json]);
-  }
-
   /** Lines (JSON without '\n') in as few write(2)s as rotation allows: one per file touched. */
   writeLines(jsons: readonly string[]): void {
     if (this.failed !== null) return;

@@ -5,9 +5,6 @@
  */
 import { EVENT_TYPES, type EventType, type SourceReason } from '../events/types.js';
 
-export { SOURCE_REASONS, type SourceReason } from '../events/types.js';
-
-
 export interface TypeSource {
   type: EventType;
   source: 'bpf' | 'procfs' | 'none';
