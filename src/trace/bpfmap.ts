@@ -183,33 +183,14 @@ export class BpfEventMapper {
       case 'lost':
         this.stats.lostEvents += r.count;
         return [
-          {
-            schemaVersion: EVENT_SCHEMA_VERSION,
-            time: new Date(this.clock.wallMs()).toISOString(),
-            type: 'probe.lost_events',
-            source: 'bpf',
-            severity: 'warn',
-            netns: this.o.netns,
+          this.ev('probe.lost_events', 'warn', {}, {
             reason: `bpftrace lost ${r.count} event(s) (perf buffer full)`,
             metrics: { count: r.count, total: this.stats.lostEvents },
-          },
+          }),
         ];
       case 'message':
-        // bpftrace's errorf/warnf/runtime_error: said, not dropped
-        return [
-          {
-            schemaVersion: EVENT_SCHEMA_VERSION,
-            time: new Date(this.clock.wallMs()).toISOString(),
-            type: 'source.changed',
-            source: 'bpf',
-            severity: r.level,
-            netns: this.o.netns,
-            // a message, not a change of source
-            from: null,
-            to: null,
-            reason: `bpftrace ${r.type}: ${r.text}`,
-          },
-        ];
+        // bpftrace's errorf/warnf/runtime_error: said, not dropped; a message, not a change of source
+        return [this.ev('source.changed', r.level, {}, { from: null, to: null, reason: `bpftrace ${r.type}: ${r.text}` })];
       case 'map':
         this.addMap(r.name, r.entries);
         return [];

@@ -273,6 +273,9 @@ export function kprobeVariant(text: string): string | null {
 
 export const PROBES_DIR = packageFile('probes');
 
+/** a probe file with kfunc/kretfunc probes (which need the module's BTF, or a kprobe variant) */
+const KFUNCS = /^kr?e?t?func:/m;
+
 export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
   const events: EventType[] = [];
   const requires: string[] = [];
@@ -345,24 +348,24 @@ function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
 
 /** The probe names a `bpftrace -l` listing offers, normalised (kretfunc ≡ kfunc). */
 export function listingSet(listing: string): Set<string> {
-  const s = new Set<string>();
-  for (const l of listing.split('\n')) {
-    const t = l.trim();
-    if (t) s.add(t);
-  }
-  return s;
+  return new Set(listing.split('\n').map((l) => l.trim()).filter(Boolean));
 }
 
 export function normaliseRequirement(r: string): string {
-  return r.replace(/^kretfunc:/, 'kfunc:').replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kfunc:');
+  return r.replace(/^(?:kretfunc|fentry|fexit):/, 'kfunc:');
 }
 
 /** Pure: which probe files can run, given what the kernel lists. */
 export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet<string>): ProbeAvailability[] {
   return files.map((f) => {
     const missing = [...new Set(f.requires.map(normaliseRequirement))].filter((r) => !available.has(r));
-    return missing.length === 0 ? { name: f.name, events: f.events, ok: true, missing } : { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
+    return missing.length === 0 ? availability(f, missing) : availability(f, missing, 'probe-missing');
   });
+}
+
+/** A probe file that can run (no reason) or cannot (why, and what is missing). */
+function availability(f: ProbeFile, missing: string[], reason?: SourceReason): ProbeAvailability {
+  return reason ? { name: f.name, events: f.events, ok: false, missing, reason } : { name: f.name, events: f.events, ok: true, missing };
 }
 
 export interface DetectOptions {
@@ -387,7 +390,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     bpftrace,
     unavailable,
     unavailableReason: reason,
-    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires, reason })),
+    probes: files.map((f) => availability(f, f.requires, reason)),
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
   if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)', 'no-bpftrace');
@@ -409,11 +412,11 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     avail = kallsymsProbes(ksyms, btf);
   } else {
     const prefix = o.sysRoot === undefined ? hostMountPrefix() : [];
-    const list = (pattern: string) => (prefix.length ? run(prefix[0]!, [...prefix.slice(1), bt, '-l', pattern], 120_000) : run(bt, ['-l', pattern], 120_000));
-    const kf = btf ? await list('kfunc:sctp:*') : '';
-    const kp = await list('kprobe:sctp_*');
-    const tp = await list('tracepoint:sctp:*');
-    avail = listingSet(kf + '\n' + kp + '\n' + tp);
+    const [cmd, ...args] = [...prefix, bt];
+    const patterns = [...(btf ? ['kfunc:sctp:*'] : []), 'kprobe:sctp_*', 'tracepoint:sctp:*'];
+    let listing = '';
+    for (const pattern of patterns) listing += '\n' + (await run(cmd!, [...args, '-l', pattern], 120_000));
+    avail = listingSet(listing);
   }
   if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', 'probe-missing', bt), version };
   if (btf) return { bpftrace: bt, version, unavailable: null, probes: assessProbes(files, avail) };
@@ -423,17 +426,16 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const headers = o.headers ?? kernelHeaders(release);
   const noBtf = `no BTF for the sctp module (${sys}/kernel/btf/sctp; kernels before 5.11 have none)`;
   const probes = files.map((f): ProbeAvailability => {
-    const variant = /^kr?e?t?func:/m.test(f.text) ? kprobeVariant(f.text) !== null : true;
+    const variant = KFUNCS.test(f.text) ? kprobeVariant(f.text) !== null : true;
     // the variant's kprobes: kfunc:sctp:F → kprobe:F
     const needs = [...new Set(f.requires.map((r) => normaliseRequirement(r).replace(/^kfunc:sctp:/, 'kprobe:')))];
     const missing = needs.filter((r) => !avail.has(r));
     const structs = /\bstruct sctp_|\bargs->/.test(f.text);
-    if (missing.length) return { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
-    if (!structs) return { name: f.name, events: f.events, ok: true, missing: [] };
-    if (!variant) return { name: f.name, events: f.events, ok: false, missing: [noBtf], reason: 'no-btf' };
-    if (!headers)
-      return { name: f.name, events: f.events, ok: false, missing: [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], reason: 'no-headers' };
-    return { name: f.name, events: f.events, ok: true, missing: [] };
+    if (missing.length) return availability(f, missing, 'probe-missing');
+    if (!structs) return availability(f, []);
+    if (!variant) return availability(f, [noBtf], 'no-btf');
+    if (!headers) return availability(f, [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], 'no-headers');
+    return availability(f, []);
   });
   return { bpftrace: bt, version, unavailable: null, probes, kprobes: headers };
 }
@@ -507,7 +509,7 @@ export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVer
     line++;
   }
   for (const f of files) {
-    const text = kprobes && /^kr?e?t?func:/m.test(f.text) ? (kprobeVariant(f.text) ?? f.text) : f.text;
+    const text = kprobes && KFUNCS.test(f.text) ? (kprobeVariant(f.text) ?? f.text) : f.text;
     const body = `// ---- ${f.name}.bt\n${renderProbe(text, d)}`;
     starts.push({ name: f.name, line });
     parts.push(body);
@@ -533,22 +535,22 @@ export function failingProbe(stderr: string, p: Program, files: readonly ProbeFi
     block.push(l);
   }
   stderr = block.join('\n');
+  // the file a line of the program is in (starts are in order)
+  const fileAt = (line: number): string | null => {
+    let name: string | null = null;
+    for (const s of p.starts) if (s.line <= line) name = s.name;
+    return name;
+  };
   const m = /^stdin:(\d+):\d+/m.exec(stderr);
-  if (m) {
-    const line = Number(m[1]);
-    let hit: string | null = null;
-    for (const s of p.starts) if (s.line <= line) hit = s.name;
-    if (hit) return hit;
-  }
+  const hit = m ? fileAt(Number(m[1])) : null;
+  if (hit) return hit;
   // the quoted source line, found in exactly one file of the program
   const lines = p.text.split('\n');
   for (const q of stderr.split('\n').map((l) => l.replace(/^[\s|>]+/, '').trim())) {
     if (q.length < 12 || !/[;{}()]/.test(q)) continue;
     const owners = new Set<string>();
     lines.forEach((l, i) => {
-      if (l.trim() !== q) return;
-      let name: string | null = null;
-      for (const s of p.starts) if (s.line <= i + 1) name = s.name;
+      const name = l.trim() === q ? fileAt(i + 1) : null;
       if (name) owners.add(name);
     });
     if (owners.size === 1) return [...owners][0]!;
