@@ -33,15 +33,12 @@ export interface RunnerOptions {
   program: string;
   /** positional parameters ($1 …): numbers only */
   params: readonly number[];
-  /** restart backoff: first delay, doubling up to max */
+  /** restart backoff: first delay, doubling up to 30 s */
   backoffMs?: number;
-  maxBackoffMs?: number;
   /** give up after this many consecutive failures before any probe attached */
   maxFailuresBeforeAttach?: number;
   /** SIGINT → SIGKILL grace on stop */
   killGraceMs?: number;
-  /** test hook: the spawn used (default child_process.spawn) */
-  spawnImpl?: typeof spawn;
   /** don't wrap in setpriv (tests) */
   noPdeathsig?: boolean;
   /** keys per bpftrace map (path metrics are keyed per path); default 4096 */
@@ -105,21 +102,11 @@ export function pdeathsigSetpriv(path = process.env.PATH ?? ''): string | null {
   return ok ? setpriv : null;
 }
 
+// ChildProcess.kill() does not throw for a valid signal: a child already gone is a no-op
 const live = new Set<ChildProcess>();
-let exitHook = false;
-function installExitHook(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  });
-}
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export class BpftraceRunner {
   private child: ChildProcess | null = null;
@@ -138,7 +125,6 @@ export class BpftraceRunner {
     private ev: RunnerEvents,
   ) {
     this.delay = o.backoffMs ?? 1000;
-    installExitHook();
   }
 
   /** Call when the child reported attached probes (resets the failure count). */
@@ -152,8 +138,7 @@ export class BpftraceRunner {
     this.attached = false;
     this.startedAt = Date.now();
     const [cmd, ...args] = bpftraceArgv(this.o);
-    const sp = this.o.spawnImpl ?? spawn;
-    const child = sp(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: bpftraceEnv(process.env, this.o) });
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: bpftraceEnv(process.env, this.o) });
     this.child = child;
     live.add(child);
     let stderr = '';
@@ -203,7 +188,7 @@ export class BpftraceRunner {
         attached: this.attached,
       });
       if (delayMs === null) return;
-      this.delay = Math.min(this.delay * 2, this.o.maxBackoffMs ?? 30_000);
+      this.delay = Math.min(this.delay * 2, 30_000);
       this.restarts++;
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -241,22 +226,12 @@ export class BpftraceRunner {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        try {
-          c.kill('SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, this.o.killGraceMs ?? 2000);
+      const t = setTimeout(() => c.kill('SIGKILL'), this.o.killGraceMs ?? 2000);
       c.once('close', () => {
         clearTimeout(t);
         resolve();
       });
-      try {
-        c.kill('SIGINT');
-      } catch {
-        resolve();
-      }
+      c.kill('SIGINT');
     });
   }
 }
