@@ -1,9 +1,7 @@
 /**
- * bpftrace records → typed events. Pure apart from the injectable clock: the
- * probes stamp CLOCK_MONOTONIC nanoseconds (bpf nsecs), which Node's
- * process.hrtime also reads, so kernel time converts exactly to wall clock.
- * Addresses arrive as (family, IPv4 word, four IPv6 words) in host byte order
- * and are decoded here, never with ntop in the probe.
+ * bpftrace records → typed events. The probes stamp CLOCK_MONOTONIC ns (bpf nsecs), which process.hrtime
+ * reads too, so kernel time converts exactly to wall clock. Addresses arrive as (family, IPv4 word, four IPv6
+ * words) in host byte order, decoded here (never with ntop in the probe).
  */
 import { endianness } from 'node:os';
 import { AF_INET, AF_INET6, ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
@@ -106,10 +104,7 @@ export interface MapperOptions {
   clock?: Clock;
 }
 
-/**
- * Stateful (metrics maps arrive as several records closed by `metrics_end`),
- * otherwise one record → zero or more events.
- */
+/** One record → zero or more events; stateful only for map prints (several records closed by `metrics_end`). */
 export class BpfEventMapper {
   readonly stats = { malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
   /** an old bpftrace's printfs come in chunks (probes.ts splitPrintfs) */

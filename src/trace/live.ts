@@ -1,8 +1,4 @@
-/**
- * `status --live`: run the path-figure probes (path-rtt.bt, path-metrics.bt)
- * for a while and keep their path.metrics events. bpftrace takes 20–60 s to
- * attach on a slow host, so the wait for it is bounded and reported.
- */
+/** `status --live`: the path-figure probes' path.metrics events over a window (the attach wait is bounded). */
 import { EventBus, type SctpEvent } from '../events/types.js';
 import { FigureStore, formatMs, type LiveMeta } from '../model/figures.js';
 

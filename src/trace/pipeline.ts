@@ -1,9 +1,6 @@
 /**
- * The event pipeline shared by `trace`, `top` and `metrics`: bpftrace probes
- * when they can attach, the procfs snapshot diff for everything else (and for
- * everything when bpf is unavailable or --no-bpf). Events are filtered,
- * enriched from the latest snapshot (ports, local addresses, owners) and
- * published on the bus. No terminal output here.
+ * The event pipeline of `trace`, `top` and `metrics`: bpftrace probes when they attach, the procfs snapshot
+ * diff for the rest; events are filtered, enriched from the latest snapshot and published on the bus.
  */
 import { readlink } from 'node:fs/promises';
 import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent, type SourceReason } from '../events/types.js';
@@ -238,9 +235,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     snap = next;
     byId = ids;
     if (prev) {
-      // let bpf lines read meanwhile go out first: at 10k associations the read and
-      // the diff are each tens of ms of synchronous work, and at 20k events/s the
-      // kernel's perf buffer holds only ~0.2 s of events
+      // bpf lines read meanwhile go out first: at 10k associations the diff is tens of ms of synchronous
+      // work, and at 20k events/s the kernel's perf buffer holds only ~0.2 s of events
       await new Promise<void>((r) => setImmediate(r));
       if (stopped) return;
       for (const e of diffSnapshots(prev, next, { types: procfsTypes() })) publish(e);
@@ -442,11 +438,7 @@ function withKernelFields(ref: AssocRef, own: AssocRef): AssocRef {
 
 export type ProbeWait = { ok: true; attachMs: number; pid: number; restarts: number } | { ok: false; why: string };
 
-/**
- * Wait (bounded) for bpftrace to attach a pipeline's probes: the one wait of
- * `drill` and `status --live`. `progress` is told every 15 s; `unavailable`
- * words the pipeline's reason when bpf cannot be used at all.
- */
+/** Wait (bounded) for bpftrace to attach (drill, status --live); `progress` is told every 15 s. */
 export async function waitForProbes(
   p: Pick<EventPipeline, 'ready' | 'status'>,
   o: { timeoutMs: number; progress: (seconds: number) => void; cancelled: () => boolean; unavailable: (reason: string) => string },

@@ -1,16 +1,7 @@
 /**
- * The probe files (probes/*.bt) and what this kernel lets us attach. Each file
- * declares in its header the events it produces and the probes it needs:
- *   // events: path.state
- *   // requires: kfunc:sctp:sctp_assoc_control_transport …
- *   // kprobe-args: sctp_assoc_control_transport(struct sctp_association *asoc, …)
- * (the last: the kfunc's prototype, from which its kprobe variant for kernels
- * without module BTF is generated; see kprobeVariant).
- * Capability detection: bpftrace on PATH, root, kernel probe support
- * (/sys/kernel/btf/sctp for kfuncs, tracefs for tracepoints), then
- * `bpftrace -l` for the exact functions. Files whose needs are all met run
- * together in one bpftrace process; the rest are reported (their event types
- * then come from the procfs diff).
+ * The probe files (probes/*.bt) and what this kernel lets us attach. A file's header declares the events
+ * it produces (`// events:`), the probes it needs (`// requires:`) and its kfuncs' prototypes
+ * (`// kprobe-args:`, for its kprobe variant on kernels without module BTF).
  */
 import { allowed } from '../kernel/privileges.js';
 import { INITIAL_SYS_ROOT, kprobeFiles, tracefsFiles } from '../kernel/tracefs.js';
@@ -94,10 +85,7 @@ export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
   };
 }
 
-/**
- * One probe file in the dialect of a bpftrace version. Line for line (a
- * compile error's line number still names the same source line).
- */
+/** One probe file in a bpftrace version's dialect, line for line (an error's line number names the source line). */
 export function renderProbe(text: string, d: Dialect): string {
   let t = d.shortLiterals ? splitPrintfs(text) : text;
   if (d.fentry) t = t.replace(/^kretfunc:/gm, 'fexit:').replace(/^kfunc:/gm, 'fentry:');
@@ -216,12 +204,10 @@ export function parseKprobeArgs(text: string): Map<string, { name: string; type:
 }
 
 /**
- * A probe file for a kernel whose sctp module has no BTF (before 5.11): bpftrace
- * then reads sctp's structs from the kernel headers (the program #includes
- * them), and kfuncs become kprobes. `kfunc:sctp:F` → `kprobe:F` with
- * `args->x` → `((type)argN)` (the header's `kprobe-args:` prototype);
- * `kretfunc:sctp:F` → `kretprobe:F`, reading the arguments F's entry saved
- * per thread. Line for line. null when a kfunc's prototype is not declared.
+ * A probe file for a kernel whose sctp module has no BTF (before 5.11; the structs come from the kernel
+ * headers): `kfunc:sctp:F` → `kprobe:F`, `args->x` → `((type)argN)` from the `kprobe-args:` prototype;
+ * `kretfunc:sctp:F` → `kretprobe:F`, reading the arguments F's entry saved per thread. Line for line;
+ * null when a kfunc's prototype is not declared.
  */
 export function kprobeVariant(text: string): string | null {
   const protos = parseKprobeArgs(text);
@@ -403,9 +389,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const sysRoots = o.sysRoot === undefined ? [sys, INITIAL_SYS_ROOT] : [sys];
   const kprobes = sysRoots.some((r) => existsSync(`${r}/kernel/debug/kprobes`) || [...kprobeFiles(r), ...tracefsFiles(r, '')].some((f) => existsSync(f)));
   if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
-  // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
-  // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not
-  // readable.
+  // which functions exist: /proc/kallsyms (fast, and readable inside `ip netns exec`, where tracefs is not)
   const ksyms = o.kallsyms !== undefined ? o.kallsyms : await readFile(`${o.procRoot ?? '/proc'}/kallsyms`, 'utf8').catch(() => null);
   let avail: Set<string>;
   if (ksyms && ksyms.includes('[sctp]')) {
@@ -440,11 +424,7 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   return { bpftrace: bt, version, unavailable: null, probes, kprobes: headers };
 }
 
-/**
- * The kernel headers bpftrace's clang reads when there is no BTF: the ones of
- * this release under /lib/modules/<release>/{source,build} (Debian's
- * linux-headers-<release>), with sctp's structs in them.
- */
+/** The headers bpftrace's clang reads without BTF: /lib/modules/<release>/{source,build} (linux-headers-<release>). */
 export function kernelHeaders(release: string, modules = '/lib/modules'): boolean {
   return ['source', 'build'].some((d) => existsSync(join(modules, release, d, 'include/net/sctp/structs.h')));
 }
@@ -468,11 +448,7 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   return out;
 }
 
-/**
- * Per event type, where it comes from while these probe files run, and why
- * not bpf, types that share a reason together: "procfs for path.state,
- * path.primary (no BTF …)". Empty when bpf covers all.
- */
+/** Why event types come from procfs while these files run, by reason: "procfs for path.state, path.primary (no BTF …)". */
 export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
   const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
   const byReason = new Map<string, string[]>();

@@ -1,11 +1,7 @@
 /**
- * Runs bpftrace as a supervised child: spawn with an argv array (no shell),
- * read its JSON lines, restart it with backoff when it exits or is killed,
- * SIGINT then SIGKILL on stop.
- *
- * No orphans: the child is started through `setpriv --pdeathsig KILL` when
- * util-linux's setpriv takes that option (2.33+), so the kernel kills it if sctpdiag dies
- * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
+ * bpftrace as a supervised child: argv (no shell), JSON lines, restarts with backoff, SIGINT then SIGKILL on
+ * stop. No orphans: `setpriv --pdeathsig KILL` (util-linux 2.33+) has the kernel kill it if sctpdiag dies,
+ * even by SIGKILL; the 'exit' hook kills it too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
@@ -51,10 +47,9 @@ export interface RunnerOptions {
 export const PERF_RB_PAGES = 512;
 
 /**
- * bpftrace's environment: no user-space symbol work, a perf ring buffer large
- * enough to ride out a pause of ours, and maps sized for every path. An
- * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAX_MAP_KEYS win. 0.20 renamed
- * BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and 0.24 ignores the old name: both are set.
+ * bpftrace's environment: no user-space symbols, a perf buffer that rides out a pause of ours, maps sized for
+ * every path; an operator's own values win. 0.20 renamed BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and
+ * 0.24 ignores the old name: both are set.
  */
 export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax' | 'version'>): NodeJS.ProcessEnv {
   const keys = base.BPFTRACE_MAX_MAP_KEYS ?? base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096);
@@ -200,11 +195,9 @@ export class BpftraceRunner {
   }
 
   /**
-   * Stop reading bpftrace's output while the consumer is behind (a slow
-   * stdout). bpftrace then blocks on its own stdout, the kernel's perf buffer
-   * fills and bpftrace reports the overflow as lost_events: the loss is counted
-   * where it happens, and sctpdiag's memory stays bounded. Lines of the chunk
-   * already read are still delivered.
+   * Stop reading while the consumer is behind: bpftrace blocks on its stdout, the perf buffer fills and
+   * bpftrace counts the overflow as lost_events, so the loss is counted where it happens and our memory stays
+   * bounded. Lines already read are still delivered.
    */
   pause(): void {
     this.paused = true;
@@ -220,8 +213,7 @@ export class BpftraceRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
-    // paused by a slow consumer: let the rest drain (the pipeline drops it once
-    // stopped) so bpftrace's stdout can end
+    // paused by a slow consumer: let the rest drain (the pipeline drops it) so bpftrace's stdout can end
     this.resume();
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
