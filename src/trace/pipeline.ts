@@ -77,12 +77,6 @@ export interface EventPipeline {
   ready: Promise<void>;
 }
 
-/** Flow control of the bpftrace input (trace: its stdout is behind); see BpftraceRunner.pause. */
-export interface InputFlow {
-  pause(): void;
-  resume(): void;
-}
-
 /** The netns inode of this process (what the probes compare asoc->base.net->ns.inum with). */
 async function currentNetnsInode(): Promise<number> {
   try {
@@ -107,7 +101,8 @@ export function matchEvent(e: SctpEvent, f: TraceFilter, snap: Snapshot | null):
   return true;
 }
 
-export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlow {
+/** The pipeline, with flow control of its bpftrace input (BpftraceRunner.pause: trace's stdout is behind). */
+export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<BpftraceRunner, 'pause' | 'resume'> {
   const filter = o.filter ?? {};
   const wanted = filter.types ?? new Set(DEFAULT_EVENT_TYPES);
   const effective: TraceFilter = { ...filter, types: wanted };

@@ -16,7 +16,6 @@ import { missingText } from './sources.js';
 
 export interface ProbeFile {
   name: string;
-  file: string;
   text: string;
   events: EventType[];
   requires: string[];
@@ -286,7 +285,7 @@ export function loadProbeFiles(dir = PROBES_DIR): ProbeFile[] {
     .sort()
     .map((f) => {
       const text = readFileSync(join(dir, f), 'utf8');
-      return { name: f.replace(/\.bt$/, ''), file: join(dir, f), text, ...parseProbeHeader(text) };
+      return { name: f.replace(/\.bt$/, ''), text, ...parseProbeHeader(text) };
     });
 }
 
