@@ -266,14 +266,15 @@ export class BpfEventMapper {
     // T bit: the sender had no association and reflected our tag (RFC 9260 §8.4)
     const reflected = abort && (num(f.flags) & 1) === 1;
     const what = `${abort ? 'ABORT' : 'ERROR'} ${out ? 'sent to' : 'received from'} ${path ?? '?'}: ${c.name}${c.label === 'none' ? '' : ` (cause ${c.code})`}${reflected ? ', T bit: answer to a packet with no association' : ''}`;
-    const e = this.ev(abort ? 'chunk.abort' : 'chunk.error', abort ? 'fail' : 'warn', f, {
-      path: path ?? undefined,
-      direction: out ? 'out' : 'in',
-      cause: c.label,
-      reason: what,
-      metrics: { chunkType: type, ...(c.label === 'none' ? {} : { causeCode: c.code }) },
-    });
-    return [e];
+    return [
+      this.ev(abort ? 'chunk.abort' : 'chunk.error', abort ? 'fail' : 'warn', f, {
+        path: path ?? undefined,
+        direction: out ? 'out' : 'in',
+        cause: c.label,
+        reason: what,
+        metrics: { chunkType: type, ...(c.label === 'none' ? {} : { causeCode: c.code }) },
+      }),
+    ];
   }
 
   private printf(chunk: string): SctpEvent[] {
@@ -336,16 +337,14 @@ export class BpfEventMapper {
         const sev: EventSeverity = name === 'SHUTDOWN_COMP' ? 'info' : 'fail';
         return [this.ev('assoc.down', sev, f, { path, to: name, reason: name, metrics })];
       }
-      case 'rtx': {
-        const rtoJ = num(f.rto);
+      case 'rtx':
         return [
           this.ev('path.rtx_timeout', 'warn', f, {
             path: addr() ?? undefined,
             reason: 'T3-rtx timer expired',
-            metrics: { rtoMs: jiffiesToMs(rtoJ, this.o.hz), errorCount: num(f.errs) },
+            metrics: { rtoMs: jiffiesToMs(num(f.rto), this.o.hz), errorCount: num(f.errs) },
           }),
         ];
-      }
       case 'hb': {
         const ack = f.kind === '1';
         const rttNs = num(f.rtt);

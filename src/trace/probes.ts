@@ -213,11 +213,12 @@ export function kprobeVariant(text: string): string | null {
   const lines = text.split('\n');
   const blocks: { kind: 'entry' | 'ret'; fn: string; start: number; end: number }[] = [];
   lines.forEach((l, i) => {
+    // a block ends where the next probe (of any kind) begins
+    const last = blocks[blocks.length - 1];
+    if (last && /^[a-z]+:\S/.test(l)) last.end = Math.min(last.end, i);
     const m = /^(kfunc|kretfunc):sctp:(\w+)\s*$/.exec(l);
     if (m) blocks.push({ kind: m[1] === 'kfunc' ? 'entry' : 'ret', fn: m[2]!, start: i, end: lines.length });
-    else if (/^[a-z]+:\S/.test(l) && blocks.length) blocks[blocks.length - 1]!.end = Math.min(blocks[blocks.length - 1]!.end, i);
   });
-  for (let b = 0; b + 1 < blocks.length; b++) blocks[b]!.end = Math.min(blocks[b]!.end, blocks[b + 1]!.start);
   for (const b of blocks) {
     const params = protos.get(b.fn);
     if (!params) return null;
@@ -265,10 +266,8 @@ export function parseProbeHeader(text: string): { events: EventType[]; requires:
   const events: EventType[] = [];
   const requires: string[] = [];
   for (const line of text.split('\n')) {
-    if (!line.startsWith('//')) {
-      if (line.trim() === '') continue;
-      break;
-    }
+    if (line.trim() === '') continue;
+    if (!line.startsWith('//')) break;
     const m = /^\/\/\s*(events|requires):\s*(.*)$/.exec(line);
     if (!m) continue;
     const items = m[2]!.trim().split(/\s+/).filter(Boolean);
@@ -433,9 +432,7 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
     if (!line.endsWith('[sctp]')) continue;
-    const parts = line.split(/\s+/);
-    const type = parts[1];
-    const name = parts[2];
+    const [, type, name] = line.split(/\s+/);
     if (!name || !type) continue;
     if (name.startsWith('__tracepoint_sctp_')) out.add(`tracepoint:sctp:${name.slice('__tracepoint_'.length)}`);
     else if ((type === 't' || type === 'T') && !name.startsWith('__pfx_')) {
