@@ -161,7 +161,6 @@ export class BpfEventMapper {
     return Object.assign(e, extra);
   }
 
-  /** One parsed bpftrace record → events. */
   map(r: BpfRecord): SctpEvent[] {
     switch (r.kind) {
       case 'malformed':

@@ -37,7 +37,6 @@ export interface PipelineStatus {
   restarts: number;
   lostEvents: number;
   malformedLines: number;
-  /** event types currently derived from procfs */
   procfsTypes: EventType[];
   /** per event type: bpf, procfs or none, and why */
   types: TypeSource[];

@@ -27,7 +27,6 @@ export interface ProbeAvailability {
   ok: boolean;
   /** required probes the kernel does not offer */
   missing: string[];
-  /** why it cannot run (when !ok) */
   reason?: SourceReason;
 }
 
@@ -536,7 +535,6 @@ export function failingProbe(stderr: string, p: Program, files: readonly ProbeFi
   return null;
 }
 
-/** bpftrace's version (`bpftrace --version`); null when it does not say. */
 export async function bpftraceVersion(bt: string): Promise<BpftraceVersion | null> {
   return parseBpftraceVersion(await run(bt, ['--version'], 20_000));
 }

@@ -8,9 +8,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { findOnPath, hostMountPrefix, type BpftraceVersion } from './probes.js';
 
 export interface RunnerEvents {
-  /** one stdout line */
   onLine(line: string): void;
-  /** the child started (pid) */
   onStart?(pid: number | undefined): void;
   /** the child exited while it was supposed to run; restart in delayMs (null: gave up) */
   onExit?(info: { code: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number | null; attached: boolean }): void;
