@@ -150,12 +150,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
 
   // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
   const ownerCache = new Map<number, Owner[]>();
-  /** what the last read cost the kernel; null when the snapshot came from the caller */
-  let cost: ReadCost | null = null;
-  async function readWithOwners(): Promise<Snapshot> {
-    const c: ReadCost = { kernelMs: 0, associations: 0 };
-    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost: c });
-    cost = c;
+  async function readWithOwners(cost: ReadCost): Promise<Snapshot> {
+    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost });
     const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
     if (fresh.size && o.procRoot === '/proc') {
       // in slices: events keep flowing while a 10k scan runs
@@ -173,12 +169,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
     if (e.assoc && e.assoc.id !== 0) {
       const a = byId.get(e.assoc.id) ?? recent.get(e.assoc.id);
       if (a) e.assoc = withKernelFields(assocRef(a), e.assoc);
-    } else if (e.assoc && e.assoc.id === 0 && e.path && snap) {
+    } else if (e.assoc && e.path && snap) {
       // COMM_UP on the accepting side comes before the id is assigned
       const a = snap.associations.find(
         (x) => x.id !== 0 && x.localPort === e.assoc!.localPort && x.peerPort === e.assoc!.peerPort && x.paths.some((p) => p.address === e.path),
       );
-      if (a) e.assoc = { ...assocRef(a) };
+      if (a) e.assoc = assocRef(a);
       else if (e.type === 'packet.ootb') ootbHint(e, snap);
     }
     if (!matchEvent(e, effective, snap)) return;
@@ -208,7 +204,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
   async function poll(): Promise<void> {
     let next: Snapshot;
     try {
-      next = await readWithOwners();
+      // what this read costs the kernel paces the next one
+      const cost: ReadCost = { kernelMs: 0, associations: 0 };
+      next = await readWithOwners(cost);
       pollMs = nextReadMs(o.intervalMs, cost, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
