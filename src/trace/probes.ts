@@ -72,8 +72,8 @@ export interface Dialect {
 }
 
 export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
-  // unknown version: the syntax of the oldest we support (0.17's, as the probes are written)
-  if (!v) return { fentry: false, argsDot: false, deleteComma: false, missingProbesWarn: false, shortLiterals: false };
+  // unknown version: the syntax the probes are written in (0.17's)
+  v ??= [0, 17, 0];
   return {
     fentry: atLeast(v, 0, 20),
     argsDot: atLeast(v, 0, 21),
