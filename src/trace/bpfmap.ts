@@ -184,7 +184,9 @@ export class BpfEventMapper {
         ];
       case 'message':
         // bpftrace's errorf/warnf/runtime_error: said, not dropped; a message, not a change of source
-        return [this.ev('source.changed', r.level, {}, { from: null, to: null, reason: `bpftrace ${r.type}: ${r.text}` })];
+        return [
+          this.ev('source.changed', r.level, {}, { from: null, to: null, reason: `bpftrace ${r.type}: ${r.text}` }),
+        ];
       case 'map':
         this.addMap(r.name, r.entries);
         return [];

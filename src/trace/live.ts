@@ -42,7 +42,6 @@ export async function collectLive(o: {
     bus,
     filter: { types: new Set(['path.metrics'] as const) },
   });
-  const timeout = o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS;
   const out = (source: LiveOutcome['source'], reason: string | null, attachMs: number | null): LiveOutcome => ({
     source,
     reason,
@@ -54,7 +53,7 @@ export async function collectLive(o: {
   });
   try {
     const w = await waitForProbes(p, {
-      timeoutMs: timeout,
+      timeoutMs: o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS,
       progress: (s) => o.progress(`bpftrace compiling and attaching the probes (${s} s so far)`),
       cancelled: o.cancelled,
       unavailable: (r) => `bpf unavailable: ${r}`,

@@ -269,7 +269,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
     }
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
-    let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
     let layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: o.hz ?? snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
@@ -291,7 +290,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
           if (!r) return;
           if (r.kind === 'attached') {
             st.probesAttached = r.probes;
-            bpfTypes = covered;
+            bpfTypes = new Set(wantedFiles.flatMap((f) => f.events));
             bpfLive = true;
             src.bpf = 'attached';
             runner?.markAttached();
@@ -314,7 +313,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<Bpf
           st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`], reason: 'refused' });
           wantedFiles = wantedFiles.filter((f) => f.name !== bad);
           st.probes = wantedFiles.map((f) => f.name);
-          covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
           layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
           return layout.text;
         },

@@ -311,14 +311,11 @@ export function findOnPath(bin: string, path = process.env.PATH ?? ''): string |
  */
 export function hostMountPrefix(sysRoot = '/sys', procRoot = '/proc'): string[] {
   if (tracefsFiles(sysRoot, 'available_filter_functions').some((f) => existsSync(f))) return [];
-  let own: string, init: string;
   try {
-    own = readlinkSync(`${procRoot}/self/ns/mnt`);
-    init = readlinkSync(`${procRoot}/1/ns/mnt`);
+    if (readlinkSync(`${procRoot}/self/ns/mnt`) === readlinkSync(`${procRoot}/1/ns/mnt`)) return [];
   } catch {
     return [];
   }
-  if (own === init) return [];
   const nsenter = findOnPath('nsenter');
   return nsenter ? [nsenter, `--mount=${procRoot}/1/ns/mnt`, '--'] : [];
 }
@@ -348,7 +345,9 @@ export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet
 
 /** A probe file that can run (no reason) or cannot (why, and what is missing). */
 function availability(f: ProbeFile, missing: string[], reason?: SourceReason): ProbeAvailability {
-  return reason ? { name: f.name, events: f.events, ok: false, missing, reason } : { name: f.name, events: f.events, ok: true, missing };
+  return reason
+    ? { name: f.name, events: f.events, ok: false, missing, reason }
+    : { name: f.name, events: f.events, ok: true, missing };
 }
 
 export interface DetectOptions {
@@ -415,7 +414,8 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     if (missing.length) return availability(f, missing, 'probe-missing');
     if (!structs) return availability(f, []);
     if (!variant) return availability(f, [noBtf], 'no-btf');
-    if (!headers) return availability(f, [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], 'no-headers');
+    if (!headers)
+      return availability(f, [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], 'no-headers');
     return availability(f, []);
   });
   return { bpftrace: bt, version, unavailable: null, probes, kprobes: headers };
@@ -443,7 +443,7 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   return out;
 }
 
-/** Why event types come from procfs while these files run, by reason: "procfs for path.state, path.primary (no BTF …)". */
+/** Why types come from procfs while these files run, by reason: "procfs for path.state, path.primary (no BTF …)". */
 export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
   const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
   const byReason = new Map<string, string[]>();
