@@ -13,7 +13,7 @@ import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
-import { BpftraceRunner, mapKeysFor } from './runner.js';
+import { BpftraceRunner, mapKeysFor, type RunnerOptions } from './runner.js';
 import { eventSources, summariseSources, type SourceState, type TypeSource } from './sources.js';
 
 export interface TraceFilter {
@@ -63,7 +63,7 @@ export interface PipelineOptions {
   /** test hooks */
   capabilities?: Capabilities;
   probeFiles?: ProbeFile[];
-  runner?: Partial<ConstructorParameters<typeof BpftraceRunner>[0]>;
+  runner?: Partial<RunnerOptions>;
   clock?: Clock;
 }
 

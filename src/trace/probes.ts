@@ -500,12 +500,8 @@ export function failingProbe(stderr: string, p: Program, files: readonly ProbeFi
   const all = stderr.split('\n');
   const at = all.findIndex((l) => /\bERROR\b/.test(l));
   if (at < 0) return null;
-  const block: string[] = [all[at]!];
-  for (const l of all.slice(at + 1)) {
-    if (/\b(?:ERROR|WARNING)\b/.test(l)) break;
-    block.push(l);
-  }
-  stderr = block.join('\n');
+  const end = all.findIndex((l, i) => i > at && /\b(?:ERROR|WARNING)\b/.test(l));
+  stderr = all.slice(at, end < 0 ? undefined : end).join('\n');
   // the file a line of the program is in (starts are in order)
   const fileAt = (line: number): string | null => {
     let name: string | null = null;

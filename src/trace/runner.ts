@@ -170,9 +170,7 @@ export class BpftraceRunner {
       }
       if (!this.attached) this.failuresBeforeAttach++;
       if (ranMs > 30_000) this.delay = this.o.backoffMs ?? 1000; // it ran a while: start the backoff over
-      const max = this.o.maxFailuresBeforeAttach ?? 3;
-      const giveUp = this.failuresBeforeAttach >= max;
-      const delayMs = giveUp ? null : this.delay;
+      const delayMs = this.failuresBeforeAttach >= (this.o.maxFailuresBeforeAttach ?? 3) ? null : this.delay;
       this.ev.onExit?.({
         code,
         signal,
