@@ -127,12 +127,10 @@ export interface SctpEvent {
   sources?: { type: EventType; source: 'bpf' | 'procfs' | 'none'; reason: SourceReason }[];
 }
 
-export type EventListener = (e: SctpEvent) => void;
-
 /** A tiny synchronous bus: the pipeline publishes, sinks (stdout, log, top, metrics) subscribe. */
 export class EventBus {
-  private listeners = new Set<EventListener>();
-  subscribe(l: EventListener): () => void {
+  private listeners = new Set<(e: SctpEvent) => void>();
+  subscribe(l: (e: SctpEvent) => void): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }

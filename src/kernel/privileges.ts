@@ -16,7 +16,7 @@ export function parseCapEff(status: string | null): bigint | null {
 }
 
 /** bpftrace loads programs and attaches probes: CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN (root has all). */
-export function canUseBpf(capEff: bigint | null): boolean {
+function canUseBpf(capEff: bigint | null): boolean {
   return hasCap(capEff, CAP_SYS_ADMIN) || (hasCap(capEff, CAP_BPF) && hasCap(capEff, CAP_PERFMON));
 }
 
@@ -56,7 +56,7 @@ export function requirePrivilege(what: Privilege, message: string, hint: string)
 }
 
 /** this process's effective capabilities */
-export function ownCapEff(procRoot = '/proc'): bigint | null {
+function ownCapEff(procRoot = '/proc'): bigint | null {
   try {
     return parseCapEff(readFileSync(`${procRoot}/self/status`, 'utf8'));
   } catch {

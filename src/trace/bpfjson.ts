@@ -1,13 +1,8 @@
 /**
- * `bpftrace -f json` output: one JSON object per line, {"type": …, "data": …}.
- * Types seen from bpftrace 0.17: attached_probes, printf, map, hist, stats,
- * time, join, syscall, lost_events; newer ones also errorf, warnf,
- * runtime_error (and error/warning), kept as `message`. Unknown types are kept as `unknown` and
- * ignored by the mapper; lines that are not JSON objects are `malformed`
- * (counted, never fatal). Pure.
- *
- * sctpdiag's probes print plain `SCTPDIAG <tag> key=value …` lines (never JSON
- * from printf: bpftrace does not escape). parseProbeLine() reads them.
+ * `bpftrace -f json` output, one {"type", "data"} object per line (0.17: attached_probes, printf, map, hist,
+ * stats, time, join, syscall, lost_events; newer: errorf, warnf, runtime_error, error, warning). Unknown types
+ * are ignored, non-JSON lines counted as malformed. The probes print `SCTPDIAG <tag> key=value …` (never JSON
+ * from printf: bpftrace does not escape). Pure.
  */
 
 export type BpfRecord =
@@ -20,12 +15,7 @@ export type BpfRecord =
   | { kind: 'unknown'; type: string }
   | { kind: 'malformed'; reason: string; line: string };
 
-/**
- * Longest line parsed. A map print is one line: at bpftrace's default 4096
- * keys a path-metrics map is ~170 KB (the old 64 KiB cap dropped every map of
- * more than ~1,800 paths as malformed); 16 MiB leaves room for maps of
- * BPFTRACE_MAP_KEYS_MAX=262144 and still refuses a runaway line.
- */
+/** Longest line parsed: a map print is one line (~170 KB at 4096 keys); room for 262144 keys, not a runaway line. */
 export const MAX_LINE = 16 * 1024 * 1024;
 
 /** Parse one line of bpftrace JSON output; null for a blank line. */

@@ -1,9 +1,7 @@
 /**
- * bpftrace records → typed events. Pure apart from the injectable clock: the
- * probes stamp CLOCK_MONOTONIC nanoseconds (bpf nsecs), which Node's
- * process.hrtime also reads, so kernel time converts exactly to wall clock.
- * Addresses arrive as (family, IPv4 word, four IPv6 words) in host byte order
- * and are decoded here, never with ntop in the probe.
+ * bpftrace records → typed events. The probes stamp CLOCK_MONOTONIC ns (bpf nsecs), which process.hrtime
+ * reads too, so kernel time converts exactly to wall clock. Addresses arrive as (family, IPv4 word, four IPv6
+ * words) in host byte order, decoded here (never with ntop in the probe).
  */
 import { endianness } from 'node:os';
 import { AF_INET, AF_INET6, ASSOC_CHANGES, TRANSPORT_CMDS, TRANSPORT_ERRORS, pathStateName } from '../kernel/enums.js';
@@ -99,14 +97,6 @@ const FIGURE_JIFFIES = ['srttMs', 'rttvarMs', 'rtoMs'] as const;
 
 const emptyAcc = (): MetricsAcc => ({ paths: new Map(), keys: new Map(), rwnd: new Map() });
 
-export interface MapperStats {
-  lines: number;
-  malformed: number;
-  unknownTypes: number;
-  foreignPrintf: number;
-  lostEvents: number;
-}
-
 export interface MapperOptions {
   netns: string | null;
   /** CONFIG_HZ, to turn jiffies into ms */
@@ -114,12 +104,9 @@ export interface MapperOptions {
   clock?: Clock;
 }
 
-/**
- * Stateful (metrics maps arrive as several records closed by `metrics_end`),
- * otherwise one record → zero or more events.
- */
+/** One record → zero or more events; stateful only for map prints (several records closed by `metrics_end`). */
 export class BpfEventMapper {
-  readonly stats: MapperStats = { lines: 0, malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
+  readonly stats = { malformed: 0, unknownTypes: 0, foreignPrintf: 0, lostEvents: 0 };
   /** an old bpftrace's printfs come in chunks (probes.ts splitPrintfs) */
   private chunks = new ChunkJoiner();
   attachedProbes: number | null = null;
@@ -174,9 +161,7 @@ export class BpfEventMapper {
     return Object.assign(e, extra);
   }
 
-  /** One parsed bpftrace record → events. */
   map(r: BpfRecord): SctpEvent[] {
-    this.stats.lines++;
     switch (r.kind) {
       case 'malformed':
         this.stats.malformed++;
@@ -192,32 +177,15 @@ export class BpfEventMapper {
       case 'lost':
         this.stats.lostEvents += r.count;
         return [
-          {
-            schemaVersion: EVENT_SCHEMA_VERSION,
-            time: new Date(this.clock.wallMs()).toISOString(),
-            type: 'probe.lost_events',
-            source: 'bpf',
-            severity: 'warn',
-            netns: this.o.netns,
+          this.ev('probe.lost_events', 'warn', {}, {
             reason: `bpftrace lost ${r.count} event(s) (perf buffer full)`,
             metrics: { count: r.count, total: this.stats.lostEvents },
-          },
+          }),
         ];
       case 'message':
-        // bpftrace's errorf/warnf/runtime_error: said, not dropped
+        // bpftrace's errorf/warnf/runtime_error: said, not dropped; a message, not a change of source
         return [
-          {
-            schemaVersion: EVENT_SCHEMA_VERSION,
-            time: new Date(this.clock.wallMs()).toISOString(),
-            type: 'source.changed',
-            source: 'bpf',
-            severity: r.level,
-            netns: this.o.netns,
-            // a message, not a change of source
-            from: null,
-            to: null,
-            reason: `bpftrace ${r.type}: ${r.text}`,
-          },
+          this.ev('source.changed', r.level, {}, { from: null, to: null, reason: `bpftrace ${r.type}: ${r.text}` }),
         ];
       case 'map':
         this.addMap(r.name, r.entries);
@@ -299,14 +267,15 @@ export class BpfEventMapper {
     // T bit: the sender had no association and reflected our tag (RFC 9260 §8.4)
     const reflected = abort && (num(f.flags) & 1) === 1;
     const what = `${abort ? 'ABORT' : 'ERROR'} ${out ? 'sent to' : 'received from'} ${path ?? '?'}: ${c.name}${c.label === 'none' ? '' : ` (cause ${c.code})`}${reflected ? ', T bit: answer to a packet with no association' : ''}`;
-    const e = this.ev(abort ? 'chunk.abort' : 'chunk.error', abort ? 'fail' : 'warn', f, {
-      path: path ?? undefined,
-      direction: out ? 'out' : 'in',
-      cause: c.label,
-      reason: what,
-      metrics: { chunkType: type, ...(c.label === 'none' ? {} : { causeCode: c.code }) },
-    });
-    return [e];
+    return [
+      this.ev(abort ? 'chunk.abort' : 'chunk.error', abort ? 'fail' : 'warn', f, {
+        path: path ?? undefined,
+        direction: out ? 'out' : 'in',
+        cause: c.label,
+        reason: what,
+        metrics: { chunkType: type, ...(c.label === 'none' ? {} : { causeCode: c.code }) },
+      }),
+    ];
   }
 
   private printf(chunk: string): SctpEvent[] {
@@ -369,16 +338,14 @@ export class BpfEventMapper {
         const sev: EventSeverity = name === 'SHUTDOWN_COMP' ? 'info' : 'fail';
         return [this.ev('assoc.down', sev, f, { path, to: name, reason: name, metrics })];
       }
-      case 'rtx': {
-        const rtoJ = num(f.rto);
+      case 'rtx':
         return [
           this.ev('path.rtx_timeout', 'warn', f, {
             path: addr() ?? undefined,
             reason: 'T3-rtx timer expired',
-            metrics: { rtoMs: jiffiesToMs(rtoJ, this.o.hz), errorCount: num(f.errs) },
+            metrics: { rtoMs: jiffiesToMs(num(f.rto), this.o.hz), errorCount: num(f.errs) },
           }),
         ];
-      }
       case 'hb': {
         const ack = f.kind === '1';
         const rttNs = num(f.rtt);

@@ -1,8 +1,4 @@
-/**
- * `status --live`: run the path-figure probes (path-rtt.bt, path-metrics.bt)
- * for a while and keep their path.metrics events. bpftrace takes 20–60 s to
- * attach on a slow host, so the wait for it is bounded and reported.
- */
+/** `status --live`: the path-figure probes' path.metrics events over a window (the attach wait is bounded). */
 import { EventBus, type SctpEvent } from '../events/types.js';
 import { FigureStore, formatMs, type LiveMeta } from '../model/figures.js';
 
@@ -46,7 +42,6 @@ export async function collectLive(o: {
     bus,
     filter: { types: new Set(['path.metrics'] as const) },
   });
-  const timeout = o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS;
   const out = (source: LiveOutcome['source'], reason: string | null, attachMs: number | null): LiveOutcome => ({
     source,
     reason,
@@ -58,7 +53,7 @@ export async function collectLive(o: {
   });
   try {
     const w = await waitForProbes(p, {
-      timeoutMs: timeout,
+      timeoutMs: o.attachTimeoutMs ?? LIVE_ATTACH_TIMEOUT_MS,
       progress: (s) => o.progress(`bpftrace compiling and attaching the probes (${s} s so far)`),
       cancelled: o.cancelled,
       unavailable: (r) => `bpf unavailable: ${r}`,

@@ -1,12 +1,9 @@
 /**
- * The event pipeline shared by `trace`, `top` and `metrics`: bpftrace probes
- * when they can attach, the procfs snapshot diff for everything else (and for
- * everything when bpf is unavailable or --no-bpf). Events are filtered,
- * enriched from the latest snapshot (ports, local addresses, owners) and
- * published on the bus. No terminal output here.
+ * The event pipeline of `trace`, `top` and `metrics`: bpftrace probes when they attach, the procfs snapshot
+ * diff for the rest; events are filtered, enriched from the latest snapshot and published on the bus.
  */
 import { readlink } from 'node:fs/promises';
-import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent } from '../events/types.js';
+import { DEFAULT_EVENT_TYPES, EVENT_SCHEMA_VERSION, type AssocRef, type EventBus, type EventType, type SctpEvent, type SourceReason } from '../events/types.js';
 import { assocRef, diffSnapshots, PROCFS_EVENT_TYPES } from '../model/diff.js';
 import type { Association, Snapshot } from '../model/snapshot.js';
 import { readSnapshot, type ReadOptions } from '../procfs/read.js';
@@ -16,8 +13,8 @@ import { findSocketOwnersSliced, type Owner } from '../procfs/owners.js';
 import { parseBpftraceLine } from './bpfjson.js';
 import { BpfEventMapper, type Clock } from './bpfmap.js';
 import { detectCapabilities, failingProbe, layoutProgram, loadProbeFiles, procfsWhy, type Capabilities, type ProbeFile } from './probes.js';
-import { BpftraceRunner, mapKeysFor } from './runner.js';
-import { eventSources, summariseSources, type SourceReason, type SourceState, type TypeSource } from './sources.js';
+import { BpftraceRunner, mapKeysFor, type RunnerOptions } from './runner.js';
+import { eventSources, summariseSources, type SourceState, type TypeSource } from './sources.js';
 
 export interface TraceFilter {
   assocId?: number;
@@ -27,11 +24,8 @@ export interface TraceFilter {
   types?: ReadonlySet<EventType>;
 }
 
-
-export type PipelineSource = 'bpf' | 'procfs' | 'degraded';
-
 export interface PipelineStatus {
-  source: PipelineSource;
+  source: 'bpf' | 'procfs' | 'degraded';
   probesAttached: number;
   /** probe files running in bpftrace */
   probes: string[];
@@ -43,7 +37,6 @@ export interface PipelineStatus {
   restarts: number;
   lostEvents: number;
   malformedLines: number;
-  /** event types currently derived from procfs */
   procfsTypes: EventType[];
   /** per event type: bpf, procfs or none, and why */
   types: TypeSource[];
@@ -70,7 +63,7 @@ export interface PipelineOptions {
   /** test hooks */
   capabilities?: Capabilities;
   probeFiles?: ProbeFile[];
-  runner?: Partial<ConstructorParameters<typeof BpftraceRunner>[0]>;
+  runner?: Partial<RunnerOptions>;
   clock?: Clock;
 }
 
@@ -83,16 +76,10 @@ export interface EventPipeline {
   ready: Promise<void>;
 }
 
-/** Flow control of the bpftrace input (trace: its stdout is behind); see BpftraceRunner.pause. */
-export interface InputFlow {
-  pause(): void;
-  resume(): void;
-}
-
 /** The netns inode of this process (what the probes compare asoc->base.net->ns.inum with). */
-export async function currentNetnsInode(procRoot = '/proc'): Promise<number> {
+async function currentNetnsInode(): Promise<number> {
   try {
-    const m = /^net:\[(\d+)\]$/.exec(await readlink(`${procRoot}/self/ns/net`));
+    const m = /^net:\[(\d+)\]$/.exec(await readlink('/proc/self/ns/net'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
@@ -113,7 +100,8 @@ export function matchEvent(e: SctpEvent, f: TraceFilter, snap: Snapshot | null):
   return true;
 }
 
-export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlow {
+/** The pipeline, with flow control of its bpftrace input (BpftraceRunner.pause: trace's stdout is behind). */
+export function startEventPipeline(o: PipelineOptions): EventPipeline & Pick<BpftraceRunner, 'pause' | 'resume'> {
   const filter = o.filter ?? {};
   const wanted = filter.types ?? new Set(DEFAULT_EVENT_TYPES);
   const effective: TraceFilter = { ...filter, types: wanted };
@@ -129,7 +117,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   const recent = new Map<number, Association>();
   /** the next procfs read is due this long after the last one ended (kernel/pacing.ts) */
   let pollMs = o.intervalMs;
-  const st: PipelineStatus = {
+  // procfsTypes and types are computed when asked (status())
+  const st: Omit<PipelineStatus, 'procfsTypes' | 'types'> = {
     source: 'procfs',
     probesAttached: 0,
     probes: [],
@@ -139,8 +128,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     restarts: 0,
     lostEvents: 0,
     malformedLines: 0,
-    procfsTypes: [...PROCFS_EVENT_TYPES],
-    types: [],
   };
   /** what eventSources() needs beyond st (updated as bpftrace starts, attaches, exits) */
   const src: Omit<SourceState, 'unavailable' | 'running' | 'wanted'> = {
@@ -163,12 +150,8 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
 
   // owners (a walk of every /proc/PID/fd) are looked up only for sockets not seen before
   const ownerCache = new Map<number, Owner[]>();
-  /** what the last read cost the kernel; null when the snapshot came from the caller */
-  let cost: ReadCost | null = null;
-  async function readWithOwners(): Promise<Snapshot> {
-    const c: ReadCost = { kernelMs: 0, associations: 0 };
-    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost: c });
-    cost = c;
+  async function readWithOwners(cost: ReadCost): Promise<Snapshot> {
+    const s = await (o.read ?? readSnapshot)({ procRoot: o.procRoot, netns: o.netns, hz: o.hz, owners: false, cost });
     const fresh = new Set(s.associations.map((a) => a.inode).filter((i) => !ownerCache.has(i)));
     if (fresh.size && o.procRoot === '/proc') {
       // in slices: events keep flowing while a 10k scan runs
@@ -186,12 +169,12 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     if (e.assoc && e.assoc.id !== 0) {
       const a = byId.get(e.assoc.id) ?? recent.get(e.assoc.id);
       if (a) e.assoc = withKernelFields(assocRef(a), e.assoc);
-    } else if (e.assoc && e.assoc.id === 0 && e.path && snap) {
+    } else if (e.assoc && e.path && snap) {
       // COMM_UP on the accepting side comes before the id is assigned
       const a = snap.associations.find(
         (x) => x.id !== 0 && x.localPort === e.assoc!.localPort && x.peerPort === e.assoc!.peerPort && x.paths.some((p) => p.address === e.path),
       );
-      if (a) e.assoc = { ...assocRef(a) };
+      if (a) e.assoc = assocRef(a);
       else if (e.type === 'packet.ootb') ootbHint(e, snap);
     }
     if (!matchEvent(e, effective, snap)) return;
@@ -221,7 +204,9 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
   async function poll(): Promise<void> {
     let next: Snapshot;
     try {
-      next = await readWithOwners();
+      // what this read costs the kernel paces the next one
+      const cost: ReadCost = { kernelMs: 0, associations: 0 };
+      next = await readWithOwners(cost);
       pollMs = nextReadMs(o.intervalMs, cost, pollMs);
     } catch (e) {
       if (!stopped) sourceEvent('procfs', 'procfs', `procfs read failed: ${(e as Error).message}`, 'warn');
@@ -242,14 +227,11 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     snap = next;
     byId = ids;
     if (prev) {
-      // let bpf lines read meanwhile go out first: at 10k associations the read and
-      // the diff are each tens of ms of synchronous work, and at 20k events/s the
-      // kernel's perf buffer holds only ~0.2 s of events
+      // bpf lines read meanwhile go out first: at 10k associations the diff is tens of ms of synchronous
+      // work, and at 20k events/s the kernel's perf buffer holds only ~0.2 s of events
       await new Promise<void>((r) => setImmediate(r));
       if (stopped) return;
-      const types = procfsTypes();
-      st.procfsTypes = [...types];
-      for (const e of diffSnapshots(prev, next, { types })) publish(e);
+      for (const e of diffSnapshots(prev, next, { types: procfsTypes() })) publish(e);
     }
   }
 
@@ -287,7 +269,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
     }
     if (stopped) return;
     st.probes = wantedFiles.map((f) => f.name);
-    let covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
     let layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
     const inum = await currentNetnsInode();
     mapper = new BpfEventMapper({ netns: o.netns, hz: o.hz ?? snap?.hz.value ?? ASSUMED_HZ, clock: o.clock });
@@ -309,7 +290,7 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           if (!r) return;
           if (r.kind === 'attached') {
             st.probesAttached = r.probes;
-            bpfTypes = covered;
+            bpfTypes = new Set(wantedFiles.flatMap((f) => f.events));
             bpfLive = true;
             src.bpf = 'attached';
             runner?.markAttached();
@@ -332,7 +313,6 @@ export function startEventPipeline(o: PipelineOptions): EventPipeline & InputFlo
           st.unavailable.push({ name: bad, missing: [`bpftrace: ${why}`], reason: 'refused' });
           wantedFiles = wantedFiles.filter((f) => f.name !== bad);
           st.probes = wantedFiles.map((f) => f.name);
-          covered = new Set<EventType>(wantedFiles.flatMap((f) => f.events));
           layout = layoutProgram(wantedFiles, caps.version, caps.kprobes ?? false);
           return layout.text;
         },
@@ -448,11 +428,7 @@ function withKernelFields(ref: AssocRef, own: AssocRef): AssocRef {
 
 export type ProbeWait = { ok: true; attachMs: number; pid: number; restarts: number } | { ok: false; why: string };
 
-/**
- * Wait (bounded) for bpftrace to attach a pipeline's probes: the one wait of
- * `drill` and `status --live`. `progress` is told every 15 s; `unavailable`
- * words the pipeline's reason when bpf cannot be used at all.
- */
+/** Wait (bounded) for bpftrace to attach (drill, status --live); `progress` is told every 15 s. */
 export async function waitForProbes(
   p: Pick<EventPipeline, 'ready' | 'status'>,
   o: { timeoutMs: number; progress: (seconds: number) => void; cancelled: () => boolean; unavailable: (reason: string) => string },

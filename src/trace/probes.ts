@@ -1,18 +1,9 @@
 /**
- * The probe files (probes/*.bt) and what this kernel lets us attach. Each file
- * declares in its header the events it produces and the probes it needs:
- *   // events: path.state
- *   // requires: kfunc:sctp:sctp_assoc_control_transport …
- *   // kprobe-args: sctp_assoc_control_transport(struct sctp_association *asoc, …)
- * (the last: the kfunc's prototype, from which its kprobe variant for kernels
- * without module BTF is generated; see kprobeVariant).
- * Capability detection: bpftrace on PATH, root, kernel probe support
- * (/sys/kernel/btf/sctp for kfuncs, tracefs for tracepoints), then
- * `bpftrace -l` for the exact functions. Files whose needs are all met run
- * together in one bpftrace process; the rest are reported (their event types
- * then come from the procfs diff).
+ * The probe files (probes/*.bt) and what this kernel lets us attach. A file's header declares the events
+ * it produces (`// events:`), the probes it needs (`// requires:`) and its kfuncs' prototypes
+ * (`// kprobe-args:`, for its kprobe variant on kernels without module BTF).
  */
-import { canUseBpf, ownCapEff } from '../kernel/privileges.js';
+import { allowed } from '../kernel/privileges.js';
 import { INITIAL_SYS_ROOT, kprobeFiles, tracefsFiles } from '../kernel/tracefs.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -20,12 +11,11 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkS
 import { release as osRelease } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { packageFile } from '../package-files.js';
-import { EVENT_TYPES, type EventType } from '../events/types.js';
-import { missingText, type SourceReason } from './sources.js';
+import { EVENT_TYPES, type EventType, type SourceReason } from '../events/types.js';
+import { missingText } from './sources.js';
 
 export interface ProbeFile {
   name: string;
-  file: string;
   text: string;
   events: EventType[];
   requires: string[];
@@ -37,7 +27,6 @@ export interface ProbeAvailability {
   ok: boolean;
   /** required probes the kernel does not offer */
   missing: string[];
-  /** why it cannot run (when !ok) */
   reason?: SourceReason;
 }
 
@@ -83,8 +72,8 @@ export interface Dialect {
 }
 
 export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
-  // unknown version: the syntax of the oldest we support (0.17's, as the probes are written)
-  if (!v) return { fentry: false, argsDot: false, deleteComma: false, missingProbesWarn: false, shortLiterals: false };
+  // unknown version: the syntax the probes are written in (0.17's)
+  v ??= [0, 17, 0];
   return {
     fentry: atLeast(v, 0, 20),
     argsDot: atLeast(v, 0, 21),
@@ -94,10 +83,7 @@ export function dialectFor(v: BpftraceVersion | null | undefined): Dialect {
   };
 }
 
-/**
- * One probe file in the dialect of a bpftrace version. Line for line (a
- * compile error's line number still names the same source line).
- */
+/** One probe file in a bpftrace version's dialect, line for line (an error's line number names the source line). */
 export function renderProbe(text: string, d: Dialect): string {
   let t = d.shortLiterals ? splitPrintfs(text) : text;
   if (d.fentry) t = t.replace(/^kretfunc:/gm, 'fexit:').replace(/^kfunc:/gm, 'fentry:');
@@ -216,23 +202,22 @@ export function parseKprobeArgs(text: string): Map<string, { name: string; type:
 }
 
 /**
- * A probe file for a kernel whose sctp module has no BTF (before 5.11): bpftrace
- * then reads sctp's structs from the kernel headers (the program #includes
- * them), and kfuncs become kprobes. `kfunc:sctp:F` → `kprobe:F` with
- * `args->x` → `((type)argN)` (the header's `kprobe-args:` prototype);
- * `kretfunc:sctp:F` → `kretprobe:F`, reading the arguments F's entry saved
- * per thread. Line for line. null when a kfunc's prototype is not declared.
+ * A probe file for a kernel whose sctp module has no BTF (before 5.11; the structs come from the kernel
+ * headers): `kfunc:sctp:F` → `kprobe:F`, `args->x` → `((type)argN)` from the `kprobe-args:` prototype;
+ * `kretfunc:sctp:F` → `kretprobe:F`, reading the arguments F's entry saved per thread. Line for line;
+ * null when a kfunc's prototype is not declared.
  */
 export function kprobeVariant(text: string): string | null {
   const protos = parseKprobeArgs(text);
   const lines = text.split('\n');
   const blocks: { kind: 'entry' | 'ret'; fn: string; start: number; end: number }[] = [];
   lines.forEach((l, i) => {
+    // a block ends where the next probe (of any kind) begins
+    const last = blocks[blocks.length - 1];
+    if (last && /^[a-z]+:\S/.test(l)) last.end = Math.min(last.end, i);
     const m = /^(kfunc|kretfunc):sctp:(\w+)\s*$/.exec(l);
     if (m) blocks.push({ kind: m[1] === 'kfunc' ? 'entry' : 'ret', fn: m[2]!, start: i, end: lines.length });
-    else if (/^[a-z]+:\S/.test(l) && blocks.length) blocks[blocks.length - 1]!.end = Math.min(blocks[blocks.length - 1]!.end, i);
   });
-  for (let b = 0; b + 1 < blocks.length; b++) blocks[b]!.end = Math.min(blocks[b]!.end, blocks[b + 1]!.start);
   for (const b of blocks) {
     const params = protos.get(b.fn);
     if (!params) return null;
@@ -273,14 +258,15 @@ export function kprobeVariant(text: string): string | null {
 
 export const PROBES_DIR = packageFile('probes');
 
+/** a probe file with kfunc/kretfunc probes (which need the module's BTF, or a kprobe variant) */
+const KFUNCS = /^kr?e?t?func:/m;
+
 export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
   const events: EventType[] = [];
   const requires: string[] = [];
   for (const line of text.split('\n')) {
-    if (!line.startsWith('//')) {
-      if (line.trim() === '') continue;
-      break;
-    }
+    if (line.trim() === '') continue;
+    if (!line.startsWith('//')) break;
     const m = /^\/\/\s*(events|requires):\s*(.*)$/.exec(line);
     if (!m) continue;
     const items = m[2]!.trim().split(/\s+/).filter(Boolean);
@@ -297,7 +283,7 @@ export function loadProbeFiles(dir = PROBES_DIR): ProbeFile[] {
     .sort()
     .map((f) => {
       const text = readFileSync(join(dir, f), 'utf8');
-      return { name: f.replace(/\.bt$/, ''), file: join(dir, f), text, ...parseProbeHeader(text) };
+      return { name: f.replace(/\.bt$/, ''), text, ...parseProbeHeader(text) };
     });
 }
 
@@ -325,14 +311,11 @@ export function findOnPath(bin: string, path = process.env.PATH ?? ''): string |
  */
 export function hostMountPrefix(sysRoot = '/sys', procRoot = '/proc'): string[] {
   if (tracefsFiles(sysRoot, 'available_filter_functions').some((f) => existsSync(f))) return [];
-  let own: string, init: string;
   try {
-    own = readlinkSync(`${procRoot}/self/ns/mnt`);
-    init = readlinkSync(`${procRoot}/1/ns/mnt`);
+    if (readlinkSync(`${procRoot}/self/ns/mnt`) === readlinkSync(`${procRoot}/1/ns/mnt`)) return [];
   } catch {
     return [];
   }
-  if (own === init) return [];
   const nsenter = findOnPath('nsenter');
   return nsenter ? [nsenter, `--mount=${procRoot}/1/ns/mnt`, '--'] : [];
 }
@@ -345,30 +328,32 @@ function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
 
 /** The probe names a `bpftrace -l` listing offers, normalised (kretfunc ≡ kfunc). */
 export function listingSet(listing: string): Set<string> {
-  const s = new Set<string>();
-  for (const l of listing.split('\n')) {
-    const t = l.trim();
-    if (t) s.add(t);
-  }
-  return s;
+  return new Set(listing.split('\n').map((l) => l.trim()).filter(Boolean));
 }
 
 export function normaliseRequirement(r: string): string {
-  return r.replace(/^kretfunc:/, 'kfunc:').replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kfunc:');
+  return r.replace(/^(?:kretfunc|fentry|fexit):/, 'kfunc:');
 }
 
 /** Pure: which probe files can run, given what the kernel lists. */
 export function assessProbes(files: readonly ProbeFile[], available: ReadonlySet<string>): ProbeAvailability[] {
   return files.map((f) => {
     const missing = [...new Set(f.requires.map(normaliseRequirement))].filter((r) => !available.has(r));
-    return missing.length === 0 ? { name: f.name, events: f.events, ok: true, missing } : { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
+    return missing.length === 0 ? availability(f, missing) : availability(f, missing, 'probe-missing');
   });
+}
+
+/** A probe file that can run (no reason) or cannot (why, and what is missing). */
+function availability(f: ProbeFile, missing: string[], reason?: SourceReason): ProbeAvailability {
+  return reason
+    ? { name: f.name, events: f.events, ok: false, missing, reason }
+    : { name: f.name, events: f.events, ok: true, missing };
 }
 
 export interface DetectOptions {
   bpftrace?: string | null;
   files?: ProbeFile[];
-  /** for tests */
+  /** this process's effective capabilities (tests); default: read */
   capEff?: bigint | null;
   sysRoot?: string;
   procRoot?: string;
@@ -387,11 +372,12 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
     bpftrace,
     unavailable,
     unavailableReason: reason,
-    probes: files.map((f) => ({ name: f.name, events: f.events, ok: false, missing: f.requires, reason })),
+    probes: files.map((f) => availability(f, f.requires, reason)),
   });
   const bt = o.bpftrace === undefined ? findOnPath('bpftrace') : o.bpftrace;
   if (!bt) return none('bpftrace is not installed (apt-get install bpftrace)', 'no-bpftrace');
-  if (!canUseBpf(o.capEff !== undefined ? o.capEff : ownCapEff())) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
+  const who = o.capEff === undefined ? undefined : { uid: process.getuid?.() ?? -1, capEff: o.capEff };
+  if (!allowed('bpf', who)) return none('bpftrace needs root (or CAP_BPF + CAP_PERFMON)', 'no-privileges', bt);
   const sys = o.sysRoot ?? '/sys';
   const btf = existsSync(`${sys}/kernel/btf/sctp`);
   const version = o.version !== undefined ? o.version : await bpftraceVersion(bt);
@@ -399,20 +385,18 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const sysRoots = o.sysRoot === undefined ? [sys, INITIAL_SYS_ROOT] : [sys];
   const kprobes = sysRoots.some((r) => existsSync(`${r}/kernel/debug/kprobes`) || [...kprobeFiles(r), ...tracefsFiles(r, '')].some((f) => existsSync(f)));
   if (!btf && !kprobes) return none('the kernel offers neither BTF for the sctp module nor kprobes/tracepoints', 'no-kprobes', bt);
-  // Which functions exist: /proc/kallsyms (fast, and readable inside `ip netns
-  // exec`, where tracefs is not); `bpftrace -l` only when kallsyms is not
-  // readable.
+  // which functions exist: /proc/kallsyms (fast, and readable inside `ip netns exec`, where tracefs is not)
   const ksyms = o.kallsyms !== undefined ? o.kallsyms : await readFile(`${o.procRoot ?? '/proc'}/kallsyms`, 'utf8').catch(() => null);
   let avail: Set<string>;
   if (ksyms && ksyms.includes('[sctp]')) {
     avail = kallsymsProbes(ksyms, btf);
   } else {
     const prefix = o.sysRoot === undefined ? hostMountPrefix() : [];
-    const list = (pattern: string) => (prefix.length ? run(prefix[0]!, [...prefix.slice(1), bt, '-l', pattern], 120_000) : run(bt, ['-l', pattern], 120_000));
-    const kf = btf ? await list('kfunc:sctp:*') : '';
-    const kp = await list('kprobe:sctp_*');
-    const tp = await list('tracepoint:sctp:*');
-    avail = listingSet(kf + '\n' + kp + '\n' + tp);
+    const [cmd, ...args] = [...prefix, bt];
+    const patterns = [...(btf ? ['kfunc:sctp:*'] : []), 'kprobe:sctp_*', 'tracepoint:sctp:*'];
+    let listing = '';
+    for (const pattern of patterns) listing += '\n' + (await run(cmd!, [...args, '-l', pattern], 120_000));
+    avail = listingSet(listing);
   }
   if (avail.size === 0) return { ...none('bpftrace lists no sctp probes (module not loaded, or no BTF: /sys/kernel/btf/sctp)', 'probe-missing', bt), version };
   if (btf) return { bpftrace: bt, version, unavailable: null, probes: assessProbes(files, avail) };
@@ -422,26 +406,22 @@ export async function detectCapabilities(o: DetectOptions = {}): Promise<Capabil
   const headers = o.headers ?? kernelHeaders(release);
   const noBtf = `no BTF for the sctp module (${sys}/kernel/btf/sctp; kernels before 5.11 have none)`;
   const probes = files.map((f): ProbeAvailability => {
-    const variant = /^kr?e?t?func:/m.test(f.text) ? kprobeVariant(f.text) !== null : true;
+    const variant = KFUNCS.test(f.text) ? kprobeVariant(f.text) !== null : true;
     // the variant's kprobes: kfunc:sctp:F → kprobe:F
     const needs = [...new Set(f.requires.map((r) => normaliseRequirement(r).replace(/^kfunc:sctp:/, 'kprobe:')))];
     const missing = needs.filter((r) => !avail.has(r));
     const structs = /\bstruct sctp_|\bargs->/.test(f.text);
-    if (missing.length) return { name: f.name, events: f.events, ok: false, missing, reason: 'probe-missing' };
-    if (!structs) return { name: f.name, events: f.events, ok: true, missing: [] };
-    if (!variant) return { name: f.name, events: f.events, ok: false, missing: [noBtf], reason: 'no-btf' };
+    if (missing.length) return availability(f, missing, 'probe-missing');
+    if (!structs) return availability(f, []);
+    if (!variant) return availability(f, [noBtf], 'no-btf');
     if (!headers)
-      return { name: f.name, events: f.events, ok: false, missing: [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], reason: 'no-headers' };
-    return { name: f.name, events: f.events, ok: true, missing: [] };
+      return availability(f, [`${noBtf} and no kernel headers for ${release} (apt-get install linux-headers-${release})`], 'no-headers');
+    return availability(f, []);
   });
   return { bpftrace: bt, version, unavailable: null, probes, kprobes: headers };
 }
 
-/**
- * The kernel headers bpftrace's clang reads when there is no BTF: the ones of
- * this release under /lib/modules/<release>/{source,build} (Debian's
- * linux-headers-<release>), with sctp's structs in them.
- */
+/** The headers bpftrace's clang reads without BTF: /lib/modules/<release>/{source,build} (linux-headers-<release>). */
 export function kernelHeaders(release: string, modules = '/lib/modules'): boolean {
   return ['source', 'build'].some((d) => existsSync(join(modules, release, d, 'include/net/sctp/structs.h')));
 }
@@ -451,9 +431,7 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
     if (!line.endsWith('[sctp]')) continue;
-    const parts = line.split(/\s+/);
-    const type = parts[1];
-    const name = parts[2];
+    const [, type, name] = line.split(/\s+/);
     if (!name || !type) continue;
     if (name.startsWith('__tracepoint_sctp_')) out.add(`tracepoint:sctp:${name.slice('__tracepoint_'.length)}`);
     else if ((type === 't' || type === 'T') && !name.startsWith('__pfx_')) {
@@ -465,11 +443,7 @@ export function kallsymsProbes(text: string, btf: boolean): Set<string> {
   return out;
 }
 
-/**
- * Per event type, where it comes from while these probe files run, and why
- * not bpf, types that share a reason together: "procfs for path.state,
- * path.primary (no BTF …)". Empty when bpf covers all.
- */
+/** Why types come from procfs while these files run, by reason: "procfs for path.state, path.primary (no BTF …)". */
 export function procfsWhy(unavailable: readonly { name: string; missing: string[] }[], files: readonly ProbeFile[], running: readonly string[]): string {
   const live = new Set(files.filter((f) => running.includes(f.name)).flatMap((f) => f.events));
   const byReason = new Map<string, string[]>();
@@ -506,7 +480,7 @@ export function layoutProgram(files: readonly ProbeFile[], version?: BpftraceVer
     line++;
   }
   for (const f of files) {
-    const text = kprobes && /^kr?e?t?func:/m.test(f.text) ? (kprobeVariant(f.text) ?? f.text) : f.text;
+    const text = kprobes && KFUNCS.test(f.text) ? (kprobeVariant(f.text) ?? f.text) : f.text;
     const body = `// ---- ${f.name}.bt\n${renderProbe(text, d)}`;
     starts.push({ name: f.name, line });
     parts.push(body);
@@ -526,28 +500,24 @@ export function failingProbe(stderr: string, p: Program, files: readonly ProbeFi
   const all = stderr.split('\n');
   const at = all.findIndex((l) => /\bERROR\b/.test(l));
   if (at < 0) return null;
-  const block: string[] = [all[at]!];
-  for (const l of all.slice(at + 1)) {
-    if (/\b(?:ERROR|WARNING)\b/.test(l)) break;
-    block.push(l);
-  }
-  stderr = block.join('\n');
+  const end = all.findIndex((l, i) => i > at && /\b(?:ERROR|WARNING)\b/.test(l));
+  stderr = all.slice(at, end < 0 ? undefined : end).join('\n');
+  // the file a line of the program is in (starts are in order)
+  const fileAt = (line: number): string | null => {
+    let name: string | null = null;
+    for (const s of p.starts) if (s.line <= line) name = s.name;
+    return name;
+  };
   const m = /^stdin:(\d+):\d+/m.exec(stderr);
-  if (m) {
-    const line = Number(m[1]);
-    let hit: string | null = null;
-    for (const s of p.starts) if (s.line <= line) hit = s.name;
-    if (hit) return hit;
-  }
+  const hit = m ? fileAt(Number(m[1])) : null;
+  if (hit) return hit;
   // the quoted source line, found in exactly one file of the program
   const lines = p.text.split('\n');
   for (const q of stderr.split('\n').map((l) => l.replace(/^[\s|>]+/, '').trim())) {
     if (q.length < 12 || !/[;{}()]/.test(q)) continue;
     const owners = new Set<string>();
     lines.forEach((l, i) => {
-      if (l.trim() !== q) return;
-      let name: string | null = null;
-      for (const s of p.starts) if (s.line <= i + 1) name = s.name;
+      const name = l.trim() === q ? fileAt(i + 1) : null;
       if (name) owners.add(name);
     });
     if (owners.size === 1) return [...owners][0]!;
@@ -561,7 +531,6 @@ export function failingProbe(stderr: string, p: Program, files: readonly ProbeFi
   return null;
 }
 
-/** bpftrace's version (`bpftrace --version`); null when it does not say. */
 export async function bpftraceVersion(bt: string): Promise<BpftraceVersion | null> {
   return parseBpftraceVersion(await run(bt, ['--version'], 20_000));
 }

@@ -2,13 +2,11 @@
 import { EventBus, type EventType, type SctpEvent } from '../events/types.js';
 import type { Style } from '../render/style.js';
 import type { PipelineOptions, TraceFilter } from './pipeline.js';
+import type { RotatingLogOptions } from './sinks.js';
 import { eventLink, type LinkSpec } from '../links/links.js';
 
-export interface LogSettings {
-  path: string;
-  maxBytes: number;
-  keep: number;
-}
+/** --log FILE and its rotation (RotatingLog's options without the test hook) */
+export type LogSettings = Omit<RotatingLogOptions, 'writeSync'>;
 
 export interface TraceSettings {
   filter: TraceFilter & { types: ReadonlySet<EventType> };

@@ -1,21 +1,15 @@
 /**
- * Runs bpftrace as a supervised child: spawn with an argv array (no shell),
- * read its JSON lines, restart it with backoff when it exits or is killed,
- * SIGINT then SIGKILL on stop.
- *
- * No orphans: the child is started through `setpriv --pdeathsig KILL` when
- * util-linux's setpriv takes that option (2.33+), so the kernel kills it if sctpdiag dies
- * (even by SIGKILL); the process 'exit' hook also kills it synchronously.
+ * bpftrace as a supervised child: argv (no shell), JSON lines, restarts with backoff, SIGINT then SIGKILL on
+ * stop. No orphans: `setpriv --pdeathsig KILL` (util-linux 2.33+) has the kernel kill it if sctpdiag dies,
+ * even by SIGKILL; the 'exit' hook kills it too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { findOnPath, hostMountPrefix, type BpftraceVersion } from './probes.js';
 
 export interface RunnerEvents {
-  /** one stdout line */
   onLine(line: string): void;
-  /** the child started (pid) */
-  onStart?(pid: number | undefined, attempt: number): void;
+  onStart?(pid: number | undefined): void;
   /** the child exited while it was supposed to run; restart in delayMs (null: gave up) */
   onExit?(info: { code: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number | null; attached: boolean }): void;
   /**
@@ -33,15 +27,12 @@ export interface RunnerOptions {
   program: string;
   /** positional parameters ($1 …): numbers only */
   params: readonly number[];
-  /** restart backoff: first delay, doubling up to max */
+  /** restart backoff: first delay, doubling up to 30 s */
   backoffMs?: number;
-  maxBackoffMs?: number;
   /** give up after this many consecutive failures before any probe attached */
   maxFailuresBeforeAttach?: number;
   /** SIGINT → SIGKILL grace on stop */
   killGraceMs?: number;
-  /** test hook: the spawn used (default child_process.spawn) */
-  spawnImpl?: typeof spawn;
   /** don't wrap in setpriv (tests) */
   noPdeathsig?: boolean;
   /** keys per bpftrace map (path metrics are keyed per path); default 4096 */
@@ -54,10 +45,9 @@ export interface RunnerOptions {
 export const PERF_RB_PAGES = 512;
 
 /**
- * bpftrace's environment: no user-space symbol work, a perf ring buffer large
- * enough to ride out a pause of ours, and maps sized for every path. An
- * operator's own BPFTRACE_PERF_RB_PAGES / BPFTRACE_MAX_MAP_KEYS win. 0.20 renamed
- * BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and 0.24 ignores the old name: both are set.
+ * bpftrace's environment: no user-space symbols, a perf buffer that rides out a pause of ours, maps sized for
+ * every path; an operator's own values win. 0.20 renamed BPFTRACE_MAP_KEYS_MAX to BPFTRACE_MAX_MAP_KEYS and
+ * 0.24 ignores the old name: both are set.
  */
 export function bpftraceEnv(base: NodeJS.ProcessEnv, o: Pick<RunnerOptions, 'mapKeysMax' | 'version'>): NodeJS.ProcessEnv {
   const keys = base.BPFTRACE_MAX_MAP_KEYS ?? base.BPFTRACE_MAP_KEYS_MAX ?? String(o.mapKeysMax ?? 4096);
@@ -105,27 +95,16 @@ export function pdeathsigSetpriv(path = process.env.PATH ?? ''): string | null {
   return ok ? setpriv : null;
 }
 
+// ChildProcess.kill() does not throw for a valid signal: a child already gone is a no-op
 const live = new Set<ChildProcess>();
-let exitHook = false;
-function installExitHook(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  });
-}
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export class BpftraceRunner {
   private child: ChildProcess | null = null;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
-  private attempt = 0;
   private failuresBeforeAttach = 0;
   private attached = false;
   private startedAt = 0;
@@ -139,11 +118,6 @@ export class BpftraceRunner {
     private ev: RunnerEvents,
   ) {
     this.delay = o.backoffMs ?? 1000;
-    installExitHook();
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
   }
 
   /** Call when the child reported attached probes (resets the failure count). */
@@ -154,12 +128,10 @@ export class BpftraceRunner {
 
   start(): void {
     if (this.stopping || this.child) return;
-    this.attempt++;
     this.attached = false;
     this.startedAt = Date.now();
     const [cmd, ...args] = bpftraceArgv(this.o);
-    const sp = this.o.spawnImpl ?? spawn;
-    const child = sp(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: bpftraceEnv(process.env, this.o) });
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false, env: bpftraceEnv(process.env, this.o) });
     this.child = child;
     live.add(child);
     let stderr = '';
@@ -198,9 +170,7 @@ export class BpftraceRunner {
       }
       if (!this.attached) this.failuresBeforeAttach++;
       if (ranMs > 30_000) this.delay = this.o.backoffMs ?? 1000; // it ran a while: start the backoff over
-      const max = this.o.maxFailuresBeforeAttach ?? 3;
-      const giveUp = this.failuresBeforeAttach >= max;
-      const delayMs = giveUp ? null : this.delay;
+      const delayMs = this.failuresBeforeAttach >= (this.o.maxFailuresBeforeAttach ?? 3) ? null : this.delay;
       this.ev.onExit?.({
         code,
         signal,
@@ -209,7 +179,7 @@ export class BpftraceRunner {
         attached: this.attached,
       });
       if (delayMs === null) return;
-      this.delay = Math.min(this.delay * 2, this.o.maxBackoffMs ?? 30_000);
+      this.delay = Math.min(this.delay * 2, 30_000);
       this.restarts++;
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -217,15 +187,13 @@ export class BpftraceRunner {
       }, delayMs);
       this.timer.unref?.();
     });
-    this.ev.onStart?.(child.pid, this.attempt);
+    this.ev.onStart?.(child.pid);
   }
 
   /**
-   * Stop reading bpftrace's output while the consumer is behind (a slow
-   * stdout). bpftrace then blocks on its own stdout, the kernel's perf buffer
-   * fills and bpftrace reports the overflow as lost_events: the loss is counted
-   * where it happens, and sctpdiag's memory stays bounded. Lines of the chunk
-   * already read are still delivered.
+   * Stop reading while the consumer is behind: bpftrace blocks on its stdout, the perf buffer fills and
+   * bpftrace counts the overflow as lost_events, so the loss is counted where it happens and our memory stays
+   * bounded. Lines already read are still delivered.
    */
   pause(): void {
     this.paused = true;
@@ -241,28 +209,17 @@ export class BpftraceRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
-    // paused by a slow consumer: let the rest drain (the pipeline drops it once
-    // stopped) so bpftrace's stdout can end
+    // paused by a slow consumer: let the rest drain (the pipeline drops it) so bpftrace's stdout can end
     this.resume();
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        try {
-          c.kill('SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, this.o.killGraceMs ?? 2000);
+      const t = setTimeout(() => c.kill('SIGKILL'), this.o.killGraceMs ?? 2000);
       c.once('close', () => {
         clearTimeout(t);
         resolve();
       });
-      try {
-        c.kill('SIGINT');
-      } catch {
-        resolve();
-      }
+      c.kill('SIGINT');
     });
   }
 }

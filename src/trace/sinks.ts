@@ -1,15 +1,7 @@
 /**
- * Where events go: one human line on a terminal, NDJSON on --json, and the
- * rotating NDJSON log (--log FILE). Log lines are written by synchronous
- * write(2)s of complete JSON objects + '\n' (several per call when events come
- * in a burst), so a crash or kill never leaves half a line; the file is
- * fsync'ed on close. EventSink gathers the lines of one burst (everything
- * published before the event loop next turns) into one write per destination:
- * at 20k events/s a write(2) per event cost more than the rest of trace.
- * A log that fails (disk full, I/O error) is cut back to its last complete
- * line and stopped, reported once as a log.error event; the trace goes on.
- * A log removed under us is started again; a file that ends in half a line
- * (an earlier crash) gets a newline before the first new line.
+ * Where events go: a human line, NDJSON on --json, and the rotating NDJSON log (--log FILE). The log gets
+ * synchronous write(2)s of whole lines, so a crash never leaves half a line; a log that fails (disk full) is
+ * cut back to its last whole line, stopped and reported once as log.error while the trace goes on.
  */
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { EVENT_SCHEMA_VERSION, type SctpEvent } from '../events/types.js';
@@ -104,10 +96,6 @@ export class RotatingLog {
 
   write(e: SctpEvent): void {
     this.writeLines([JSON.stringify(e)]);
-  }
-
-  writeLine(json: string): void {
-    this.writeLines([json]);
   }
 
   /** Lines (JSON without '\n') in as few write(2)s as rotation allows: one per file touched. */
@@ -214,10 +202,8 @@ export class RotatingLog {
 }
 
 /**
- * The stdout/log sink of `trace`: one line per event, written once per burst.
- * Lines published in the same turn of the event loop (a chunk of bpftrace
- * output, one procfs diff) go out in one write at the end of that turn (a
- * microtask), so no event waits for a timer; flush() writes what is left.
+ * The stdout/log sink of `trace`: the lines of one turn of the event loop (a chunk of bpftrace output, a
+ * procfs diff) go out in one write per destination at its end (a microtask: no event waits for a timer).
  */
 export class EventSink {
   private out: string[] = [];

@@ -5,9 +5,6 @@
  */
 import { EVENT_TYPES, type EventType, type SourceReason } from '../events/types.js';
 
-export { SOURCE_REASONS, type SourceReason } from '../events/types.js';
-
-
 export interface TypeSource {
   type: EventType;
   source: 'bpf' | 'procfs' | 'none';
@@ -45,7 +42,7 @@ export function eventSources(s: SourceState): TypeSource[] {
   const procfs = new Set(s.procfsTypes);
   const running = new Set(s.files.filter((f) => s.running.includes(f.name)).flatMap((f) => f.events));
   const fallback = (type: EventType, reason: SourceReason, detail: string): TypeSource =>
-    procfs.has(type) ? { type, source: 'procfs', reason, detail } : { type, source: 'none', reason, detail };
+    ({ type, source: procfs.has(type) ? 'procfs' : 'none', reason, detail });
   return types.map((type): TypeSource => {
     if (s.off) return fallback(type, s.off.reason, s.off.detail);
     if (running.has(type)) {
