@@ -4,6 +4,7 @@
  * lock left by a crash, a reboot or a reused pid is taken over instead of
  * blocking until someone deletes it by hand.
  */
+import { createHash } from 'node:crypto';
 import { constants, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -117,28 +118,43 @@ async function createWhole(path: string, text: string): Promise<void> {
   }
 }
 
+/** A lock file's text: null when gone; an unreadable or oversize file reads as '' (judged dead). */
+const readLockText = (path: string): Promise<string | null> => readRegularFileOrNull(path, MAX_BYTES).catch(() => '');
+
+/** The guard of one takeover: named after the dead lock's text, so only runs judging that same file share it. */
+export function takeoverGuard(path: string, judged: string, level: number): string {
+  return `${path}.takeover-${createHash('sha256').update(judged).digest('hex').slice(0, 16)}-${level}`;
+}
+
+const GUARD_LEVELS = 8;
+
 /**
- * Remove a dead holder's file if it is still the one judged dead. Only a takeover removes a file it does not
- * own, and takeovers pass one at a time through a guard file, so the name cannot change between the compare
- * and the unlink. A guard left by a run killed inside this function is judged like a lock. False: busy, retry.
+ * Remove a dead holder's lock if it still holds the text judged dead. Runs judging the same file pass one at a
+ * time through its guard, and nobody removes another run's guard (a killed run's guard is skipped to the next
+ * level), so the name cannot change between the compare and the unlink. Else the live run that holds the guard.
  */
-async function takeOver(path: string, judged: string, guardRecord: string, probe: Probe): Promise<boolean> {
-  const guard = `${path}.takeover`;
+async function takeOver(path: string, judged: string, guardRecord: string, probe: Probe): Promise<'removed' | 'changed' | Partial<LockRecord>> {
+  let level = 0;
+  for (; ; level++) {
+    if (level === GUARD_LEVELS) throw new SctpdiagError(`${path}: ${GUARD_LEVELS} takeovers of it were killed; remove ${path}* by hand`, EXIT.FAILURE);
+    try {
+      await createWhole(takeoverGuard(path, judged, level), guardRecord);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const g = parseRecord((await readLockText(takeoverGuard(path, judged, level))) ?? '') ?? {};
+    if (holderAlive(g, probe)) return g;
+  }
   try {
-    await createWhole(guard, guardRecord);
+    if ((await readLockText(path)) !== judged) return 'changed';
+    await unlink(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const g = await readRegularFileOrNull(guard, MAX_BYTES).catch(() => '');
-    if (g !== null && !holderAlive(parseRecord(g) ?? {}, probe)) await unlink(guard).catch(() => undefined);
-    return false;
-  }
-  try {
-    const cur = await readRegularFileOrNull(path, MAX_BYTES).catch(() => null);
-    if (cur === judged) await unlink(path).catch(() => undefined);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SctpdiagError(`cannot remove the dead holder's lock ${path}: ${(e as Error).message}`, EXIT.FAILURE);
   } finally {
-    await unlink(guard).catch(() => undefined);
+    for (let l = level; l >= 0; l--) await unlink(takeoverGuard(path, judged, l)).catch(() => undefined);
   }
-  return true;
+  return 'removed';
 }
 
 /** Take the lock, waiting up to waitMs for a live holder; a dead holder's lock is taken over. */
@@ -179,13 +195,15 @@ export async function acquireLock(o: LockOptions): Promise<Lock> {
     const st = await lstat(path).catch(() => null);
     if (!st) continue; // released meanwhile
     if (!st.isFile()) throw new SctpdiagError(`${path} is not a regular file: refusing to touch it`, EXIT.FAILURE);
-    // read without following a link swapped in after the lstat; gone: released meanwhile; oversize: stale
-    const text = await readRegularFileOrNull(path, MAX_BYTES).catch(() => '');
-    if (text === null) continue;
-    const held = parseRecord(text) ?? {};
-    if (!holderAlive(held, probe) && (await takeOver(path, text, JSON.stringify(record) + '\n', probe))) {
-      replacedStale = held;
-      continue;
+    // read without following a link swapped in after the lstat
+    const text = await readLockText(path);
+    if (text === null) continue; // released meanwhile
+    let held = parseRecord(text) ?? {};
+    if (!holderAlive(held, probe)) {
+      const t = await takeOver(path, text, JSON.stringify(record) + '\n', probe);
+      if (t === 'removed') replacedStale = held;
+      if (typeof t === 'string') continue;
+      held = t; // another run is taking it over: wait for that run as for a holder
     }
     if (Date.now() >= deadline) throw o.busy(held, path);
     await sleep(Math.min(100 + attempt * 20, 500));

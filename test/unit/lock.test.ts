@@ -4,14 +4,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { access, chmod, chown, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { acquireTuneLock, lockPath } from '../../src/tune/apply.js';
 import { acquireDrillLock } from '../../src/commands/drill.js';
-import { acquireLock, selfHolder } from '../../src/lock.js';
+import { acquireLock, selfHolder, takeoverGuard } from '../../src/lock.js';
 
 const busy = (re: RegExp) => (e: unknown) => e instanceof SctpdiagError && e.exitCode === EXIT.BUSY && re.test(e.message);
 const exists = (p: string) => access(p).then(() => true, () => false);
@@ -75,26 +75,33 @@ test('a shared lock directory writable by others is refused (anyone could plant 
   await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is writable by others \(mode 1777\): refusing to lock there/);
 });
 
-test('a stale lock is taken over through one guard: a live guard waits, a guard left by a killed run is removed', async () => {
+test('a stale lock is taken over through its guard: a live guard waits, a killed run\'s guard is skipped, an oversize lock is dead', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'locks-guard-'));
+  const path = join(dir, 'x.lock');
   const me = selfHolder();
   const dead = JSON.stringify({ ...me, startTime: String(Number(me.startTime) + 1), what: 'apply', netns: null, since: 'x' });
   const live = JSON.stringify({ ...selfHolder(undefined, 1), what: 'apply', netns: null, since: 'x' });
-  const o = { dir, name: 'x.lock', what: 'rollback', netns: null, waitMs: 0, busy: () => new SctpdiagError('busy', EXIT.BUSY) };
-  await writeFile(join(dir, 'x.lock'), dead);
-  await writeFile(join(dir, 'x.lock.takeover'), live); // another run is taking it over right now
-  await assert.rejects(acquireLock(o), busy(/^busy$/));
-  assert.equal(await readFile(join(dir, 'x.lock'), 'utf8'), dead);
-  await writeFile(join(dir, 'x.lock.takeover'), dead); // that run was killed inside its takeover
-  const l = await acquireLock({ ...o, waitMs: 5_000 });
+  const o = { dir, name: 'x.lock', what: 'rollback', netns: null, waitMs: 0, busy: (h: { pid?: number }) => new SctpdiagError(`busy ${h.pid}`, EXIT.BUSY) };
+  await writeFile(path, dead);
+  await writeFile(takeoverGuard(path, dead, 0), live); // another run (pid 1) is taking it over right now
+  await assert.rejects(acquireLock(o), busy(/^busy 1$/));
+  assert.equal(await readFile(path, 'utf8'), dead);
+  await writeFile(takeoverGuard(path, dead, 0), dead); // that run was killed inside its takeover
+  const l = await acquireLock(o);
   assert.equal(l.replacedStale?.what, 'apply');
   assert.equal(JSON.parse(await readFile(l.path, 'utf8')).what, 'rollback');
-  assert.equal(await exists(join(dir, 'x.lock.takeover')), false);
+  assert.deepEqual((await readdir(dir)).sort(), ['x.lock']); // both guard levels gone
   l.release();
+  await writeFile(path, 'x'.repeat(5000)); // too large to be a record: unreadable, so dead
+  const l2 = await acquireLock(o);
+  assert.deepEqual(l2.replacedStale, {});
+  l2.release();
 });
 
-test('processes racing for one lock never hold it at once (the record is linked into place whole, never seen empty)', async () => {
+test('processes racing for one lock never hold it at once, starting from a dead holder\'s lock', { timeout: 600_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'locks-race-'));
+  const me = selfHolder();
+  await writeFile(join(dir, 'x.lock'), JSON.stringify({ ...me, startTime: String(Number(me.startTime) + 1), what: 'apply', netns: null, since: 'x' }));
   const log = join(dir, 'log');
   const lockModule = new URL('../../src/lock.js', import.meta.url).href;
   // each child takes the lock 10 times, writing enter/exit lines around a short hold; the wait is
@@ -115,6 +122,7 @@ test('processes racing for one lock never hold it at once (the record is linked 
   assert.deepEqual(await Promise.all(runs), Array(8).fill(0));
   const lines = (await readFile(log, 'utf8')).trim().split('\n');
   assert.equal(lines.length, 8 * 10 * 2);
+  assert.deepEqual(await readdir(dir), ['log']); // no lock, guard or temporary file left
   for (let i = 0; i < lines.length; i += 2) {
     const [a, b] = [lines[i]!.split(' '), lines[i + 1]!.split(' ')];
     assert.deepEqual([a[0], b[0], a[1]], ['enter', 'exit', b[1]], `lines ${i + 1}-${i + 2}: two holders at once`);
