@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { constants, unlinkSync } from 'node:fs';
-import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { EXIT, SctpdiagError } from './errors.js';
 import { readBootId, readStartTime } from './kernel/identity.js';
-import { readRegularFileOrNull, readRegularFileSync } from './safefs.js';
+import { readRegularFile, readRegularFileSync, UnsafeFileError } from './safefs.js';
 
 /** Who runs (or ran) a locked operation: a PID alone is not an identity once PIDs are reused. */
 export interface Holder {
@@ -104,7 +104,7 @@ let news = 0;
 
 /** Create `path` holding `text`, or throw EEXIST: written under a private name, then linked into place whole. */
 async function createWhole(path: string, text: string): Promise<void> {
-  const tmp = `${path}.new-${process.pid}-${Date.now()}-${++news}`;
+  const tmp = join(dirname(path), `.new-${process.pid}-${Date.now()}-${++news}`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await fh.writeFile(text);
@@ -118,12 +118,20 @@ async function createWhole(path: string, text: string): Promise<void> {
   }
 }
 
-/** A lock file's text: null when gone; an unreadable or oversize file reads as '' (judged dead). */
-const readLockText = (path: string): Promise<string | null> => readRegularFileOrNull(path, MAX_BYTES).catch(() => '');
+/** A lock or guard file's text: null when gone, '' when it cannot be a record (too large, not a regular file: dead). */
+async function readLockText(path: string): Promise<string | null> {
+  try {
+    return await readRegularFile(path, MAX_BYTES);
+  } catch (e) {
+    if (e instanceof UnsafeFileError && e.reason === 'missing') return null;
+    if (e instanceof UnsafeFileError && ['too-large', 'symlink', 'not-regular'].includes(e.reason)) return '';
+    throw e; // EMFILE, EIO, EACCES: no verdict on the holder
+  }
+}
 
-/** The guard of one takeover: named after the dead lock's text, so only runs judging that same file share it. */
+/** The guard of one takeover: named after the dead lock's name and text (short: a long lock name still fits). */
 export function takeoverGuard(path: string, judged: string, level: number): string {
-  return `${path}.takeover-${createHash('sha256').update(judged).digest('hex').slice(0, 16)}-${level}`;
+  return join(dirname(path), `.takeover-${createHash('sha256').update(`${basename(path)}\0${judged}`).digest('hex').slice(0, 16)}-${level}`);
 }
 
 const GUARD_LEVELS = 8;
@@ -136,15 +144,17 @@ const GUARD_LEVELS = 8;
 async function takeOver(path: string, judged: string, guardRecord: string, probe: Probe): Promise<'removed' | 'changed' | Partial<LockRecord>> {
   let level = 0;
   for (; ; level++) {
-    if (level === GUARD_LEVELS) throw new SctpdiagError(`${path}: ${GUARD_LEVELS} takeovers of it were killed; remove ${path}* by hand`, EXIT.FAILURE);
+    if (level === GUARD_LEVELS) throw new SctpdiagError(`${path}: ${GUARD_LEVELS} takeovers of it were killed; remove its .takeover-* files by hand`, EXIT.FAILURE);
     try {
       await createWhole(takeoverGuard(path, judged, level), guardRecord);
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const g = parseRecord((await readLockText(takeoverGuard(path, judged, level))) ?? '') ?? {};
-    if (holderAlive(g, probe)) return g;
+    const g = await readLockText(takeoverGuard(path, judged, level));
+    if (g === null) return 'changed'; // its run finished: the lock is gone or another's now
+    const holder = parseRecord(g) ?? {};
+    if (holderAlive(holder, probe)) return holder;
   }
   try {
     if ((await readLockText(path)) !== judged) return 'changed';
@@ -155,6 +165,20 @@ async function takeOver(path: string, judged: string, guardRecord: string, probe
     for (let l = level; l >= 0; l--) await unlink(takeoverGuard(path, judged, l)).catch(() => undefined);
   }
   return 'removed';
+}
+
+/** Held: remove what killed runs left — guards and temporary files of dead processes (nobody can need them now). */
+async function sweep(dir: string, probe: Probe): Promise<void> {
+  for (const name of await readdir(dir).catch((): string[] => [])) {
+    const p = join(dir, name);
+    if (name.startsWith('.takeover-')) {
+      const g = await readLockText(p).catch(() => null);
+      if (g !== null && !holderAlive(parseRecord(g) ?? {}, probe)) await unlink(p).catch(() => undefined);
+    } else if (name.startsWith('.new-')) {
+      const pid = Number(name.split('-')[1]);
+      if (!holderAlive({ pid }, probe)) await unlink(p).catch(() => undefined);
+    }
+  }
 }
 
 /** Take the lock, waiting up to waitMs for a live holder; a dead holder's lock is taken over. */
@@ -188,6 +212,7 @@ export async function acquireLock(o: LockOptions): Promise<Lock> {
           }
         }
       };
+      await sweep(o.dir, probe);
       return { path, replacedStale, release };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

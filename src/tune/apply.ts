@@ -13,7 +13,7 @@
  */
 import { lstat, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EXIT, SctpdiagError } from '../errors.js';
 import { fullName, lookupKey, normaliseValue, validateValue } from '../kernel/sysctl-catalog.js';
 import { sysctlDir } from '../procfs/sysctls.js';
@@ -83,7 +83,13 @@ export function resolveStateDir(option: string | undefined, env = process.env): 
 
 /** One apply or rollback at a time per netns, held for the whole transaction (originals read, writes, journal). */
 export function lockPath(stateDir: string, netns: string | null): string {
-  return join(stateDir, `tune-${(netns ?? 'init').replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+  return join(stateDir, `tune-${nsFileId(netns)}.lock`);
+}
+
+/** A netns name in a file name; a netns name may be 255 bytes, so a long one is cut and told apart by a hash. */
+function nsFileId(netns: string | null): string {
+  const id = (netns ?? 'init').replace(/[^A-Za-z0-9._-]/g, '_');
+  return id.length <= 64 ? id : `${id.slice(0, 40)}-${createHash('sha256').update(netns!).digest('hex').slice(0, 16)}`;
 }
 
 /** Take the tune lock, waiting up to waitMs for a live holder; throws BUSY naming the holder. */
@@ -104,8 +110,7 @@ export function acquireTuneLock(stateDir: string, netns: string | null, waitMs: 
 }
 
 export function journalPath(stateDir: string, netns: string | null): string {
-  const ns = (netns ?? 'init').replace(/[^A-Za-z0-9._-]/g, '_');
-  return join(stateDir, `journal-${ns}.json`);
+  return join(stateDir, `journal-${nsFileId(netns)}.json`);
 }
 
 /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { access, chmod, chown, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { EXIT, SctpdiagError } from '../../src/errors.js';
 import { acquireTuneLock, lockPath } from '../../src/tune/apply.js';
 import { acquireDrillLock } from '../../src/commands/drill.js';
@@ -96,6 +96,30 @@ test('a stale lock is taken over through its guard: a live guard waits, a killed
   const l2 = await acquireLock(o);
   assert.deepEqual(l2.replacedStale, {});
   l2.release();
+});
+
+test('what killed runs left is removed by the next holder; a long netns name still makes a lock that can be taken over', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'locks-left-'));
+  const me = selfHolder();
+  const dead = JSON.stringify({ ...me, startTime: String(Number(me.startTime) + 1), what: 'apply', netns: null, since: 'x' });
+  const gone = await new Promise<number>((resolve) => {
+    const c = spawn(process.execPath, ['-e', '0']);
+    c.on('exit', () => resolve(c.pid!));
+  });
+  await writeFile(takeoverGuard(join(dir, 'x.lock'), 'old', 0), dead); // killed after its unlink, before its cleanup
+  await writeFile(join(dir, `.new-${gone}-1-1`), 'half'); // killed between its temp file and the link
+  await writeFile(join(dir, '.new-1-1-1'), 'pid 1 is alive: its temp file is kept');
+  const l = await acquireLock({ dir, name: 'x.lock', what: 'apply', netns: null, waitMs: 0, busy: () => new Error('busy') });
+  assert.deepEqual((await readdir(dir)).sort(), ['.new-1-1-1', 'x.lock']);
+  l.release();
+  const ns = 'n'.repeat(250);
+  const t = await acquireTuneLock(dir, ns, 0, 'apply');
+  assert.ok(basename(t.path).length < 100, t.path);
+  assert.notEqual(t.path, lockPath(dir, 'n'.repeat(249)));
+  await writeFile(t.path, JSON.stringify({ ...JSON.parse(await readFile(t.path, 'utf8')), startTime: String(Number(me.startTime) + 1) }));
+  const t2 = await acquireTuneLock(dir, ns, 0, 'rollback');
+  assert.equal(t2.replacedStale?.what, 'apply');
+  t2.release();
 });
 
 test('processes racing for one lock never hold it at once, starting from a dead holder\'s lock', { timeout: 600_000 }, async () => {
