@@ -100,6 +100,7 @@ export function acquireTuneLock(stateDir: string, netns: string | null, waitMs: 
     what,
     netns,
     waitMs,
+    rootDir: true, // its journals are applied back by --rollback: a directory others can write is refused
     busy: (h, path) =>
       new SctpdiagError(
         `another tune ${h.what ?? 'apply or rollback'} (pid ${h.pid}${h.since ? `, since ${h.since}` : ''}) holds ${path}`,

@@ -61,18 +61,18 @@ test('tune and drill: separate lock files, one record format, one liveness rule'
   }
 });
 
-test("drill's lock directory must be root's when we are root; tune's state dir is not checked (as before)", { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+test('the lock directories of drill and tune must be root\'s when we are root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'locks-'));
   await chown(root, 65534, 65534);
   await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is not owned by root: refusing to lock there/);
-  const t = await acquireTuneLock(root, null, 0, 'apply');
-  t.release();
+  await assert.rejects(acquireTuneLock(root, null, 0, 'apply'), /is not owned by root: refusing to lock there/);
 });
 
 test('a shared lock directory writable by others is refused (anyone could plant a lock that blocks every run)', async () => {
   const root = await mkdtemp(join(tmpdir(), 'locks-'));
   await chmod(root, 0o1777);
   await assert.rejects(acquireDrillLock({ dir: root, netns: null }), /is writable by others \(mode 1777\): refusing to lock there/);
+  await assert.rejects(acquireTuneLock(root, null, 0, 'apply'), /is writable by others \(mode 1777\): refusing to lock there/);
 });
 
 test('a stale lock is taken over through its guard: a live guard waits, a killed run\'s guard is skipped, an oversize lock is dead', async () => {
