@@ -109,7 +109,7 @@ test('what killed runs left is removed by the next holder; a long netns name sti
   await writeFile(takeoverGuard(join(dir, 'x.lock'), 'old', 0), dead); // killed after its unlink, before its cleanup
   await writeFile(join(dir, `.new-${gone}-1-1`), 'half'); // killed between its temp file and the link
   await writeFile(join(dir, '.new-1-1-1'), 'pid 1 is alive: its temp file is kept');
-  const l = await acquireLock({ dir, name: 'x.lock', what: 'apply', netns: null, waitMs: 0, busy: () => new Error('busy') });
+  const l = await acquireLock({ dir, name: 'x.lock', what: 'apply', netns: null, waitMs: 0, busy: () => new SctpdiagError('busy', EXIT.BUSY) });
   assert.deepEqual((await readdir(dir)).sort(), ['.new-1-1-1', 'x.lock']);
   l.release();
   const ns = 'n'.repeat(250);
