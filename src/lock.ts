@@ -181,39 +181,43 @@ async function sweep(dir: string, probe: Probe): Promise<void> {
   }
 }
 
+/** Removes the file if it is still ours; synchronous, so an exit handler can call it. */
+function releaser(path: string, me: Holder): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    // only our own: a takeover after a (wrong) stale verdict must not be undone by us
+    let cur: Partial<LockRecord> | null = null;
+    try {
+      cur = parseRecord(readRegularFileSync(path, MAX_BYTES));
+    } catch {
+      return;
+    }
+    if (cur?.pid === me.pid && cur.startTime === me.startTime) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+}
+
 /** Take the lock, waiting up to waitMs for a live holder; a dead holder's lock is taken over. */
 export async function acquireLock(o: LockOptions): Promise<Lock> {
   const probe = o.probe ?? realProbe;
   await prepareDir(o.dir, o.rootDir ?? false);
   const path = join(o.dir, o.name);
   const me = selfHolder(probe, o.pid);
-  const record: LockRecord = { ...me, what: o.what, netns: o.netns, since: new Date().toISOString() };
+  const mine = JSON.stringify({ ...me, what: o.what, netns: o.netns, since: new Date().toISOString() } satisfies LockRecord) + '\n';
   const deadline = Date.now() + o.waitMs;
   let replacedStale: Partial<LockRecord> | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
-      await createWhole(path, JSON.stringify(record) + '\n');
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        // only our own: a takeover after a (wrong) stale verdict must not be undone by us
-        let cur: Partial<LockRecord> | null = null;
-        try {
-          cur = parseRecord(readRegularFileSync(path, MAX_BYTES));
-        } catch {
-          return;
-        }
-        if (cur?.pid === me.pid && cur.startTime === me.startTime) {
-          try {
-            unlinkSync(path);
-          } catch {
-            /* already gone */
-          }
-        }
-      };
+      await createWhole(path, mine);
       await sweep(o.dir, probe);
-      return { path, replacedStale, release };
+      return { path, replacedStale, release: releaser(path, me) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -225,7 +229,7 @@ export async function acquireLock(o: LockOptions): Promise<Lock> {
     if (text === null) continue; // released meanwhile
     let held = parseRecord(text) ?? {};
     if (!holderAlive(held, probe)) {
-      const t = await takeOver(path, text, JSON.stringify(record) + '\n', probe);
+      const t = await takeOver(path, text, mine, probe);
       if (t === 'removed') replacedStale = held;
       if (typeof t === 'string') continue;
       held = t; // another run is taking it over: wait for that run as for a holder
