@@ -259,7 +259,7 @@ export function kprobeVariant(text: string): string | null {
 export const PROBES_DIR = packageFile('probes');
 
 /** a probe file with kfunc/kretfunc probes (which need the module's BTF, or a kprobe variant) */
-const KFUNCS = /^kr?e?t?func:/m;
+const KFUNCS = /^(kfunc|kretfunc):/m;
 
 export function parseProbeHeader(text: string): { events: EventType[]; requires: string[] } {
   const events: EventType[] = [];
